@@ -1,0 +1,548 @@
+"""Clever API v3.0 client: district token lookup, Test Connection, paged reads.
+
+Everything goes through one injected `requests.Session` (the demo district is a transport
+adapter mounted on it, so the demo runs this very code). Facts this module relies on are in
+shared/reference/clever-api.md:
+
+- tokens are *listed*, not minted: GET {oauth}/oauth/tokens?owner_type=district&district=<id>
+  with HTTP Basic app credentials (§1);
+- list envelopes are {"data": [{"data": {...}, "uri": ...}], "links": [{"rel", "uri"}]}, link
+  uris are relative and already carry /v3.0, rel values are not an enum (§2);
+- paging: follow rel=next until it is absent or a page is empty; never follow prev (§2);
+- 1200 requests a minute per token; 429 comes with an empty body and X-RateLimit-Reset in unix
+  seconds, usually without Retry-After (§7); 500/502/503 are retried, 400/401/404/413 are not;
+- an HTML page can come back instead of JSON (§8).
+
+Secrets: the client secret and the district token travel in headers only. No message, log line
+or repr built here contains them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from mgi_roster.errors import (
+    BadAppCredentials,
+    CleverError,
+    CleverUnavailable,
+    ConfigError,
+    DistrictIdError,
+    DistrictNotFound,
+    RequestRejected,
+    RosteringNotAccepted,
+    TokenRevoked,
+    UnexpectedResponse,
+)
+
+log = logging.getLogger(__name__)
+
+API_VERSION = "/v3.0"
+MAX_PAGE_SIZE = 10_000  # Clever answers 413 above this (§2)
+DEFAULT_TIMEOUT = (10.0, 120.0)  # (connect, read) seconds: a 10,000-record page can be slow
+RETRY_STATUSES = frozenset({500, 502, 503})
+DISTRICT_ID = re.compile(r"[0-9a-f]{24}")
+
+
+def check_district_id(value: str) -> str:
+    """Return the District ID normalised (trimmed, lower case), or raise DistrictIdError.
+
+    Clever ids are 24-hex-character Mongo ObjectIDs; checking before any call turns the guide's
+    most common mistake (pasting a district name or a URL) into a clear message.
+    """
+    candidate = (value or "").strip().lower()
+    if DISTRICT_ID.fullmatch(candidate):
+        return candidate
+    if not candidate:
+        raise DistrictIdError(
+            "Enter the Clever District ID: it is on the district's page in the Clever dashboard."
+        )
+    raise DistrictIdError(
+        f"The District ID must be 24 characters, digits 0-9 and letters a-f (this one has "
+        f"{len(candidate)} characters{_odd_characters(candidate)}). Copy it from the district's "
+        "page in the Clever dashboard, not its name or URL."
+    )
+
+
+def _odd_characters(candidate: str) -> str:
+    odd = sorted({c for c in candidate if c not in "0123456789abcdef"})
+    if not odd:
+        return ""
+    shown = " ".join(repr(c) for c in odd[:5])
+    return f", including {shown}"
+
+
+# --- settings -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CleverSettings:
+    """Where Clever is and how to authenticate. Secrets are excluded from repr."""
+
+    api_base: str = "https://api.clever.com"
+    oauth_base: str = "https://clever.com"
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    district_token: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> CleverSettings:
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            return (env.get(name) or "").strip() or None
+
+        settings = cls(
+            api_base=(get("CLEVER_API_BASE") or cls.api_base).rstrip("/"),
+            oauth_base=(get("CLEVER_OAUTH_BASE") or cls.oauth_base).rstrip("/"),
+            client_id=get("CLEVER_CLIENT_ID"),
+            client_secret=get("CLEVER_CLIENT_SECRET"),
+            district_token=get("CLEVER_DISTRICT_TOKEN"),
+        )
+        if bool(settings.client_id) != bool(settings.client_secret):
+            missing = "CLEVER_CLIENT_SECRET" if settings.client_id else "CLEVER_CLIENT_ID"
+            raise ConfigError(
+                f"{missing} is not set: the app credentials need both CLEVER_CLIENT_ID and "
+                "CLEVER_CLIENT_SECRET (from the Clever developer dashboard)."
+            )
+        return settings
+
+    @property
+    def is_demo(self) -> bool:
+        """No Clever configuration at all means the built-in demo district."""
+        return not (self.client_id or self.district_token)
+
+
+# --- results --------------------------------------------------------------------------------
+
+
+def text(value: Any) -> str | None:
+    """Clever's missing values: "", null and an absent key all mean None (§13 #10)."""
+    if value is None:
+        return None
+    value = str(value)
+    return value if value.strip() else None
+
+
+@dataclass(frozen=True)
+class District:
+    id: str
+    name: str | None
+    sis_type: str | None
+    state: str | None
+    last_sync: str | None
+    error: str | None = None
+    launch_date: str | None = None
+    portal_url: str | None = None
+
+    @classmethod
+    def parse(cls, record: Mapping[str, Any]) -> District:
+        return cls(
+            id=text(record.get("id")) or "",
+            name=text(record.get("name")),
+            sis_type=text(record.get("sis_type")),
+            state=text(record.get("state")),
+            last_sync=text(record.get("last_sync")),
+            error=text(record.get("error")),
+            launch_date=text(record.get("launch_date")),
+            portal_url=text(record.get("portal_url")),
+        )
+
+
+@dataclass(frozen=True)
+class Connection:
+    """What Test Connection found: the district, and how its token was obtained."""
+
+    district: District
+    token_source: str  # "app credentials", "CLEVER_DISTRICT_TOKEN" or "demo"
+    scopes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list endpoint: the records, and the raw body for staging in DuckDB."""
+
+    number: int
+    records: list[dict[str, Any]]
+    body: str = field(repr=False)
+    url: str = ""
+
+
+# --- HTTP with retries ----------------------------------------------------------------------
+
+
+@dataclass
+class Http:
+    """requests with Clever's rules: timeouts, 429 waits, bounded 5xx retries, error mapping."""
+
+    session: requests.Session
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT
+    max_retries: int = 5  # 5xx and connection errors, per request
+    max_rate_limit_waits: int = 20  # consecutive 429s for one request
+    backoff: float = 1.0  # seconds, doubled each retry
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+
+    def get_json(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        auth: Any = None,
+        unauthorized: Callable[[], CleverError],
+    ) -> tuple[dict[str, Any], str]:
+        """GET a JSON object; return it with its raw text. Raise a CleverError on failure."""
+        failures = 0
+        waits = 0
+        where = _where(url)
+        while True:
+            try:
+                response = self.session.get(url, params=params, auth=auth, timeout=self.timeout)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                failures += 1
+                if failures > self.max_retries:
+                    raise CleverUnavailable(
+                        f"Could not reach Clever at {where} after {failures} attempts "
+                        f"({type(exc).__name__}). Check the network, then try again; if it "
+                        "persists, see status.clever.com."
+                    ) from None
+                self._back_off(failures, f"{type(exc).__name__} from {where}")
+                continue
+
+            status = response.status_code
+            if status == 429:
+                waits += 1
+                if waits > self.max_rate_limit_waits:
+                    raise CleverUnavailable(
+                        f"Clever kept answering 'too many requests' for {where} after {waits - 1} "
+                        "waits. Another program may be using this district's token heavily; "
+                        "try again later."
+                    )
+                self._wait_for_rate_limit(response)
+                continue
+            if status in RETRY_STATUSES:
+                failures += 1
+                if failures > self.max_retries:
+                    raise CleverUnavailable(
+                        f"Clever answered HTTP {status} for {where} {failures} times in a row. "
+                        "Clever is having trouble: try again later (status.clever.com)."
+                    )
+                self._back_off(failures, f"HTTP {status} from {where}")
+                continue
+            if status == 401:
+                raise unauthorized()
+            if status >= 400:
+                raise _rejected(status, where, response)
+            return _json_object(response, where), response.text
+
+    def _back_off(self, failures: int, reason: str) -> None:
+        delay = self.backoff * 2 ** (failures - 1)
+        log.warning(
+            "%s; retrying in %.1f s (attempt %d of %d)",
+            reason,
+            delay,
+            failures + 1,
+            self.max_retries + 1,
+        )
+        self.sleep(delay)
+
+    def _wait_for_rate_limit(self, response: requests.Response) -> None:
+        # Clever sends X-RateLimit-Reset (unix seconds), usually no Retry-After (§7). The
+        # header may repeat once per bucket ("a, b"): the latest reset is the safe one.
+        delay = 0.0
+        reset = response.headers.get("X-RateLimit-Reset")
+        if reset:
+            try:
+                delay = max(float(part) for part in reset.split(",")) - self.clock()
+            except ValueError:
+                delay = 0.0
+        retry_after = response.headers.get("Retry-After")
+        if retry_after and retry_after.strip().isdigit():
+            delay = max(delay, float(retry_after))
+        delay = min(max(delay, 0.0) + 0.5, 120.0)  # a little past the reset; never hang for long
+        log.info("Clever rate limit reached; waiting %.1f s for the window to reset", delay)
+        self.sleep(delay)
+
+
+def _where(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.netloc}{parts.path}"
+
+
+def _json_object(response: requests.Response, where: str) -> dict[str, Any]:
+    content_type = response.headers.get("Content-Type", "")
+    if "json" not in content_type.lower():
+        kind = (
+            "an HTML page"
+            if "html" in content_type.lower()
+            else f"'{content_type or 'no content type'}'"
+        )
+        raise UnexpectedResponse(
+            f"Clever answered {kind} instead of JSON for {where} (HTTP {response.status_code}). "
+            "Check CLEVER_API_BASE and that the token is a district token."
+        )
+    try:
+        body = response.json()
+    except ValueError:
+        raise UnexpectedResponse(
+            f"Clever's answer for {where} was not valid JSON (HTTP {response.status_code}, "
+            f"{len(response.content)} bytes): it may have been cut off. Run the sync again."
+        ) from None
+    if not isinstance(body, dict):
+        raise UnexpectedResponse(
+            f"Clever's answer for {where} was JSON but not an object. Run the sync again."
+        )
+    return body
+
+
+def _rejected(status: int, where: str, response: requests.Response) -> CleverError:
+    if status == 413:
+        return RequestRejected(
+            f"Clever refused the page size for {where} (HTTP 413): the limit is 10,000 records a page."
+        )
+    if status == 404:
+        if "html" in response.headers.get("Content-Type", "").lower():
+            return UnexpectedResponse(
+                f"Clever has no endpoint {where} (HTTP 404, an HTML page). Check CLEVER_API_BASE: "
+                "it should be https://api.clever.com."
+            )
+        return RequestRejected(
+            f"Clever answered 'not found' for {where} (HTTP 404): the record is not shared with "
+            "the MGI, was deleted, or the token is not a district token."
+        )
+    return RequestRejected(
+        f"Clever rejected the request for {where} (HTTP {status}){_reason(response)}."
+    )
+
+
+def _reason(response: requests.Response) -> str:
+    """Clever's own words, when it sent some: {"message"} or {"error"} (§8)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if isinstance(body, dict):
+        said = body.get("message") or body.get("error_description") or body.get("error")
+        if isinstance(said, str) and said.strip():
+            return f": {said.strip()[:200]}"
+    return ""
+
+
+# --- the client -----------------------------------------------------------------------------
+
+
+class _Bearer(requests.auth.AuthBase):
+    """Bearer auth that never shows the token in a repr or a log line."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+    def __repr__(self) -> str:
+        return "_Bearer(<hidden>)"
+
+
+class CleverClient:
+    """Reads one district's roster with its district token."""
+
+    def __init__(self, http: Http, token: str, *, api_base: str = CleverSettings.api_base) -> None:
+        self._http = http
+        self._auth = _Bearer(token)
+        self.api_base = api_base.rstrip("/")
+
+    def __repr__(self) -> str:
+        return f"CleverClient(api_base={self.api_base!r})"
+
+    def district(self) -> District:
+        body, _ = self._get(f"{self.api_base}{API_VERSION}/districts")
+        districts = [District.parse(item) for item in _records(body)]
+        if not districts:
+            raise DistrictNotFound(
+                "Clever returned no district for this token. The district may have disconnected "
+                "the MGI: ask it to check the MGI app in its Clever dashboard."
+            )
+        return districts[0]
+
+    def pages(
+        self, path: str, params: Mapping[str, str] | None = None, *, page_size: int = MAX_PAGE_SIZE
+    ) -> Iterator[Page]:
+        """Yield the pages of a list endpoint (e.g. "/users", {"role": "student"}).
+
+        A generator: only one page is in memory at a time, whatever the district's size.
+        """
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}")
+        url: str | None = f"{self.api_base}{API_VERSION}{path}"
+        query: dict[str, str] | None = {**(params or {}), "limit": str(page_size)}
+        number = 0
+        while url:
+            body, raw = self._get(url, params=query)
+            records = _records(body)
+            if not records:
+                return  # Clever may link to an empty page after a full one (§2)
+            number += 1
+            yield Page(number=number, records=records, body=raw, url=_where(url))
+            url = self._next_url(body)
+            query = None  # the next link carries the whole query
+
+    def _get(self, url: str, params: Mapping[str, str] | None = None) -> tuple[dict[str, Any], str]:
+        return self._http.get_json(url, params=params, auth=self._auth, unauthorized=_token_revoked)
+
+    def _next_url(self, body: Mapping[str, Any]) -> str | None:
+        for link in body.get("links") or []:
+            if (
+                isinstance(link, dict)
+                and str(link.get("rel", "")).lower() == "next"
+                and link.get("uri")
+            ):
+                url = urljoin(self.api_base + "/", str(link["uri"]))
+                # Never send the district token to another host, whatever a link says.
+                if urlsplit(url).netloc != urlsplit(self.api_base).netloc:
+                    raise UnexpectedResponse(
+                        "Clever's next-page link points to another host; the sync stopped so the "
+                        "district token is not sent there."
+                    )
+                return url
+        return None
+
+
+def _token_revoked() -> CleverError:
+    return TokenRevoked(
+        "Clever refused the district token (HTTP 401): it was revoked or the district "
+        "disconnected the MGI. Ask the district to reconnect the MGI in Clever, then Test "
+        "Connection again."
+    )
+
+
+def _bad_app_credentials() -> CleverError:
+    return BadAppCredentials(
+        "Clever refused the app credentials (HTTP 401 from the tokens endpoint). Check "
+        "CLEVER_CLIENT_ID and CLEVER_CLIENT_SECRET against the Clever developer dashboard."
+    )
+
+
+def _records(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The records of a list envelope, tolerating a bare record where {"data": ...} is usual."""
+    items = body.get("data")
+    if isinstance(items, dict):  # a single-record endpoint
+        return [items]
+    records = []
+    for item in items or []:
+        if isinstance(item, dict):
+            inner = item.get("data", item)
+            if isinstance(inner, dict):
+                records.append(inner)
+    return records
+
+
+# --- tokens and connecting ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DistrictToken:
+    token: str = field(repr=False)
+    source: str
+    scopes: tuple[str, ...] = ()
+
+
+def find_district_token(http: Http, settings: CleverSettings, district_id: str) -> DistrictToken:
+    """Look the district's token up among the app's tokens (Clever: GET /oauth/tokens)."""
+    if settings.district_token:
+        return DistrictToken(settings.district_token, "CLEVER_DISTRICT_TOKEN")
+    if not (settings.client_id and settings.client_secret):
+        raise ConfigError(
+            "No Clever credentials are configured: set CLEVER_CLIENT_ID and CLEVER_CLIENT_SECRET "
+            "(or CLEVER_DISTRICT_TOKEN)."
+        )
+    body, _ = http.get_json(
+        f"{settings.oauth_base}/oauth/tokens",
+        params={"owner_type": "district", "district": district_id},
+        auth=(settings.client_id, settings.client_secret),
+        unauthorized=_bad_app_credentials,
+    )
+    for item in body.get("data") or []:
+        if not isinstance(item, dict):
+            continue
+        owner = item.get("owner") or {}
+        token = text(item.get("access_token"))
+        if isinstance(owner, dict) and text(owner.get("id")) == district_id and token:
+            scopes = tuple(s for s in item.get("scopes") or [] if isinstance(s, str))
+            return DistrictToken(token, "app credentials", scopes)
+    raise RosteringNotAccepted(
+        f"Clever has no token for district {district_id}: the district has not accepted the MGI's "
+        "rostering request yet. Ask the district to accept it in its Clever dashboard "
+        "(Applications), then Test Connection again. If it has, check the District ID."
+    )
+
+
+def open_session(
+    settings: CleverSettings, demo: Any = None
+) -> tuple[requests.Session, CleverSettings]:
+    """A Session for these settings. With no Clever configuration, the demo district is mounted
+    on the session and its demo app credentials are used: the rest of the code is unchanged."""
+    session = requests.Session()
+    session.headers["User-Agent"] = "mgi-roster-review/0.1"
+    if not settings.is_demo:
+        return session, settings
+    from mgi_roster import demo as demo_module
+
+    district = demo if demo is not None else demo_module.DemoDistrict()
+    demo_module.mount_demo(
+        session, district, api_base=settings.api_base, oauth_base=settings.oauth_base
+    )
+    demo_settings = CleverSettings(
+        api_base=settings.api_base,
+        oauth_base=settings.oauth_base,
+        client_id=demo_module.DEMO_CLIENT_ID,
+        client_secret=demo_module.DEMO_CLIENT_SECRET,
+    )
+    return session, demo_settings
+
+
+def connect(
+    district_id: str,
+    settings: CleverSettings,
+    *,
+    session: requests.Session | None = None,
+    demo: Any = None,
+    **http_options: Any,
+) -> tuple[CleverClient, DistrictToken]:
+    """A client for one district: format check, then the token lookup. No data call yet."""
+    district_id = check_district_id(district_id)
+    if session is None:
+        session, settings = open_session(settings, demo)
+    http = Http(session, **http_options)
+    token = find_district_token(http, settings, district_id)
+    return CleverClient(http, token.token, api_base=settings.api_base), token
+
+
+def check_connection(
+    district_id: str,
+    settings: CleverSettings,
+    *,
+    session: requests.Session | None = None,
+    demo: Any = None,
+    **http_options: Any,
+) -> Connection:
+    """The guide's Test Connection: check the ID, find the token, read the district."""
+    district_id = check_district_id(district_id)
+    client, token = connect(district_id, settings, session=session, demo=demo, **http_options)
+    district = client.district()
+    if district.id and district.id != district_id:
+        raise DistrictNotFound(
+            f"The token belongs to district {district.id}, not {district_id}. Check the District "
+            "ID, or the CLEVER_DISTRICT_TOKEN setting."
+        )
+    source = "demo" if settings.is_demo else token.source
+    return Connection(district=district, token_source=source, scopes=token.scopes)
