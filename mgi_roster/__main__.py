@@ -1,0 +1,273 @@
+"""The command line: scripted and scheduled syncs. Each command is one library call.
+
+    python -m mgi_roster [--db PATH] parameters set  --district ID --file PARAMS.json
+    python -m mgi_roster [--db PATH] parameters show --district ID
+    python -m mgi_roster [--db PATH] connect --district ID [--json]
+    python -m mgi_roster [--db PATH] sync    --district ID [--json]
+    python -m mgi_roster [--db PATH] export  --run RUN_ID --what issues|changes [--format csv|json] [--out FILE]
+    python -m mgi_roster [--db PATH] approve --run RUN_ID [--by NAME] [--confirm-guards] [--json]
+    python -m mgi_roster [--db PATH] reject  --run RUN_ID [--by NAME]
+    python -m mgi_roster [--db PATH] history --district ID [--json]
+    python -m mgi_roster [--db PATH] undo    --district ID [--by NAME]
+    python -m mgi_roster [--db PATH] demo advance
+    python -m mgi_roster demo serve [--host H] [--port P] [--students N] [--day D]
+
+Exit codes: 0 done (a sync that staged or is held); 1 failed (message on stderr, and in the
+JSON); 2 usage errors and bad input; 3 approve refused (errors, unconfirmed guards, stale run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from mgi_roster import districts, exports, history, merge, parameters, store, sync
+from mgi_roster.clever import CleverSettings
+from mgi_roster.errors import InputError, MergeRefused, ParametersError, RosterError, SyncRefused
+
+OK, FAILED, USAGE, REFUSED = 0, 1, 2, 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m mgi_roster", description="MGI Roster Review: Clever roster sync and review."
+    )
+    parser.add_argument("--db", help="DuckDB file (default: $MGI_DB, else data/mgi.duckdb)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("parameters", help="District Parameters")
+    pc = p.add_subparsers(dest="action", required=True)
+    ps = pc.add_parser("set", help="save a district's parameters from a JSON file")
+    ps.add_argument("--district", required=True)
+    ps.add_argument("--file", required=True, type=Path)
+    pshow = pc.add_parser("show", help="print a district's parameters as JSON")
+    pshow.add_argument("--district", required=True)
+
+    c = commands.add_parser(
+        "connect", help="Test Connection: check the District ID and read the district from Clever"
+    )
+    c.add_argument("--district", required=True)
+    c.add_argument("--json", action="store_true")
+
+    s = commands.add_parser("sync", help="run a test sync into staging, validate and diff it")
+    s.add_argument("--district", required=True)
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+
+    e = commands.add_parser("export", help="export a run's issues or changes")
+    e.add_argument("--run", required=True, type=int)
+    e.add_argument("--what", required=True, choices=("issues", "changes"))
+    e.add_argument("--format", default="csv", choices=("csv", "json"))
+    e.add_argument("--out", type=Path, help="write to this file instead of standard output")
+
+    a = commands.add_parser("approve", help="merge a staged run into the roster")
+    a.add_argument("--run", required=True, type=int)
+    a.add_argument("--by", help="reviewer name for the audit log")
+    a.add_argument("--confirm-guards", action="store_true", help="approve a run held by its guards")
+    a.add_argument("--json", action="store_true")
+
+    r = commands.add_parser("reject", help="discard a staged run (kept in history as rejected)")
+    r.add_argument("--run", required=True, type=int)
+    r.add_argument("--by")
+
+    h = commands.add_parser("history", help="runs and merges of a district")
+    h.add_argument("--district", required=True)
+    h.add_argument("--json", action="store_true")
+
+    u = commands.add_parser("undo", help="undo the district's latest merge")
+    u.add_argument("--district", required=True)
+    u.add_argument("--by")
+
+    d = commands.add_parser("demo", help="the built-in demo district")
+    dc = d.add_subparsers(dest="action", required=True)
+    serve = dc.add_parser(
+        "serve", help="serve the demo district over HTTP, like Clever, on loopback"
+    )
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--students", type=int, default=None)
+    serve.add_argument("--day", type=int, default=1)
+    dc.add_parser("advance", help="move the demo SIS to its next day")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s"
+    )
+    try:
+        if args.command == "demo" and args.action == "serve":
+            return _demo_serve(args)
+        with store.opened(store.db_path(args.db)) as con:
+            return COMMANDS[args.command](con, args)
+    except MergeRefused as exc:
+        _say(exc)
+        return REFUSED
+    except (InputError, ParametersError, SyncRefused) as exc:
+        _say(exc)
+        return USAGE
+    except RosterError as exc:
+        _say(exc)
+        return FAILED
+    except KeyboardInterrupt:
+        return FAILED
+
+
+def _say(exc: RosterError) -> None:
+    print(f"{exc.title}: {exc.message}", file=sys.stderr)
+
+
+def _emit(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+
+
+def _parameters(con, args) -> int:
+    if args.action == "show":
+        params = parameters.require(con, args.district)
+        print(params.to_json())
+        return OK
+    try:
+        text = args.file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(
+            f"Cannot read the parameters file {args.file}: {exc.__class__.__name__}."
+        ) from None
+    params = parameters.Parameters.from_json(text)
+    district = districts.add(con, args.district)
+    parameters.save(con, district.district_id, params)
+    print(f"Saved the District Parameters of {district.label}.")
+    return OK
+
+
+def _connect(con, args) -> int:
+    connection = districts.test_connection(con, args.district, CleverSettings.from_env())
+    d = connection.district
+    if args.json:
+        _emit(
+            {
+                "district_id": d.id,
+                "name": d.name,
+                "sis_type": d.sis_type,
+                "state": d.state,
+                "last_sync": d.last_sync,
+                "token_source": connection.token_source,
+            }
+        )
+    else:
+        print(
+            f"Connected: {d.name} ({d.id}); SIS {d.sis_type or 'unknown'}; Clever sync {d.state or 'unknown'}, last {d.last_sync or 'never'}."
+        )
+    return OK
+
+
+def _sync(con, args) -> int:
+    try:
+        result = sync.run_sync(con, args.district, progress=_progress if not args.json else None)
+    except (InputError, ParametersError, SyncRefused) as exc:
+        if args.json:
+            _emit(sync.SyncResult(None, args.district, "refused", message=exc.message).to_dict())
+        raise
+    if args.json:
+        _emit(result.to_dict())
+    else:
+        print(f"Run {result.run_id}: {result.status}. {result.message or ''}".strip())
+        for name, n in result.counts.items():
+            print(f"  {name:12} {n:>9,}")
+    if not result.ok:
+        print(f"Sync failed: {result.message}", file=sys.stderr)
+        return FAILED
+    return OK
+
+
+def _progress(p: sync.Progress) -> None:
+    if p.done:
+        print(f"  [{p.step}/{p.steps}] {p.label}: {p.records:,} records", file=sys.stderr)
+
+
+def _export(con, args) -> int:
+    text = exports.export(con, args.run, args.what, args.format)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return OK
+
+
+def _approve(con, args) -> int:
+    result = merge.approve(con, args.run, by=args.by, confirm_guards=args.confirm_guards)
+    if args.json:
+        _emit(result.to_dict())
+    elif result.already_merged:
+        print(
+            f"Run {result.run_id} was already merged (version {result.version}); nothing changed."
+        )
+    else:
+        print(f"Merged run {result.run_id} as roster version {result.version}.")
+    return OK
+
+
+def _reject(con, args) -> int:
+    merge.reject(con, args.run, by=args.by)
+    print(f"Rejected run {args.run}.")
+    return OK
+
+
+def _history(con, args) -> int:
+    entries = history.history(con, args.district)
+    if args.json:
+        _emit(entries)
+        return OK
+    for run in entries["runs"]:
+        print(
+            f"run {run['run_id']:>5}  {run['status']:9} {run['started_at']}  {run['message'] or ''}"
+        )
+    for m in entries["merges"]:
+        print(
+            f"version {m['version']:>3}  {m['kind']:6} run {m['run_id']}  by {m['actor'] or '-'}  {m['merged_at']}{'  (undone)' if m['undone'] else ''}"
+        )
+    return OK
+
+
+def _undo(con, args) -> int:
+    result = merge.undo(con, args.district, by=args.by)
+    print(
+        f"Undid version {result.version} (run {result.run_id}); the roster is back at version {result.restored_version}."
+    )
+    return OK
+
+
+def _demo(con, args) -> int:
+    districts.ensure_demo(con)
+    day = districts.advance_demo_day(con)
+    print(f"The demo SIS is now on day {day}.")
+    return OK
+
+
+def _demo_serve(args) -> int:
+    from mgi_roster import demo
+
+    size = args.students if args.students is not None else demo.DEFAULT_STUDENTS
+    demo.serve(demo.DemoDistrict(students=size, day=args.day), args.host, args.port)
+    return OK
+
+
+COMMANDS = {
+    "parameters": _parameters,
+    "connect": _connect,
+    "sync": _sync,
+    "export": _export,
+    "approve": _approve,
+    "reject": _reject,
+    "history": _history,
+    "undo": _undo,
+    "demo": _demo,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""The districts a specialist works on, and where each one's roster comes from.
+
+The demo district is built in: with no Clever configuration (or for its own District ID while
+CLEVER_API_BASE is left at Clever's), its roster comes from the demo SIS mounted on the
+requests Session, so the demo runs exactly the production code path. Its SIS "day" is stored
+here, so a demo can show a second sync with changes and problems.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import requests
+
+from mgi_roster import clever, demo
+from mgi_roster.clever import CleverSettings, Connection
+from mgi_roster.errors import InputError
+
+DEMO_NAME = "Maple Valley Unified (demo)"
+
+
+@dataclass(frozen=True)
+class District:
+    district_id: str
+    name: str
+    is_demo: bool
+    demo_day: int | None
+    clever_name: str | None
+    sis_type: str | None
+    clever_state: str | None
+    last_sync: str | None
+    token_source: str | None
+    verified_at: datetime | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.district_id})"
+
+
+_COLUMNS = "district_id, name, is_demo, demo_day, clever_name, sis_type, clever_state, last_sync, token_source, verified_at"
+
+
+def _row(row: tuple[Any, ...] | None) -> District | None:
+    return District(*row) if row else None
+
+
+def ensure_demo(con: duckdb.DuckDBPyConnection) -> None:
+    """The demo district is there out of the box."""
+    con.execute(
+        "INSERT INTO districts (district_id, name, is_demo, demo_day) VALUES (?, ?, true, 1) ON CONFLICT DO NOTHING",
+        [demo.DEMO_DISTRICT_ID, DEMO_NAME],
+    )
+
+
+def add(con: duckdb.DuckDBPyConnection, district_id: str, name: str = "") -> District:
+    district_id = clever.check_district_id(district_id)
+    if district_id == demo.DEMO_DISTRICT_ID:
+        ensure_demo(con)
+    else:
+        name = " ".join((name or "").split())[:200]
+        con.execute(
+            "INSERT INTO districts (district_id, name) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            [district_id, name or f"District {district_id[-6:]}"],
+        )
+    found = get(con, district_id)
+    assert found is not None
+    return found
+
+
+def get(con: duckdb.DuckDBPyConnection, district_id: str) -> District | None:
+    return _row(
+        con.execute(
+            f"SELECT {_COLUMNS} FROM districts WHERE district_id = ?", [district_id]
+        ).fetchone()
+    )
+
+
+def all_districts(con: duckdb.DuckDBPyConnection) -> list[District]:
+    rows = con.execute(f"SELECT {_COLUMNS} FROM districts ORDER BY is_demo DESC, name").fetchall()
+    return [District(*r) for r in rows]
+
+
+def advance_demo_day(
+    con: duckdb.DuckDBPyConnection, district_id: str = demo.DEMO_DISTRICT_ID
+) -> int:
+    """Move the demo SIS to its next day (the last day stays the last)."""
+    district = get(con, district_id)
+    if district is None or not district.is_demo:
+        raise InputError("Only the demo district has a demo SIS to advance.")
+    day = min((district.demo_day or 1) + 1, demo.DEMO_DAYS)
+    con.execute("UPDATE districts SET demo_day = ? WHERE district_id = ?", [day, district_id])
+    return day
+
+
+def uses_demo(district_id: str, settings: CleverSettings) -> bool:
+    default_base = settings.api_base == CleverSettings.api_base
+    return settings.is_demo or (district_id == demo.DEMO_DISTRICT_ID and default_base)
+
+
+def clever_session(
+    con: duckdb.DuckDBPyConnection, district_id: str, settings: CleverSettings
+) -> tuple[requests.Session, CleverSettings]:
+    """The Session (and effective settings) to reach this district's roster."""
+    if not uses_demo(district_id, settings):
+        return clever.open_session(settings)
+    if district_id != demo.DEMO_DISTRICT_ID:
+        raise InputError(
+            f"No Clever credentials are configured, so only the demo district "
+            f"({demo.DEMO_DISTRICT_ID}) can be reached. Set CLEVER_CLIENT_ID and "
+            "CLEVER_CLIENT_SECRET to connect a real district."
+        )
+    district = get(con, district_id)
+    day = (district.demo_day if district else None) or 1
+    return clever.open_session(CleverSettings(), demo.DemoDistrict(day=day))
+
+
+def test_connection(
+    con: duckdb.DuckDBPyConnection, district_id: str, settings: CleverSettings
+) -> Connection:
+    """Test Connection, remembering what it found (never the token) for the checklist."""
+    district_id = clever.check_district_id(district_id)
+    session, effective = clever_session(con, district_id, settings)
+    connection = clever.check_connection(district_id, effective, session=session)
+    found = connection.district
+    add(con, district_id, found.name or "")
+    con.execute(
+        """UPDATE districts SET clever_name = ?, sis_type = ?, clever_state = ?, last_sync = ?,
+           token_source = ?, verified_at = now() WHERE district_id = ?""",
+        [
+            found.name,
+            found.sis_type,
+            found.state,
+            found.last_sync,
+            connection.token_source,
+            district_id,
+        ],
+    )
+    return connection
+
+
+test_connection.__test__ = False  # type: ignore[attr-defined]  # not a pytest test

@@ -1,0 +1,77 @@
+"""Downloads and exports: the issues and changes of a run as CSV or JSON.
+
+CSV cells that a spreadsheet would run as a formula (starting with =, +, -, @, or a tab or
+carriage return) are prefixed with a single quote, so a roster value such as
+`=HYPERLINK(...)` stays text when a district opens the file (OWASP "CSV injection").
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import duckdb
+
+from mgi_roster.errors import InputError
+
+ISSUE_COLUMNS = ("run_id", "entity", "record_id", "field", "check", "severity", "value", "message")
+CHANGE_COLUMNS = ("run_id", "entity", "record_id", "change", "field", "before", "after")
+WHAT = {"issues": ISSUE_COLUMNS, "changes": CHANGE_COLUMNS}
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def rows(
+    con: duckdb.DuckDBPyConnection, run_id: int, what: str
+) -> tuple[Sequence[str], list[tuple[Any, ...]]]:
+    """The export rows of a run, in a stable order."""
+    if what not in WHAT:
+        raise InputError(f"Unknown export {what!r}: choose issues or changes.")
+    exists = con.execute("SELECT 1 FROM runs WHERE run_id = ?", [run_id]).fetchone()
+    if not exists:
+        raise InputError(f"There is no run {run_id} in this database.")
+    columns = WHAT[what]
+    order = (
+        'entity, severity, "check", record_id, field'
+        if what == "issues"
+        else "entity, change, record_id, field"
+    )
+    select = ", ".join(f'"{c}"' for c in columns)
+    return columns, con.execute(
+        f"SELECT {select} FROM {what} WHERE run_id = ? ORDER BY {order}", [run_id]
+    ).fetchall()
+
+
+def to_csv(columns: Sequence[str], data: Iterable[Sequence[Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for row in data:
+        writer.writerow([safe_cell(v) for v in row])
+    return out.getvalue()
+
+
+def to_json(columns: Sequence[str], data: Iterable[Sequence[Any]]) -> str:
+    return json.dumps(
+        [dict(zip(columns, row, strict=True)) for row in data],
+        ensure_ascii=False,
+        indent=1,
+        default=str,
+    )
+
+
+def export(con: duckdb.DuckDBPyConnection, run_id: int, what: str, fmt: str = "csv") -> str:
+    columns, data = rows(con, run_id, what)
+    if fmt == "csv":
+        return to_csv(columns, data)
+    if fmt == "json":
+        return to_json(columns, data)
+    raise InputError(f"Unknown format {fmt!r}: choose csv or json.")

@@ -1,0 +1,366 @@
+"""Approve, Reject and Undo: the only code that writes the MGI roster.
+
+Approve merges a staged run in one transaction. The roster is versioned: every merge is a
+version number, a record's row is valid from the version that wrote it until the version that
+replaced it (valid_to NULL = current). So
+
+  - the roster as of any version is a WHERE clause (`as_of_sql`),
+  - Undo of the latest merge deletes the rows it wrote and reopens the rows it closed, and the
+    roster is exactly what it was.
+
+`last_seen_run` is updated in place for unchanged records (no new version for a record that only
+was seen again), which Undo reverses exactly: an in-place update is only made when the row's
+last_seen_run was the previous merge's run; any other "seen again" record gets a new version.
+
+Approve refuses, writing nothing, when the run has errors, when it is held and the guards are not
+confirmed, when a newer run of the district exists, or when the roster changed after the run was
+diffed. Approving a merged run again merges nothing and says so.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from mgi_roster.diff import current_rows, current_version, staged_rows
+from mgi_roster.entities import ENTITIES, Entity
+from mgi_roster.errors import InputError, MergeRefused
+from mgi_roster.parameters import Parameters
+from mgi_roster.staging import discard_staging
+from mgi_roster.store import q, roster, transaction
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    run_id: int
+    district_id: str
+    version: int
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    already_merged: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "district_id": self.district_id,
+            "version": self.version,
+            "counts": self.counts,
+            "already_merged": self.already_merged,
+            "status": "merged",
+        }
+
+
+@dataclass(frozen=True)
+class UndoResult:
+    district_id: str
+    version: int  # the merge version that was undone
+    run_id: int
+    restored_version: int  # the version the roster is at now
+
+
+@dataclass(frozen=True)
+class Run:
+    run_id: int
+    district_id: str
+    status: str
+    errors: int
+    guards: list[dict[str, Any]]
+    changes: dict[str, dict[str, int]]
+    roster_version: int | None
+    parameters: Parameters
+
+
+def load_run(con: duckdb.DuckDBPyConnection, run_id: int) -> Run:
+    row = con.execute(
+        "SELECT run_id, district_id, status, coalesce(errors, 0), guards, changes, roster_version, parameters FROM runs WHERE run_id = ?",
+        [run_id],
+    ).fetchone()
+    if row is None:
+        raise InputError(f"There is no run {run_id} in this database.")
+    params = Parameters.from_json(row[7]) if row[7] else Parameters()
+    return Run(
+        run_id=row[0],
+        district_id=row[1],
+        status=row[2],
+        errors=int(row[3]),
+        guards=json.loads(row[4]) if row[4] else [],
+        changes=json.loads(row[5]) if row[5] else {},
+        roster_version=row[6],
+        parameters=params,
+    )
+
+
+def approval_blockers(
+    con: duckdb.DuckDBPyConnection, run: Run, *, confirm_guards: bool = False
+) -> list[str]:
+    """Why this run cannot be approved now, as sentences (empty: it can)."""
+    if run.status in ("fetching", "failed", "rejected"):
+        what = {"fetching": "is still running", "failed": "failed", "rejected": "was rejected"}[
+            run.status
+        ]
+        return [f"Run {run.run_id} {what}; only a staged run can be approved."]
+    reasons = []
+    if run.errors:
+        reasons.append(
+            f"Run {run.run_id} has {run.errors} error{'s' if run.errors != 1 else ''}. Fix them in the "
+            "SIS (see Validation), sync again, then approve the new run."
+        )
+    if run.status == "held" and not confirm_guards:
+        reasons.append(
+            f"Run {run.run_id} is held by its guards ({len(run.guards)} tripped). Review the changes, "
+            "then confirm the guards to approve it."
+        )
+    newer = con.execute(
+        "SELECT max(run_id) FROM runs WHERE district_id = ? AND run_id > ? AND status IN ('staged', 'held', 'merged', 'fetching')",
+        [run.district_id, run.run_id],
+    ).fetchone()
+    if newer and newer[0] is not None:
+        reasons.append(
+            f"Run {run.run_id} is not the district's newest run (run {newer[0]} is newer). Approve the newest run instead."
+        )
+    if (
+        run.roster_version is not None
+        and current_version(con, run.district_id) != run.roster_version
+    ):
+        reasons.append(
+            f"The roster changed after run {run.run_id} was compared with it (a merge or an undo since). "
+            "Run a new sync to see the changes against today's roster."
+        )
+    return reasons
+
+
+def approve(
+    con: duckdb.DuckDBPyConnection,
+    run_id: int,
+    *,
+    by: str | None = None,
+    confirm_guards: bool = False,
+) -> MergeResult:
+    """Merge a staged run into the roster, all or nothing."""
+    with transaction(con):
+        run = load_run(con, run_id)
+        if run.status == "merged":
+            row = con.execute(
+                "SELECT version FROM merges WHERE run_id = ? AND kind = 'merge' AND NOT undone",
+                [run_id],
+            ).fetchone()
+            return MergeResult(
+                run_id, run.district_id, int(row[0]) if row else 0, run.changes, already_merged=True
+            )
+        blockers = approval_blockers(con, run, confirm_guards=confirm_guards)
+        if blockers:
+            raise MergeRefused(" ".join(blockers))
+        version = _next_version(con, run.district_id)
+        previous_run = _latest_merge_run(con, run.district_id)
+        for entity in ENTITIES:
+            _merge_entity(con, entity, run, version, previous_run)
+        con.execute(
+            "INSERT INTO merges (version, district_id, run_id, kind, actor, counts) VALUES (?, ?, ?, 'merge', ?, ?)",
+            [version, run.district_id, run_id, by, json.dumps(run.changes)],
+        )
+        con.execute(
+            "UPDATE runs SET status = 'merged', decided_by = ?, decided_at = now() WHERE run_id = ?",
+            [by, run_id],
+        )
+        audit(
+            con,
+            run.district_id,
+            "approve",
+            run_id=run_id,
+            version=version,
+            by=by,
+            detail={
+                "counts": run.changes,
+                "confirmed_guards": run.guards if confirm_guards else [],
+            },
+        )
+        discard_staging(con, run_id, keep_findings=True)
+    return MergeResult(run_id, run.district_id, version, run.changes)
+
+
+def reject(con: duckdb.DuckDBPyConnection, run_id: int, *, by: str | None = None) -> None:
+    with transaction(con):
+        run = load_run(con, run_id)
+        if run.status not in ("staged", "held"):
+            raise MergeRefused(
+                f"Run {run_id} is {run.status}; only a staged or held run can be rejected."
+            )
+        con.execute(
+            "UPDATE runs SET status = 'rejected', decided_by = ?, decided_at = now(), message = ? WHERE run_id = ?",
+            [by, f"Rejected by {by or 'an unnamed reviewer'}.", run_id],
+        )
+        audit(con, run.district_id, "reject", run_id=run_id, by=by)
+        discard_staging(con, run_id, keep_findings=True)
+
+
+def undo(con: duckdb.DuckDBPyConnection, district_id: str, *, by: str | None = None) -> UndoResult:
+    """Return the roster exactly to what it was before the latest merge."""
+    with transaction(con):
+        latest = con.execute(
+            "SELECT version, run_id FROM merges WHERE district_id = ? AND kind = 'merge' AND NOT undone ORDER BY version DESC LIMIT 1",
+            [district_id],
+        ).fetchone()
+        if latest is None:
+            raise MergeRefused(f"District {district_id} has no merge to undo.")
+        version, run_id = int(latest[0]), int(latest[1])
+        con.execute(
+            "UPDATE merges SET undone = true WHERE district_id = ? AND version = ?",
+            [district_id, version],
+        )
+        previous_run = _latest_merge_run(con, district_id)
+        args = {
+            "district": district_id,
+            "version": version,
+            "run": run_id,
+            "previous": previous_run,
+        }
+        for entity in ENTITIES:
+            table = roster(entity)
+            con.execute(
+                f"DELETE FROM {table} WHERE district_id = $district AND valid_from = $version", args
+            )
+            con.execute(
+                f"UPDATE {table} SET valid_to = NULL WHERE district_id = $district AND valid_to = $version",
+                args,
+            )
+            con.execute(
+                f"UPDATE {table} SET last_seen_run = $previous WHERE district_id = $district AND valid_to IS NULL AND last_seen_run = $run",
+                args,
+            )
+        con.execute(
+            "INSERT INTO merges (version, district_id, run_id, kind, actor, undoes) VALUES (?, ?, ?, 'undo', ?, ?)",
+            [_next_version(con, district_id), district_id, run_id, by, version],
+        )
+        con.execute(
+            "UPDATE runs SET status = 'rejected', message = ? WHERE run_id = ?",
+            [
+                f"Merged, then undone by {by or 'an unnamed reviewer'}. Sync again to bring these changes back.",
+                run_id,
+            ],
+        )
+        restored = current_version(con, district_id)
+        audit(
+            con,
+            district_id,
+            "undo",
+            run_id=run_id,
+            version=version,
+            by=by,
+            detail={"roster_version": restored},
+        )
+    return UndoResult(district_id, version, run_id, restored)
+
+
+def audit(
+    con: duckdb.DuckDBPyConnection,
+    district_id: str,
+    action: str,
+    *,
+    run_id: int | None = None,
+    version: int | None = None,
+    by: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    con.execute(
+        "INSERT INTO audit (district_id, action, run_id, version, actor, detail) VALUES (?, ?, ?, ?, ?, ?)",
+        [district_id, action, run_id, version, by, json.dumps(detail or {})],
+    )
+
+
+def as_of_sql(entity: Entity, version: int | None = None) -> str:
+    """SQL for the district's roster of one entity as of a merge version (None: now).
+    Parameters: $district (and $version when a version is given)."""
+    if version is None:
+        return f"SELECT * FROM {roster(entity)} WHERE district_id = $district AND valid_to IS NULL"
+    return (
+        f"SELECT * FROM {roster(entity)} WHERE district_id = $district AND valid_from <= $version "
+        "AND (valid_to IS NULL OR valid_to > $version)"
+    )
+
+
+# --- internals ------------------------------------------------------------------------------
+
+
+def _next_version(con: duckdb.DuckDBPyConnection, district_id: str) -> int:
+    row = con.execute(
+        "SELECT coalesce(max(version), 0) + 1 FROM merges WHERE district_id = ?", [district_id]
+    ).fetchone()
+    return int(row[0]) if row else 1
+
+
+def _latest_merge_run(con: duckdb.DuckDBPyConnection, district_id: str) -> int | None:
+    row = con.execute(
+        "SELECT run_id FROM merges WHERE district_id = ? AND kind = 'merge' AND NOT undone ORDER BY version DESC LIMIT 1",
+        [district_id],
+    ).fetchone()
+    return int(row[0]) if row else None
+
+
+def _merge_entity(
+    con: duckdb.DuckDBPyConnection, entity: Entity, run: Run, version: int, previous_run: int | None
+) -> None:
+    table = roster(entity)
+    keys = [q(k) for k in entity.key]
+    columns = [q(c) for c in entity.column_names]
+    join = " AND ".join(f"s.{k} = r.{k}" for k in keys)
+    differs = (
+        " OR ".join(f"s.{q(c.name)} IS DISTINCT FROM r.{q(c.name)}" for c in entity.fields)
+        or "false"
+    )
+    on_plan = lambda alias: " AND ".join(f"{alias}.{k} = p.{k}" for k in keys)  # noqa: E731
+    args = {
+        "run": run.run_id,
+        "district": run.district_id,
+        "version": version,
+        "previous": previous_run,
+        "arp": run.parameters.all_records_processing,
+    }
+    # The plan: one action per key, from the staged rows (one per key) against the current roster.
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE merge_plan AS
+        SELECT {", ".join(f"coalesce(s.{k}, r.{k}) AS {k}" for k in keys)},
+          CASE WHEN r.{keys[0]} IS NULL THEN 'added'
+               WHEN s.{keys[0]} IS NULL THEN CASE WHEN NOT r.archived AND $arp THEN 'archived' END
+               WHEN r.archived THEN 'restored'
+               WHEN {differs} THEN 'updated'
+               WHEN r.last_seen_run IS DISTINCT FROM $previous THEN 'reseen'
+               ELSE 'seen' END AS action
+        FROM {staged_rows(entity)} s FULL OUTER JOIN {current_rows(entity)} r ON {join}""",
+        args,
+    )
+    con.execute("DELETE FROM merge_plan WHERE action IS NULL")
+    # Close the current version of every record that gets a new one.
+    con.execute(
+        f"""UPDATE {table} AS t SET valid_to = $version FROM merge_plan p
+            WHERE t.district_id = $district AND t.valid_to IS NULL AND {on_plan("t")}
+            AND p.action IN ('updated', 'restored', 'archived', 'reseen')""",
+        args,
+    )
+    column_list = ", ".join(columns)
+    s_columns = ", ".join(f"s.{c}" for c in columns)
+    o_columns = ", ".join(f"o.{c}" for c in columns)
+    # New versions from the sync: added, updated, restored, seen again after a gap.
+    con.execute(
+        f"""INSERT INTO {table} (district_id, {column_list}, archived, first_seen_run, last_seen_run, valid_from, valid_to)
+            SELECT $district, {s_columns}, false, coalesce(o.first_seen_run, $run), $run, $version, NULL
+            FROM merge_plan p JOIN {staged_rows(entity)} s ON {on_plan("s")}
+            LEFT JOIN {table} o ON o.district_id = $district AND o.valid_to = $version AND {on_plan("o")}
+            WHERE p.action IN ('added', 'updated', 'restored', 'reseen')""",
+        args,
+    )
+    # Archived records: the same values, marked archived (never deleted).
+    con.execute(
+        f"""INSERT INTO {table} (district_id, {column_list}, archived, first_seen_run, last_seen_run, valid_from, valid_to)
+            SELECT $district, {o_columns}, true, o.first_seen_run, o.last_seen_run, $version, NULL
+            FROM merge_plan p JOIN {table} o ON o.district_id = $district AND o.valid_to = $version AND {on_plan("o")}
+            WHERE p.action = 'archived'""",
+        args,
+    )
+    # Seen again, unchanged: only last_seen_run moves (reversed exactly by undo).
+    con.execute(
+        f"""UPDATE {table} AS t SET last_seen_run = $run FROM merge_plan p
+            WHERE t.district_id = $district AND t.valid_to IS NULL AND {on_plan("t")} AND p.action = 'seen'""",
+        args,
+    )

@@ -1,0 +1,199 @@
+"""DuckDB: the one file where everything durable lives, its schema, and `transaction()`.
+
+Tables (every one carries district_id; several districts share a file):
+
+    meta                      schema version
+    districts                 the districts a specialist works on (+ demo SIS day, last Test Connection)
+    parameters                District Parameters, one JSON document per district
+    runs                      one row per sync run: status, counts, message
+    stg_<entity>              what a run fetched, flattened (one set of rows per run_id)
+    issues                    validation findings, one row per bad cell or broken rule
+    changes                   the diff of a run against the roster
+    roster_<entity>           what the MGI holds, versioned: a row is valid from one merge version
+                              until the next one that changed it (valid_to NULL = current)
+    merges                    each merge or undo, the roster version it made
+    audit                     who did what, when
+
+The file is opened per unit of work and closed again (not held for a whole dashboard session):
+DuckDB lets one process write a file at a time, and the command line and the scheduler must be
+able to use it while the dashboard is open.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from mgi_roster.entities import ENTITIES, Entity
+from mgi_roster.errors import ConfigError
+
+DEFAULT_PATH = Path("data") / "mgi.duckdb"
+RUN_STATUSES = ("fetching", "staged", "held", "failed", "merged", "rejected")
+SCHEMA_VERSION = 1
+LOCK_WAIT_SECONDS = 15.0
+
+
+def db_path(cli_value: str | os.PathLike[str] | None = None) -> Path:
+    """--db, else MGI_DB, else data/mgi.duckdb."""
+    return Path(cli_value or os.environ.get("MGI_DB") or DEFAULT_PATH)
+
+
+def q(name: str) -> str:
+    """Quote an identifier from the entity specs (never from user input)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def stg(entity: Entity) -> str:
+    return f"stg_{entity.name}"
+
+
+def roster(entity: Entity) -> str:
+    return f"roster_{entity.name}"
+
+
+def _entity_columns(entity: Entity) -> str:
+    return ", ".join(f"{q(c.name)} {c.sql_type}" for c in entity.columns)
+
+
+def _schema_v1() -> list[str]:
+    statements = [
+        "CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+        """CREATE TABLE districts (
+            district_id VARCHAR PRIMARY KEY,
+            name VARCHAR NOT NULL,
+            is_demo BOOLEAN NOT NULL DEFAULT false,
+            demo_day INTEGER,
+            added_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+            clever_name VARCHAR, sis_type VARCHAR, clever_state VARCHAR, last_sync VARCHAR,
+            token_source VARCHAR, verified_at TIMESTAMPTZ)""",
+        """CREATE TABLE parameters (
+            district_id VARCHAR PRIMARY KEY, body JSON NOT NULL,
+            saved_at TIMESTAMPTZ NOT NULL DEFAULT now(), saved_by VARCHAR)""",
+        "CREATE SEQUENCE run_ids START 1",
+        f"""CREATE TABLE runs (
+            run_id INTEGER PRIMARY KEY DEFAULT nextval('run_ids'),
+            district_id VARCHAR NOT NULL,
+            trigger VARCHAR NOT NULL DEFAULT 'manual',
+            status VARCHAR NOT NULL CHECK (status IN {RUN_STATUSES!r}),
+            started_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+            finished_at TIMESTAMPTZ,
+            counts JSON, errors INTEGER, warnings INTEGER, changes JSON, guards JSON,
+            message VARCHAR, demo_day INTEGER, parameters JSON, roster_version INTEGER,
+            decided_by VARCHAR, decided_at TIMESTAMPTZ)""",
+        """CREATE TABLE issues (
+            run_id INTEGER NOT NULL, district_id VARCHAR NOT NULL, entity VARCHAR NOT NULL,
+            record_id VARCHAR, field VARCHAR, "check" VARCHAR NOT NULL,
+            severity VARCHAR NOT NULL CHECK (severity IN ('error', 'warning')),
+            value VARCHAR, message VARCHAR NOT NULL, school VARCHAR, record_name VARCHAR, sis_id VARCHAR)""",
+        """CREATE TABLE changes (
+            run_id INTEGER NOT NULL, district_id VARCHAR NOT NULL, entity VARCHAR NOT NULL,
+            record_id VARCHAR NOT NULL,
+            change VARCHAR NOT NULL CHECK (change IN ('added', 'updated', 'archived', 'absent', 'restored')),
+            field VARCHAR, before VARCHAR, after VARCHAR, school VARCHAR, record_name VARCHAR)""",
+        """CREATE TABLE merges (
+            version INTEGER NOT NULL, district_id VARCHAR NOT NULL, run_id INTEGER,
+            kind VARCHAR NOT NULL CHECK (kind IN ('merge', 'undo')),
+            actor VARCHAR, merged_at TIMESTAMPTZ NOT NULL DEFAULT now(), counts JSON,
+            undone BOOLEAN NOT NULL DEFAULT false, undoes INTEGER,
+            PRIMARY KEY (district_id, version))""",
+        """CREATE TABLE audit (
+            logged_at TIMESTAMPTZ NOT NULL DEFAULT now(), district_id VARCHAR, action VARCHAR NOT NULL,
+            run_id INTEGER, version INTEGER, actor VARCHAR, detail JSON)""",
+    ]
+    for entity in ENTITIES:
+        columns = _entity_columns(entity)
+        statements.append(
+            f"CREATE TABLE {stg(entity)} (run_id INTEGER NOT NULL, district_id VARCHAR NOT NULL, {columns})"
+        )
+        statements.append(
+            f"""CREATE TABLE {roster(entity)} (district_id VARCHAR NOT NULL, {columns},
+                archived BOOLEAN NOT NULL DEFAULT false,
+                first_seen_run INTEGER, last_seen_run INTEGER,
+                valid_from INTEGER NOT NULL, valid_to INTEGER)"""
+        )
+    return statements
+
+
+# Each entry brings the schema from version i to i + 1. Append, never edit.
+MIGRATIONS: list[list[str]] = [_schema_v1()]
+
+
+def _schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return 0
+    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> None:
+    current = _schema_version(con)
+    if current > len(MIGRATIONS):
+        raise ConfigError(
+            f"This database was written by a newer MGI Roster Review (schema {current}); update "
+            "the program before opening it."
+        )
+    for version in range(current, len(MIGRATIONS)):
+        with transaction(con):
+            for statement in MIGRATIONS[version]:
+                con.execute(statement)
+            con.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(version + 1)]
+            )
+
+
+def connect(
+    path: str | os.PathLike[str] | None = None, *, wait: float = LOCK_WAIT_SECONDS
+) -> duckdb.DuckDBPyConnection:
+    """Open (creating on first use) and migrate the database. ":memory:" for tests.
+
+    Another process may hold the file for a moment (a sync, a merge): wait for it a little,
+    then say so plainly.
+    """
+    target = str(path) if path is not None else str(db_path())
+    if target != ":memory:":
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            con = duckdb.connect(target)
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                raise ConfigError(
+                    f"The database {target} is in use by another MGI Roster Review process. "
+                    "Wait for it to finish (a sync or a merge), then try again."
+                ) from None
+            time.sleep(0.2)
+    migrate(con)
+    return con
+
+
+@contextmanager
+def opened(path: str | os.PathLike[str] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection for one unit of work, closed afterwards."""
+    con = connect(path)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All or nothing: commit when the block ends, roll back on any exception."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    else:
+        con.execute("COMMIT")

@@ -1,0 +1,204 @@
+"""A sync run end to end: fetch → flatten → stage → validate → diff.
+
+Pages stream from Clever straight into DuckDB: each page's raw JSON body is flattened by SQL
+generated from the entity specs, so no Python list of a whole district ever exists. A run is
+`fetching` while it works and becomes `staged` (or `held`, when a guard trips) only when every
+step succeeded; any failure marks it `failed` with its message and removes its staging rows, so
+a failed run can never be merged and the roster is never touched by a sync.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import duckdb
+
+from mgi_roster import clever, diff, districts, parameters, validation
+from mgi_roster.clever import CleverClient, CleverSettings, Page
+from mgi_roster.entities import FETCHED
+from mgi_roster.errors import RosterError, SyncRefused
+from mgi_roster.staging import discard_staging, stage_page, staged_counts
+from mgi_roster.store import transaction
+
+log = logging.getLogger(__name__)
+
+STALE_AFTER = timedelta(hours=6)  # a run "fetching" for longer was interrupted (process killed)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Reported after every staged page, and once more when an entity is complete."""
+
+    entity: str
+    label: str
+    step: int  # 1-based index of the entity among those fetched
+    steps: int
+    pages: int
+    records: int  # staged so far for this entity
+    done: bool = False
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    run_id: int | None
+    district_id: str
+    status: str
+    counts: dict[str, int] = field(default_factory=dict)
+    issues: dict[str, int] = field(default_factory=lambda: {"error": 0, "warning": 0})
+    changes: dict[str, dict[str, int]] = field(default_factory=dict)
+    guards: list[dict[str, Any]] = field(default_factory=list)
+    message: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("staged", "held")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# --- the run --------------------------------------------------------------------------------
+
+
+def start_run(con: duckdb.DuckDBPyConnection, district_id: str, trigger: str, **fields: Any) -> int:
+    """Create the run row, refusing when another sync of this district is under way."""
+    with transaction(con):
+        con.execute(
+            """UPDATE runs SET status = 'failed', finished_at = now(),
+               message = 'The sync was interrupted (its process stopped) before it finished.'
+               WHERE district_id = ? AND status = 'fetching' AND started_at < now() - ?::INTERVAL""",
+            [district_id, f"{int(STALE_AFTER.total_seconds())} seconds"],
+        )
+        running = con.execute(
+            "SELECT run_id FROM runs WHERE district_id = ? AND status = 'fetching'", [district_id]
+        ).fetchone()
+        if running:
+            raise SyncRefused(
+                f"A sync of district {district_id} is already running (run {running[0]}). Wait for it "
+                "to finish, then look at its result."
+            )
+        row = con.execute(
+            "INSERT INTO runs (district_id, trigger, status, demo_day, parameters) VALUES (?, ?, 'fetching', ?, ?) RETURNING run_id",
+            [district_id, trigger, fields.get("demo_day"), fields.get("parameters")],
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def fetch(
+    con: duckdb.DuckDBPyConnection,
+    client: CleverClient,
+    run_id: int,
+    district_id: str,
+    *,
+    page_size: int = clever.MAX_PAGE_SIZE,
+    progress: ProgressCallback | None = None,
+) -> dict[str, int]:
+    """Stream every fetched entity into staging; return the staged counts per entity."""
+    report = progress or (lambda _p: None)
+    for step, entity in enumerate(FETCHED, start=1):
+        records = pages = 0
+        page: Page
+        for page in client.pages(entity.endpoint or "", dict(entity.params), page_size=page_size):
+            stage_page(con, entity, run_id, district_id, page.body)
+            pages += 1
+            records += len(page.records)
+            report(Progress(entity.name, entity.label, step, len(FETCHED), pages, records))
+        report(Progress(entity.name, entity.label, step, len(FETCHED), pages, records, done=True))
+    return staged_counts(con, run_id)
+
+
+def run_sync(
+    con: duckdb.DuckDBPyConnection,
+    district_id: str,
+    *,
+    settings: CleverSettings | None = None,
+    trigger: str = "manual",
+    progress: ProgressCallback | None = None,
+    page_size: int = clever.MAX_PAGE_SIZE,
+    **http_options: Any,
+) -> SyncResult:
+    """Run a test sync of one district. Refusals (no parameters, malformed ID, a sync already
+    running) raise before a run exists; once the run exists, every failure is recorded in it."""
+    district_id = clever.check_district_id(district_id)
+    params = parameters.require(con, district_id)
+    settings = settings if settings is not None else CleverSettings.from_env()
+    district = districts.add(con, district_id)
+    run_id = start_run(
+        con,
+        district_id,
+        trigger,
+        demo_day=district.demo_day if district.is_demo else None,
+        parameters=params.to_json(),
+    )
+    try:
+        session, effective = districts.clever_session(con, district_id, settings)
+        client, _ = clever.connect(district_id, effective, session=session, **http_options)
+        counts = fetch(con, client, run_id, district_id, page_size=page_size, progress=progress)
+        with transaction(con):
+            found = validation.validate(con, run_id, district_id, params)
+            changes = diff.diff_run(con, run_id, district_id, params)
+            status = "held" if changes.guards else "staged"
+            con.execute(
+                """UPDATE runs SET status = ?, finished_at = now(), counts = ?, errors = ?, warnings = ?,
+                   changes = ?, guards = ?, roster_version = ?, message = ? WHERE run_id = ?""",
+                [
+                    status,
+                    json.dumps(counts),
+                    found["error"],
+                    found["warning"],
+                    json.dumps(changes.counts),
+                    json.dumps([g.to_dict() for g in changes.guards]),
+                    changes.roster_version,
+                    _summary(status, found, changes),
+                    run_id,
+                ],
+            )
+    except Exception as exc:
+        message = (
+            exc.message
+            if isinstance(exc, RosterError)
+            else f"The sync failed unexpectedly ({type(exc).__name__}: {exc})."
+        )
+        if not isinstance(exc, RosterError):
+            log.exception("sync run %s failed", run_id)
+        _fail(con, run_id, message)
+        return SyncResult(run_id, district_id, "failed", message=message)
+    return SyncResult(
+        run_id,
+        district_id,
+        status,
+        counts=counts,
+        issues=found,
+        changes=changes.counts,
+        guards=[g.to_dict() for g in changes.guards],
+        message=_summary(status, found, changes),
+    )
+
+
+def _fail(con: duckdb.DuckDBPyConnection, run_id: int, message: str) -> None:
+    with transaction(con):
+        discard_staging(con, run_id)
+        con.execute(
+            "UPDATE runs SET status = 'failed', finished_at = now(), message = ? WHERE run_id = ?",
+            [message, run_id],
+        )
+
+
+def _summary(status: str, found: dict[str, int], changes: diff.Diff) -> str:
+    parts = [f"{found['error']} errors, {found['warning']} warnings"]
+    if status == "held":
+        parts.append("held: " + "; ".join(g.sentence() for g in changes.guards))
+    elif found["error"]:
+        parts.append("errors must be fixed in the SIS before Approve")
+    else:
+        parts.append("ready to review and approve")
+    return "Staged: " + "; ".join(parts) + "."
