@@ -37,7 +37,7 @@ def _read(doc: str, path: str, kind: Kind) -> str:
     if kind == "list":
         # Only a real array becomes a list; anything else (a string, an object) is missing,
         # and an empty array too, so "no schools" compares equal however Clever says it.
-        return f"CASE WHEN json_array_length({doc}, '{path}') > 0 THEN list_filter(json_extract_string({doc}, '{path}[*]'), x -> x IS NOT NULL AND x <> '') END"
+        return f"CASE WHEN json_array_length({doc}, '{path}') > 0 THEN list_filter(json_extract_string({doc}, '{path}[*]'), lambda x: x IS NOT NULL AND x <> '') END"
     value = f"NULLIF(json_extract_string({doc}, '{path}'), '')"
     if kind == "date":
         # Clever sends term dates as YYYY-MM-DD on /terms and as full timestamps on

@@ -2,6 +2,11 @@ from __future__ import annotations
 
 import pytest
 import requests
+from hypothesis import settings
+
+# CI machines are small and shared: judge properties, not speed.
+settings.register_profile("mgi", deadline=None, max_examples=200)
+settings.load_profile("mgi")
 
 API = "https://api.clever.com"
 OAUTH = "https://clever.com"
@@ -30,3 +35,17 @@ def clock() -> FakeClock:
 @pytest.fixture
 def session() -> requests.Session:
     return requests.Session()
+
+
+@pytest.fixture(autouse=True)
+def _no_real_configuration(monkeypatch):
+    """Tests never see the developer's Clever credentials or database."""
+    for name in (
+        "CLEVER_CLIENT_ID",
+        "CLEVER_CLIENT_SECRET",
+        "CLEVER_DISTRICT_TOKEN",
+        "CLEVER_API_BASE",
+        "CLEVER_OAUTH_BASE",
+        "MGI_DB",
+    ):
+        monkeypatch.delenv(name, raising=False)

@@ -1,0 +1,116 @@
+"""District Parameters: the JSON form, its defaults, its errors, and persistence."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mgi_roster import parameters, store
+from mgi_roster.errors import ParametersError
+from mgi_roster.parameters import Parameters, ScreeningClassRule
+
+EXAMPLE = {
+    "testing_measures": ["student_application"],
+    "distribute_by_class": False,
+    "screening_class_rule": {"subjects": [], "course_numbers": [], "name_contains": ""},
+    "all_records_processing": True,
+    "archive_threshold_pct": 10,
+    "update_threshold_pct": 75,
+}
+
+
+def test_missing_keys_take_the_defaults():
+    assert Parameters.from_dict({}) == Parameters.from_dict(EXAMPLE) == Parameters()
+
+
+def test_round_trip_through_json():
+    params = Parameters(
+        testing_measures=("student_application", "state_reporting"),
+        distribute_by_class=True,
+        screening_class_rule=ScreeningClassRule(
+            subjects=("math",), course_numbers=("101",), name_contains="Screen"
+        ),
+        all_records_processing=False,
+        archive_threshold_pct=5,
+        update_threshold_pct=50.5,
+    )
+    assert Parameters.from_json(params.to_json()) == params
+
+
+@pytest.mark.parametrize(
+    ("data", "named"),
+    [
+        ({"testing_measure": ["student_application"]}, "'testing_measure'"),
+        ({"testing_measures": ["reading_fluency"]}, "'reading_fluency'"),
+        ({"testing_measures": []}, "testing_measures"),
+        ({"testing_measures": "student_application"}, "testing_measures"),
+        ({"distribute_by_class": "yes"}, "distribute_by_class"),
+        ({"all_records_processing": 1}, "all_records_processing"),
+        ({"archive_threshold_pct": 101}, "archive_threshold_pct"),
+        ({"update_threshold_pct": -1}, "update_threshold_pct"),
+        ({"archive_threshold_pct": "10"}, "archive_threshold_pct"),
+        ({"screening_class_rule": {"subject": ["math"]}}, "'subject'"),
+        ({"screening_class_rule": {"subjects": ["Math"]}}, "'Math'"),
+        ({"distribute_by_class": True}, "screening_class_rule"),
+    ],
+)
+def test_bad_values_are_errors_naming_the_key(data, named):
+    with pytest.raises(ParametersError) as err:
+        Parameters.from_dict(data)
+    assert named in str(err.value)
+
+
+def test_not_json_is_a_clear_error():
+    with pytest.raises(ParametersError, match="not valid JSON"):
+        Parameters.from_json("{testing_measures: }")
+
+
+def test_requirements_follow_the_parameters():
+    assert Parameters().rules() == {"required_grade", "required_login"}
+    both = Parameters.from_dict(
+        {
+            "testing_measures": ["teacher_administered"],
+            "distribute_by_class": True,
+            "screening_class_rule": {"subjects": ["math"]},
+        }
+    )
+    assert both.rules() == {
+        "required_primary_teacher",
+        "required_teacher_email",
+        "screening_class_coverage",
+        "screening_class_teacher",
+    }
+
+
+def test_persisted_per_district():
+    con = store.connect(":memory:")
+    assert parameters.load(con, "a" * 24) is None
+    with pytest.raises(ParametersError, match="Define them first"):
+        parameters.require(con, "a" * 24)
+    parameters.save(con, "a" * 24, Parameters(archive_threshold_pct=3))
+    parameters.save(con, "b" * 24, Parameters())
+    assert parameters.require(con, "a" * 24).archive_threshold_pct == 3
+    assert parameters.require(con, "b" * 24).archive_threshold_pct == 10
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=10,
+)
+
+
+@given(st.dictionaries(st.sampled_from([*EXAMPLE, "other"]), json_values, max_size=6))
+def test_any_json_object_is_parameters_or_a_parameters_error(data):
+    try:
+        params = Parameters.from_dict(data)
+    except ParametersError as exc:
+        assert exc.message.endswith(".")
+    else:
+        assert Parameters.from_json(params.to_json()) == params
+        assert json.loads(params.to_json()).keys() == EXAMPLE.keys()

@@ -1,0 +1,214 @@
+"""A sync run end to end: staging from Clever pages, failures, refusals, the demo, the recordings."""
+
+from __future__ import annotations
+
+import pytest
+import responses
+
+from mgi_roster import demo, districts, merge, parameters, store
+from mgi_roster.clever import CleverSettings
+from mgi_roster.entities import ENTITIES
+from mgi_roster.errors import DistrictIdError, ParametersError, SyncRefused
+from mgi_roster.parameters import Parameters
+from mgi_roster.sync import run_sync, start_run
+from tests import recorded
+from tests.builders import DISTRICT_ID, SETTINGS, serve, small_district, student
+from tests.conftest import API
+
+
+@pytest.fixture
+def con():
+    con = store.connect(":memory:")
+    yield con
+    con.close()
+
+
+def roster_snapshot(con) -> dict[str, list[tuple]]:
+    return {e.name: con.execute(f"SELECT * FROM roster_{e.name} ORDER BY ALL").fetchall() for e in ENTITIES}
+
+
+def staged_rows(con, run_id: int) -> int:
+    return sum(con.execute(f"SELECT count(*) FROM stg_{e.name} WHERE run_id = ?", [run_id]).fetchone()[0] for e in ENTITIES)
+
+
+def issues(con, run_id: int) -> list[tuple]:
+    return con.execute(
+        'SELECT entity, record_id, field, "check", severity FROM issues WHERE run_id = ?', [run_id]
+    ).fetchall()
+
+
+# --- refusals before a run exists -----------------------------------------------------------
+
+
+def test_sync_without_parameters_is_refused_with_the_guides_order(con):
+    with pytest.raises(ParametersError, match="Define them first"):
+        run_sync(con, DISTRICT_ID, settings=SETTINGS)
+    assert con.execute("SELECT count(*) FROM runs").fetchone() == (0,)
+
+
+def test_malformed_district_id_is_refused_before_any_call(con):
+    with responses.RequestsMock(), pytest.raises(DistrictIdError):
+        run_sync(con, "12345", settings=SETTINGS)
+
+
+def test_a_second_sync_of_the_same_district_is_refused_while_one_runs(con):
+    parameters.save(con, DISTRICT_ID, Parameters())
+    running = start_run(con, DISTRICT_ID, "manual")
+    with pytest.raises(SyncRefused, match=f"run {running}"):
+        run_sync(con, DISTRICT_ID, settings=SETTINGS)
+
+
+# --- staging --------------------------------------------------------------------------------
+
+
+def test_pages_stream_into_staging_with_progress(con):
+    parameters.save(con, DISTRICT_ID, Parameters())
+    seen = []
+    with responses.RequestsMock() as rsps:
+        serve(small_district(7), rsps, page_size=3)
+        result = run_sync(con, DISTRICT_ID, settings=SETTINGS, page_size=3, progress=seen.append)
+    assert result.status == "staged", result.message
+    assert result.counts == {
+        "schools": 1,
+        "terms": 0,
+        "courses": 0,
+        "teachers": 1,
+        "students": 7,
+        "sections": 1,
+        "enrollments": 8,
+    }
+    student_pages = [p for p in seen if p.entity == "students" and not p.done]
+    assert [(p.pages, p.records) for p in student_pages] == [(1, 3), (2, 6), (3, 7)]
+    assert [p.entity for p in seen if p.done] == ["schools", "terms", "courses", "teachers", "students", "sections"]
+    row = con.execute(
+        "SELECT first_name, last_name, grade, dob, school, schools, email, district_username FROM stg_students WHERE id = ?",
+        [student(2)["id"]],
+    ).fetchone()
+    assert row == ("First2", "Last2", "3", "2/11/2016", student(2)["roles"]["student"]["school"], [row[4]], "student2@example.org", "s2")
+
+
+def test_missing_values_all_mean_null(con):
+    parameters.save(con, DISTRICT_ID, Parameters())
+    district = small_district(3)
+    district.students[0]["roles"]["student"]["state_id"] = ""
+    district.students[1]["roles"]["student"]["state_id"] = None
+    del district.students[2]["roles"]["student"]["state_id"]
+    with responses.RequestsMock() as rsps:
+        serve(district, rsps)
+        run_id = run_sync(con, DISTRICT_ID, settings=SETTINGS).run_id
+    assert con.execute("SELECT count(*) FROM stg_students WHERE run_id = ? AND state_id IS NULL", [run_id]).fetchone() == (3,)
+
+
+def test_a_401_on_page_3_leaves_a_failed_run_and_the_roster_untouched(con):
+    parameters.save(con, DISTRICT_ID, Parameters())
+    with responses.RequestsMock() as rsps:
+        serve(small_district(6), rsps)
+        merge.approve(con, run_sync(con, DISTRICT_ID, settings=SETTINGS).run_id)
+    before = roster_snapshot(con)
+
+    with responses.RequestsMock() as rsps:
+        serve(small_district(9), rsps, page_size=2, fail=("students", 3, 401))
+        result = run_sync(con, DISTRICT_ID, settings=SETTINGS, page_size=2)
+    assert result.status == "failed"
+    assert "refused the district token" in result.message
+    status = con.execute("SELECT status, message FROM runs WHERE run_id = ?", [result.run_id]).fetchone()
+    assert status == ("failed", result.message)
+    assert staged_rows(con, result.run_id) == 0
+    assert issues(con, result.run_id) == []
+    assert roster_snapshot(con) == before
+    with pytest.raises(Exception, match="failed"):
+        merge.approve(con, result.run_id)
+
+
+def test_a_failed_run_does_not_block_the_next_sync(con):
+    parameters.save(con, DISTRICT_ID, Parameters())
+    with responses.RequestsMock() as rsps:
+        serve(small_district(3), rsps, fail=("schools", 1, 503))
+        failed = run_sync(con, DISTRICT_ID, settings=SETTINGS, max_retries=0)
+    assert failed.status == "failed" and "try again later" in failed.message
+    with responses.RequestsMock() as rsps:
+        serve(small_district(3), rsps)
+        assert run_sync(con, DISTRICT_ID, settings=SETTINGS).status == "staged"
+
+
+# --- the demo district ----------------------------------------------------------------------
+
+
+def test_demo_day_one_stages_with_the_expected_counts_and_only_warnings(con):
+    parameters.save(con, demo.DEMO_DISTRICT_ID, Parameters())
+    result = run_sync(con, demo.DEMO_DISTRICT_ID, settings=CleverSettings())
+    expected = demo.DemoDistrict(day=1).counts()
+    assert result.status == "staged", result.message
+    for entity in ("schools", "students", "teachers", "sections", "terms", "courses"):
+        assert result.counts[entity] == expected[entity], entity
+    assert result.issues["error"] == 0
+    planted = demo.DemoDistrict(day=1).planted()
+    found = {(e, r, c, s) for e, r, _f, c, s in issues(con, result.run_id)}
+    assert ("sections", planted.empty_section, "empty_section", "warning") in found
+    assert any(r == planted.unshared_student and c == "unshared_student" and s == "warning" for _e, r, c, s in found) or any(
+        c == "unshared_student" and s == "warning" for _e, _r, c, s in found
+    )
+    for sectionless in planted.sectionless_students:
+        assert ("students", sectionless, "student_without_section", "warning") in found
+
+
+def test_demo_day_two_problems_have_the_right_severity(con):
+    parameters.save(con, demo.DEMO_DISTRICT_ID, Parameters())
+    districts.ensure_demo(con)
+    districts.advance_demo_day(con)
+    result = run_sync(con, demo.DEMO_DISTRICT_ID, settings=CleverSettings())
+    planted = demo.DemoDistrict(day=2).planted()
+    found = {(r, c): s for _e, r, _f, c, s in issues(con, result.run_id)}
+    for duplicate in planted.duplicate_sis_students:
+        assert found[(duplicate, "duplicate_sis_id")] == "error"
+    assert found[(planted.bad_dob_student, "dob_date")] == "error"
+    assert found[(planted.no_grade_student, "required_grade")] == "error"
+    assert found[(planted.teacherless_section, "section_without_teacher")] == "warning"
+
+
+# --- the real recorded Clever district -------------------------------------------------------
+
+RECORDED_DISTRICT = "58da8a43cc70ab00017a1a87"
+
+
+def serve_recorded(rsps: responses.RequestsMock) -> None:
+    """The recorded pages, each at the URL its next link names; the last next link (beyond the
+    recording) answers an empty page, as Clever does after a full page."""
+    teachers = [u for u in recorded.records("client__section_users") if "teacher" in u["roles"]]
+    rsps.get(
+        f"{API}/v3.0/users",
+        json={"data": [{"data": t} for t in teachers], "links": []},
+        match=[responses.matchers.query_param_matcher({"role": "teacher"}, strict_match=False)],
+    )
+    for cassette, path in (
+        ("client__users_next", "/users"),
+        ("client__sections_next", "/sections"),
+        ("client__courses_next", "/courses"),
+    ):
+        first, second = recorded.interactions(cassette)
+        rsps.get(f"{API}/v3.0{path}?{second['request']['query']}", json=second["response"]["body"])
+        last = next(link["uri"] for link in second["response"]["body"]["links"] if link["rel"] == "next")
+        rsps.get(f"{API}{last}", json={"data": [], "links": []})
+        rsps.get(f"{API}/v3.0{path}", json=first["response"]["body"])
+    rsps.get(f"{API}/v3.0/schools", json=recorded.body("client__schools"))
+    rsps.get(f"{API}/v3.0/terms", json=recorded.body("client__terms"))
+
+
+def test_the_recorded_clever_district_stages_with_sharing_findings(con):
+    parameters.save(con, RECORDED_DISTRICT, Parameters())
+    settings = CleverSettings(api_base=API, district_token="recorded")
+    with responses.RequestsMock() as rsps:
+        serve_recorded(rsps)
+        result = run_sync(con, RECORDED_DISTRICT, settings=settings)
+    assert result.ok, result.message
+    assert result.counts["schools"] == 4
+    assert result.counts["students"] == 200
+    assert result.counts["teachers"] == 1
+    assert result.counts["sections"] == 200
+    assert result.counts["terms"] == 5
+    assert result.counts["courses"] == 200
+    sharing = [i for i in issues(con, result.run_id) if i[3] == "unshared_student"]
+    assert sharing and {i[4] for i in sharing} == {"warning"}
+    assert not [i for i in issues(con, result.run_id) if i[3].startswith("dob")]  # "2/11/2007" is fine
+    # both term date formats end up as dates
+    assert con.execute("SELECT start_date FROM stg_terms WHERE name = 'S1'").fetchone() == ("2012-08-01",)
