@@ -395,3 +395,44 @@ def test_truncated_json_is_unexpected_response(session, clock):
 def test_client_repr_hides_token(session, clock):
     client = make_client(session, clock)
     assert TOKEN not in repr(client) and TOKEN not in repr(client._auth)
+
+
+# --- the demo district through the same client ----------------------------------------------
+
+
+def demo_client(clock, day: int = 1) -> CleverClient:
+    from mgi_roster import demo
+
+    session, settings = clever.open_session(CleverSettings(), demo.DemoDistrict(day=day))
+    client, token = clever.connect(
+        demo.DEMO_DISTRICT_ID, settings, session=session, clock=clock, sleep=clock.sleep
+    )
+    assert token.source == "app credentials"  # the demo's tokens endpoint, as with real Clever
+    return client
+
+
+@pytest.mark.parametrize("page_size", [100, 7, 10_000])
+def test_demo_district_pages_like_clever(clock, page_size):
+    from mgi_roster import demo
+
+    client = demo_client(clock)
+    pages = list(client.pages("/users", {"role": "student"}, page_size=page_size))
+    ids = [r["id"] for p in pages for r in p.records]
+    assert len(ids) == demo.DemoDistrict().counts()["students"]
+    assert len(set(ids)) == len(ids)
+    assert ids == sorted(ids)  # Clever returns ascending ids
+    assert all(len(p.records) <= page_size for p in pages)
+
+
+def test_demo_check_connection_through_the_tokens_endpoint():
+    from mgi_roster import demo
+
+    connection = clever.check_connection(demo.DEMO_DISTRICT_ID, CleverSettings())
+    assert connection.district.id == demo.DEMO_DISTRICT_ID
+    assert connection.token_source == "demo"
+    assert connection.district.name
+
+
+def test_demo_knows_no_other_district():
+    with pytest.raises(RosteringNotAccepted):
+        clever.check_connection("0" * 24, CleverSettings())
