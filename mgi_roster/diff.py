@@ -23,7 +23,7 @@ import duckdb
 
 from mgi_roster.entities import ENTITIES, Entity
 from mgi_roster.parameters import Parameters
-from mgi_roster.store import q, roster, stg
+from mgi_roster.store import execute, q, roster, stg
 
 CHANGE_KINDS = ("added", "updated", "archived", "absent", "restored")
 COUNT_KINDS = ("added", "updated", "archived", "restored", "unchanged")
@@ -151,7 +151,7 @@ def diff_run(
     con.execute("DELETE FROM changes WHERE run_id = $run", {"run": run_id})
     for entity in ENTITIES:
         for statement in _entity_statements(entity, params.all_records_processing):
-            con.execute(statement, args)
+            execute(con, statement, args)
     counts = change_counts(con, run_id, district_id)
     return Diff(counts, guards(con, district_id, counts, params), current_version(con, district_id))
 
@@ -169,7 +169,8 @@ def change_counts(
         counts[name][change] = int(n)
     args = {"run": run_id, "district": district_id}
     for entity in ENTITIES:
-        both = con.execute(
+        both = execute(
+            con,
             f"SELECT count(*) FROM {staged_rows(entity)} s JOIN {current_rows(entity)} r ON {_join(entity)} WHERE NOT r.archived",
             args,
         ).fetchone()

@@ -30,7 +30,7 @@ from mgi_roster.entities import ENTITIES, Entity
 from mgi_roster.errors import InputError, MergeRefused
 from mgi_roster.parameters import Parameters
 from mgi_roster.staging import discard_staging
-from mgi_roster.store import q, roster, transaction
+from mgi_roster.store import execute, q, roster, transaction
 
 
 @dataclass(frozen=True)
@@ -218,14 +218,18 @@ def undo(con: duckdb.DuckDBPyConnection, district_id: str, *, by: str | None = N
         }
         for entity in ENTITIES:
             table = roster(entity)
-            con.execute(
-                f"DELETE FROM {table} WHERE district_id = $district AND valid_from = $version", args
+            execute(
+                con,
+                f"DELETE FROM {table} WHERE district_id = $district AND valid_from = $version",
+                args,
             )
-            con.execute(
+            execute(
+                con,
                 f"UPDATE {table} SET valid_to = NULL WHERE district_id = $district AND valid_to = $version",
                 args,
             )
-            con.execute(
+            execute(
+                con,
                 f"UPDATE {table} SET last_seen_run = $previous WHERE district_id = $district AND valid_to IS NULL AND last_seen_run = $run",
                 args,
             )
@@ -318,7 +322,8 @@ def _merge_entity(
         "arp": run.parameters.all_records_processing,
     }
     # The plan: one action per key, from the staged rows (one per key) against the current roster.
-    con.execute(
+    execute(
+        con,
         f"""CREATE OR REPLACE TEMP TABLE merge_plan AS
         SELECT {", ".join(f"coalesce(s.{k}, r.{k}) AS {k}" for k in keys)},
           CASE WHEN r.{keys[0]} IS NULL THEN 'added'
@@ -332,7 +337,8 @@ def _merge_entity(
     )
     con.execute("DELETE FROM merge_plan WHERE action IS NULL")
     # Close the current version of every record that gets a new one.
-    con.execute(
+    execute(
+        con,
         f"""UPDATE {table} AS t SET valid_to = $version FROM merge_plan p
             WHERE t.district_id = $district AND t.valid_to IS NULL AND {on_plan("t")}
             AND p.action IN ('updated', 'restored', 'archived', 'reseen')""",
@@ -342,7 +348,8 @@ def _merge_entity(
     s_columns = ", ".join(f"s.{c}" for c in columns)
     o_columns = ", ".join(f"o.{c}" for c in columns)
     # New versions from the sync: added, updated, restored, seen again after a gap.
-    con.execute(
+    execute(
+        con,
         f"""INSERT INTO {table} (district_id, {column_list}, archived, first_seen_run, last_seen_run, valid_from, valid_to)
             SELECT $district, {s_columns}, false, coalesce(o.first_seen_run, $run), $run, $version, NULL
             FROM merge_plan p JOIN {staged_rows(entity)} s ON {on_plan("s")}
@@ -351,7 +358,8 @@ def _merge_entity(
         args,
     )
     # Archived records: the same values, marked archived (never deleted).
-    con.execute(
+    execute(
+        con,
         f"""INSERT INTO {table} (district_id, {column_list}, archived, first_seen_run, last_seen_run, valid_from, valid_to)
             SELECT $district, {o_columns}, true, o.first_seen_run, o.last_seen_run, $version, NULL
             FROM merge_plan p JOIN {table} o ON o.district_id = $district AND o.valid_to = $version AND {on_plan("o")}
@@ -359,7 +367,8 @@ def _merge_entity(
         args,
     )
     # Seen again, unchanged: only last_seen_run moves (reversed exactly by undo).
-    con.execute(
+    execute(
+        con,
         f"""UPDATE {table} AS t SET last_seen_run = $run FROM merge_plan p
             WHERE t.district_id = $district AND t.valid_to IS NULL AND {on_plan("t")} AND p.action = 'seen'""",
         args,

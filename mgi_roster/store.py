@@ -22,10 +22,12 @@ able to use it while the dashboard is open.
 from __future__ import annotations
 
 import os
+import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -36,6 +38,17 @@ DEFAULT_PATH = Path("data") / "mgi.duckdb"
 RUN_STATUSES = ("fetching", "staged", "held", "failed", "merged", "rejected")
 SCHEMA_VERSION = 1
 LOCK_WAIT_SECONDS = 15.0
+
+
+_NAMED = re.compile(r"\$([A-Za-z_]\w*)")
+
+
+def execute(
+    con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, Any]
+) -> duckdb.DuckDBPyConnection:
+    """Run SQL with the named parameters it uses, taken from a shared mapping (DuckDB refuses
+    named parameters a statement does not use)."""
+    return con.execute(sql, {name: params[name] for name in set(_NAMED.findall(sql))})
 
 
 def db_path(cli_value: str | os.PathLike[str] | None = None) -> Path:

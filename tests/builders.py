@@ -165,7 +165,7 @@ def serve(
     page_size: int | None = None,
     fail: tuple[str, int, int] | None = None,
 ) -> None:
-    """Register the district as Clever's paged list endpoints, and its /districts.
+    """Register the district as Clever's paged list endpoints.
 
     page_size splits each list into pages linked by `next` (the client must then be asked for
     the same page size). fail=("students", 3, 401) answers that status for that page instead.
@@ -203,7 +203,3 @@ def serve(
         # Later pages first: responses takes the first registration that matches.
         for _number, matchers, answer in sorted(registrations, key=lambda r: -r[0]):
             mock.get(f"{API}/v3.0{path}", match=matchers, **answer)
-    mock.get(
-        f"{API}/v3.0/districts",
-        json=_page("/districts", [{"id": DISTRICT_ID, "name": "Test District"}]),
-    )

@@ -95,7 +95,7 @@ def test_exact_diff_on_a_two_day_district(con):
         "updated": 2,
         "archived": 1,
         "restored": 0,
-        "unchanged": 6,
+        "unchanged": 7,
     }
 
 
