@@ -9,6 +9,11 @@
     python -m mgi_roster [--db PATH] reject  --run RUN_ID [--by NAME]
     python -m mgi_roster [--db PATH] history --district ID [--json]
     python -m mgi_roster [--db PATH] undo    --district ID [--by NAME]
+    python -m mgi_roster [--db PATH] schedule set  --district ID --kind off|daily|weekdays|hourly
+                                   [--at HH:MM] [--every N] [--tz ZONE] [--pause START:END ...]
+                                   [--policy auto|review]
+    python -m mgi_roster [--db PATH] schedule show --district ID
+    python -m mgi_roster [--db PATH] scheduler [--once]
     python -m mgi_roster [--db PATH] demo advance
     python -m mgi_roster demo serve [--host H] [--port P] [--students N] [--day D]
 
@@ -26,7 +31,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mgi_roster import districts, exports, history, merge, parameters, store, sync
+from mgi_roster import districts, exports, history, merge, parameters, schedule, store, sync
 from mgi_roster.clever import CleverSettings
 from mgi_roster.errors import InputError, MergeRefused, ParametersError, RosterError, SyncRefused
 
@@ -83,6 +88,38 @@ def _parser() -> argparse.ArgumentParser:
     u.add_argument("--district", required=True)
     u.add_argument("--by")
 
+    sc = commands.add_parser("schedule", help="a district's automatic sync schedule")
+    scc = sc.add_subparsers(dest="action", required=True)
+    sset = scc.add_parser("set", help="set the schedule and policy")
+    sset.add_argument("--district", required=True)
+    sset.add_argument("--kind", required=True, choices=schedule.KINDS)
+    sset.add_argument("--at", default="06:00", help="HH:MM local time (daily, weekdays)")
+    sset.add_argument("--every", type=int, default=24, help="hours between syncs (hourly)")
+    sset.add_argument("--tz", default="UTC", help="IANA time zone, e.g. America/Chicago")
+    sset.add_argument(
+        "--pause",
+        action="append",
+        default=[],
+        metavar="START:END",
+        help="no syncs from START to END (YYYY-MM-DD), repeatable",
+    )
+    sset.add_argument(
+        "--policy",
+        default="auto",
+        choices=schedule.POLICIES,
+        help="auto: merge clean runs; review: never merge on its own",
+    )
+    sset.add_argument("--by")
+    sshow = scc.add_parser("show", help="print the schedule and its next run")
+    sshow.add_argument("--district", required=True)
+
+    sr = commands.add_parser(
+        "scheduler", help="run due syncs until stopped (SIGTERM stops between runs)"
+    )
+    sr.add_argument(
+        "--once", action="store_true", help="run what is due now and exit (cron, systemd timer)"
+    )
+
     d = commands.add_parser("demo", help="the built-in demo district")
     dc = d.add_subparsers(dest="action", required=True)
     serve = dc.add_parser(
@@ -104,6 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "demo" and args.action == "serve":
             return _demo_serve(args)
+        if args.command == "scheduler" and not args.once:
+            return _scheduler_forever(args)
         with store.opened(store.db_path(args.db)) as con:
             return COMMANDS[args.command](con, args)
     except MergeRefused as exc:
@@ -242,6 +281,73 @@ def _undo(con, args) -> int:
     return OK
 
 
+def _schedule(con, args) -> int:
+    district = districts.add(con, args.district)
+    if args.action == "show":
+        plan = schedule.load(con, district.district_id)
+        upcoming = schedule.next_due(plan, _now())
+        print(plan.describe())
+        print(f"Next run: {upcoming.isoformat() if upcoming else 'none'}")
+        return OK
+    pauses = []
+    for window in args.pause:
+        start, sep, end = window.partition(":")
+        if not sep:
+            raise InputError(
+                f"A pause window is START:END, e.g. 2027-06-15:2027-08-20 (not {window!r})."
+            )
+        pauses.append((start, end))
+    plan = schedule.Schedule(
+        kind=args.kind,
+        at=args.at,
+        every_hours=args.every,
+        tz=args.tz,
+        pauses=tuple(pauses),
+        policy=args.policy,
+    )
+    schedule.save(con, district.district_id, plan, now=_now(), by=args.by)
+    print(plan.describe())
+    return OK
+
+
+def _now():
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+def _scheduler(con, args) -> int:
+    """--once: run what is due now, print one line per district, exit."""
+    outcomes = schedule.run_due(con, _now())
+    for o in outcomes:
+        print(
+            f"{o.district_id}: {o.outcome}{f' (run {o.run_id})' if o.run_id else ''}. {o.message}".strip()
+        )
+    if not outcomes:
+        print("Nothing is due.")
+    return FAILED if any(o.outcome == "failed" for o in outcomes) else OK
+
+
+def _scheduler_forever(args) -> int:
+    import signal
+
+    runner = schedule.Scheduler(open_db=lambda: store.opened(store.db_path(args.db)))
+
+    def stop(_signum, _frame) -> None:
+        print("Stopping after the current run.", file=sys.stderr)
+        runner.stop.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print("Scheduler running; SIGTERM or Ctrl-C stops it between runs.", file=sys.stderr)
+    runner.run_forever(
+        lambda o: print(
+            f"{o.slot.isoformat()} {o.district_id}: {o.outcome}. {o.message}", flush=True
+        )
+    )
+    return OK
+
+
 def _demo(con, args) -> int:
     districts.ensure_demo(con)
     day = districts.advance_demo_day(con)
@@ -266,6 +372,8 @@ COMMANDS = {
     "reject": _reject,
     "history": _history,
     "undo": _undo,
+    "schedule": _schedule,
+    "scheduler": _scheduler,
     "demo": _demo,
 }
 

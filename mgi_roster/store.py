@@ -132,8 +132,20 @@ def _schema_v1() -> list[str]:
     return statements
 
 
+def _schema_v2() -> list[str]:
+    """Automatic sync: a schedule per district; runs know which process owns them."""
+    return [
+        """CREATE TABLE schedules (
+            district_id VARCHAR PRIMARY KEY,
+            body JSON NOT NULL,
+            last_slot TIMESTAMPTZ,
+            updated_at TIMESTAMPTZ NOT NULL DEFAULT now(), updated_by VARCHAR)""",
+        "ALTER TABLE runs ADD COLUMN owner VARCHAR",
+    ]
+
+
 # Each entry brings the schema from version i to i + 1. Append, never edit.
-MIGRATIONS: list[list[str]] = [_schema_v1()]
+MIGRATIONS: list[list[str]] = [_schema_v1(), _schema_v2()]
 
 
 def _schema_version(con: duckdb.DuckDBPyConnection) -> int:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
@@ -68,26 +70,61 @@ class SyncResult:
 # --- the run --------------------------------------------------------------------------------
 
 
+def process_owner() -> str:
+    """host:pid of this process, recorded on the runs it starts."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _alive(owner: str | None) -> bool:
+    """False only when we can tell: the owner is a process on this host that no longer exists."""
+    host, _, pid = (owner or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def start_run(con: duckdb.DuckDBPyConnection, district_id: str, trigger: str, **fields: Any) -> int:
-    """Create the run row, refusing when another sync of this district is under way."""
+    """Create the run row, refusing when another sync of this district is under way.
+
+    This is the lock two schedulers (or a scheduler and a person) share: the check and the
+    insert are one transaction. A run left "fetching" by a process that died (kill -9, power
+    loss) is marked failed first, so it never blocks the district for good.
+    """
     with transaction(con):
-        con.execute(
-            """UPDATE runs SET status = 'failed', finished_at = now(),
-               message = 'The sync was interrupted (its process stopped) before it finished.'
-               WHERE district_id = ? AND status = 'fetching' AND started_at < now() - ?::INTERVAL""",
-            [district_id, f"{int(STALE_AFTER.total_seconds())} seconds"],
-        )
-        running = con.execute(
-            "SELECT run_id FROM runs WHERE district_id = ? AND status = 'fetching'", [district_id]
-        ).fetchone()
-        if running:
-            raise SyncRefused(
-                f"A sync of district {district_id} is already running (run {running[0]}). Wait for it "
-                "to finish, then look at its result."
-            )
+        fetching = con.execute(
+            "SELECT run_id, owner, started_at < now() - ?::INTERVAL FROM runs WHERE district_id = ? AND status = 'fetching'",
+            [f"{int(STALE_AFTER.total_seconds())} seconds", district_id],
+        ).fetchall()
+        for run_id, owner, too_old in fetching:
+            if too_old or not _alive(owner):
+                con.execute(
+                    """UPDATE runs SET status = 'failed', finished_at = now(),
+                       message = 'The sync was interrupted (its process stopped) before it finished.'
+                       WHERE run_id = ?""",
+                    [run_id],
+                )
+                discard_staging(con, run_id)
+            else:
+                raise SyncRefused(
+                    f"A sync of district {district_id} is already running (run {run_id}). Wait for it "
+                    "to finish, then look at its result."
+                )
         row = con.execute(
-            "INSERT INTO runs (district_id, trigger, status, demo_day, parameters) VALUES (?, ?, 'fetching', ?, ?) RETURNING run_id",
-            [district_id, trigger, fields.get("demo_day"), fields.get("parameters")],
+            """INSERT INTO runs (district_id, trigger, status, demo_day, parameters, owner)
+               VALUES (?, ?, 'fetching', ?, ?, ?) RETURNING run_id""",
+            [
+                district_id,
+                trigger,
+                fields.get("demo_day"),
+                fields.get("parameters"),
+                process_owner(),
+            ],
         ).fetchone()
     assert row is not None
     return int(row[0])
