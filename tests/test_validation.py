@@ -1,0 +1,1002 @@
+"""Validation: each check on a small district that trips it and one that does not, garbage that
+must never raise, the requirements following the District Parameters, and the real recorded
+Clever district.
+
+Districts are Clever-shaped JSON pages staged by the real `staging.stage_page`, so the checks
+see exactly what a sync would give them.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from mgi_roster import staging, store, validation
+from mgi_roster.entities import BY_NAME, ENTITIES
+from mgi_roster.parameters import Parameters, ScreeningClassRule
+from mgi_roster.validation import CHECKS, validate
+from tests import recorded
+
+DISTRICT_ID = "5d000000000000000000000d"
+DELETE = object()  # an override that removes the key
+
+
+def oid(prefix: str, n: int) -> str:
+    return f"{prefix}{n:0{24 - len(prefix)}x}"
+
+
+SCHOOL = oid("5c", 1)
+T1, T2 = oid("7e", 1), oid("7e", 2)
+S1, S2, S3, S4 = (oid("57", n) for n in range(1, 5))
+X1, X2 = oid("5e", 1), oid("5e", 2)
+TERM = oid("7a", 1)
+C1, C2 = oid("c0", 1), oid("c0", 2)
+
+
+def _student(sid: str, first: str, last: str, sis: str, grade: str, dob: str) -> dict[str, Any]:
+    return {
+        "id": sid,
+        "district": DISTRICT_ID,
+        "email": f"{sis}@schule.example.org",
+        "name": {"first": first, "middle": "", "last": last},
+        "created": "2024-08-01T00:00:00.000Z",
+        "roles": {
+            "student": {
+                "sis_id": sis,
+                "student_number": sis,
+                "state_id": f"ST{sis}",
+                "school": SCHOOL,
+                "schools": [SCHOOL],
+                "grade": grade,
+                "dob": dob,
+                "gender": "F",
+                "race": "Two or More Races",
+                "hispanic_ethnicity": "Y",
+                "ell_status": "N",
+                "graduation_year": "2031",
+                "credentials": {"district_username": f"u{sis}"},
+                "enrollments": [],
+                "ext": {"gifted_status": ""},
+            }
+        },
+    }
+
+
+def _teacher(tid: str, first: str, last: str, sis: str) -> dict[str, Any]:
+    return {
+        "id": tid,
+        "district": DISTRICT_ID,
+        "email": f"{sis.lower()}@schule.example.org",
+        "name": {"first": first, "last": last},
+        "roles": {
+            "teacher": {
+                "sis_id": sis,
+                "teacher_number": sis,
+                "title": "Maestra",
+                "school": SCHOOL,
+                "schools": [SCHOOL],
+                "credentials": {"district_username": sis.lower()},
+            }
+        },
+    }
+
+
+def _section(
+    xid: str, name: str, sis: str, teacher: str, students: list[str], **fields: Any
+) -> dict[str, Any]:
+    return {
+        "id": xid,
+        "district": DISTRICT_ID,
+        "name": name,
+        "sis_id": sis,
+        "school": SCHOOL,
+        "teacher": teacher,
+        "teachers": [teacher],
+        "students": students,
+        "term_id": TERM,
+        "grade": "3",
+        "period": "1",
+        "section_number": "",
+        "ext": {"classroom": "A1"},
+        **fields,
+    }
+
+
+def make_district(**overrides: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """A clean district with names from many scripts (no issue at all under any parameters that
+    cover both sections), as records per entity.
+
+    Overrides are per entity: {"students": {0: {"roles.student.grade": "Grade 3"}}} patches the
+    first student (dotted paths; DELETE removes a key), and a list replaces the records."""
+    district = {
+        "schools": [
+            {
+                "id": SCHOOL,
+                "district": DISTRICT_ID,
+                "name": "Escuela Primaria Peña",
+                "sis_id": "S-01",
+                "school_number": "01",
+                "low_grade": "Kindergarten",
+                "high_grade": "5",
+                "location": {"address": "1 Calle Mayor", "city": "Añasco", "zip": "00610"},
+                "principal": {"name": "Siobhán O'Connor", "email": "soconnor@schule.example.org"},
+                "ext": {"charter_school": "N"},
+            }
+        ],
+        "teachers": [
+            _teacher(T1, "Siobhán", "O'Connor", "T-1"),
+            _teacher(T2, "陳", "大文", "T-2"),
+        ],
+        "students": [
+            _student(S1, "Zoë", "García-López", "100234", "3", "2/11/2015"),
+            _student(S2, "José", "O'Connor", "100235", "Kindergarten", "02/03/2019"),
+            _student(S3, "Мария", "Иванова", "100236", "5", "12/31/2013"),
+            _student(S4, "محمد", "علي", "100237", "1", "7/4/2017"),
+        ],
+        "sections": [
+            _section(X1, "Math 3 - O'Connor - 1", "SEC-1", T1, [S1, S2], subject="math", course=C1),
+            _section(
+                X2,
+                "Lectura 5 - 陳 - 2",
+                "SEC-2",
+                T2,
+                [S3, S4],
+                subject="english/language arts",
+                course=C2,
+            ),
+        ],
+        "terms": [
+            {
+                "id": TERM,
+                "district": DISTRICT_ID,
+                "name": "2024–25",
+                "start_date": "2024-08-15",
+                "end_date": "2025-06-13",
+            }
+        ],
+        "courses": [
+            {"id": C1, "district": DISTRICT_ID, "name": "Math 3", "number": "M3"},
+            {"id": C2, "district": DISTRICT_ID, "name": "Lectura 5", "number": "L5"},
+        ],
+    }
+    for entity, override in overrides.items():
+        if isinstance(override, list):
+            district[entity] = override
+            continue
+        for index, changes in override.items():
+            for path, value in changes.items():
+                patch(district[entity][index], path, value)
+    return district
+
+
+def patch(record: dict[str, Any], path: str, value: Any) -> None:
+    *parents, last = path.split(".")
+    for part in parents:
+        record = record.setdefault(part, {})
+    if value is DELETE:
+        record.pop(last, None)
+    else:
+        record[last] = value
+
+
+def page(records: list[Any], endpoint: str) -> str:
+    items = [
+        {"data": r, "uri": f"/v3.0/{endpoint}/{r.get('id') if isinstance(r, dict) else ''}"}
+        for r in records
+    ]
+    return json.dumps({"data": items, "links": [{"rel": "self", "uri": f"/v3.0/{endpoint}"}]})
+
+
+ENDPOINTS = {
+    "schools": "schools",
+    "teachers": "users",
+    "students": "users",
+    "sections": "sections",
+    "terms": "terms",
+    "courses": "courses",
+}
+
+
+@pytest.fixture
+def con():
+    con = store.connect(":memory:")
+    yield con
+    con.close()
+
+
+def new_run(con, district_id: str = DISTRICT_ID) -> int:
+    row = con.execute(
+        "INSERT INTO runs (district_id, status) VALUES (?, 'staged') RETURNING run_id",
+        [district_id],
+    ).fetchone()
+    return int(row[0])
+
+
+def stage(con, district: dict[str, list[Any]], district_id: str = DISTRICT_ID) -> int:
+    run_id = new_run(con, district_id)
+    for entity, records in district.items():
+        staging.stage_page(
+            con, BY_NAME[entity], run_id, district_id, page(records, ENDPOINTS[entity])
+        )
+    return run_id
+
+
+def issues(con, run_id: int) -> list[dict[str, Any]]:
+    cursor = con.execute("SELECT * FROM issues WHERE run_id = ? ORDER BY rowid", [run_id])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+KNOWN = {(c.name, c.entity) for c in CHECKS}
+
+
+def check(con, district, params: Parameters | None = None) -> list[dict[str, Any]]:
+    """Stage and validate a district; every issue must keep the contract's invariants."""
+    run_id = stage(con, district)
+    found = validate(con, run_id, DISTRICT_ID, params or Parameters())
+    rows = issues(con, run_id)
+    assert found == {
+        "error": sum(r["severity"] == "error" for r in rows),
+        "warning": sum(r["severity"] == "warning" for r in rows),
+    }
+    for row in rows:
+        assert (row["check"], row["entity"]) in KNOWN, row
+        assert row["run_id"] == run_id and row["district_id"] == DISTRICT_ID
+        assert row["message"].endswith(".") and "None" not in row["message"], row["message"]
+        assert len(row["message"]) < 700, row["message"]
+        assert not any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in row["message"])
+        assert row["value"] is None or len(row["value"]) <= validation.VALUE_CHARS + 1
+    return rows
+
+
+def only(rows: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    return [r for r in rows if r["check"] == name]
+
+
+def one(rows: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    found = only(rows, name)
+    assert len(found) == 1, rows
+    return found[0]
+
+
+def assert_issue(row, *, severity: str, entity: str, record_id: str | None, field: str) -> None:
+    assert (row["severity"], row["entity"], row["record_id"], row["field"]) == (
+        severity,
+        entity,
+        record_id,
+        field,
+    ), row
+
+
+ALL_MEASURES = Parameters(
+    testing_measures=("student_application", "teacher_administered", "state_reporting"),
+    distribute_by_class=True,
+    screening_class_rule=ScreeningClassRule(subjects=("math", "english/language arts")),
+)
+
+
+def measures(*keys: str, rule: ScreeningClassRule | None = None) -> Parameters:
+    return Parameters(
+        testing_measures=keys or ("student_application",),
+        distribute_by_class=rule is not None,
+        screening_class_rule=rule or ScreeningClassRule(),
+    )
+
+
+# --- clean data ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("params", [Parameters(), ALL_MEASURES], ids=["default", "all-measures"])
+def test_a_clean_district_in_many_scripts_raises_no_issue(con, params):
+    assert check(con, make_district(), params) == []
+
+
+def test_the_check_table_covers_every_rule_and_the_models_match_the_entities():
+    rules = {r.rule for r in ALL_MEASURES.requirements()}
+    assert rules <= set(validation.CHECK_NAMES)
+    assert all(c.severity in ("error", "warning") and c.description for c in CHECKS)
+    assert len({(c.name, c.entity) for c in CHECKS}) == len(CHECKS)
+    for name, schema in validation.SCHEMAS.items():
+        entity = BY_NAME[name]
+        assert set(schema.columns) == {c.name for c in entity.columns if c.kind != "list"}
+        assert schema.strict
+        # every pandera check reports under a name of the check table
+        for column in schema.columns.values():
+            for pandera_check in column.checks:
+                name_ = validation._PANDERA_NAMES.get(pandera_check.name, pandera_check.name)
+                assert (name_, name) in KNOWN, (name, column.name, pandera_check.name)
+
+
+# --- field checks (pandera) ------------------------------------------------------------------
+
+FIELD_TRIPS = [
+    # (entity, index, changes, check, severity, field, words the message must contain)
+    ("students", 0, {"name.last": DELETE}, "required", "error", "last_name", ["Zoë", "100234", "last name is missing"]),
+    ("students", 0, {"name.first": ""}, "required", "error", "first_name", ["100234", "first name"]),
+    ("students", 1, {"roles.student.sis_id": None}, "required", "error", "sis_id", ["José O'Connor", "SIS id is missing"]),
+    ("students", 0, {"roles.student.school": ""}, "required", "error", "school", ["Zoë García-López", "primary school"]),
+    ("teachers", 0, {"roles.teacher.sis_id": DELETE}, "required", "warning", "sis_id", ["Siobhán O'Connor", T1]),
+    ("teachers", 1, {"name.last": ""}, "required", "error", "last_name", ["陳", "T-2"]),
+    ("schools", 0, {"sis_id": ""}, "required", "warning", "sis_id", ["Escuela Primaria Peña"]),
+    ("schools", 0, {"name": DELETE}, "required", "error", "name", ["S-01", "name is missing"]),
+    ("sections", 0, {"name": ""}, "required", "error", "name", ["SEC-1"]),
+    ("sections", 1, {"school": DELETE}, "required", "error", "school", ["Lectura 5 - 陳 - 2", "SEC-2"]),
+    ("students", 0, {"roles.student.grade": "Grade 3"}, "enum", "error", "grade", ['Student Zoë García-López (SIS id 100234): grade "Grade 3" is not one of Clever\'s grades. Fix the grade in the SIS (', "Kindergarten"]),
+    ("students", 0, {"roles.student.grade": "kindergarten"}, "enum", "error", "grade", ['"kindergarten"']),
+    ("students", 0, {"roles.student.grade": "0"}, "enum", "error", "grade", ['"0"']),
+    ("students", 0, {"roles.student.gender": "Female"}, "enum", "error", "gender", ["M, F or X"]),
+    ("students", 0, {"roles.student.race": "White"}, "enum", "error", "race", ["Caucasian"]),
+    ("students", 0, {"roles.student.hispanic_ethnicity": "yes"}, "enum", "error", "hispanic_ethnicity", ["Y or N"]),
+    ("students", 0, {"roles.student.ell_status": "y"}, "enum", "error", "ell_status", ["ELL status"]),
+    ("sections", 0, {"subject": "Math"}, "enum", "error", "subject", ["english/language arts", "SEC-1"]),
+    ("sections", 0, {"grade": "K"}, "enum", "error", "grade", ['"K"']),
+    ("schools", 0, {"low_grade": "K"}, "enum", "error", "low_grade", ["low grade"]),
+    ("schools", 0, {"high_grade": "Grade 5"}, "enum", "error", "high_grade", ["high grade"]),
+    ("students", 0, {"roles.student.dob": "2011-02-11"}, "dob_format", "error", "dob", ["M/D/YYYY", "100234"]),
+    ("students", 0, {"roles.student.dob": "2/11/07"}, "dob_format", "error", "dob", ['"2/11/07"']),
+    ("students", 0, {"roles.student.dob": "٢/١١/٢٠٠٧"}, "dob_format", "error", "dob", ["M/D/YYYY"]),
+    ("students", 0, {"roles.student.dob": "2/30/2014"}, "dob_date", "error", "dob", ['"2/30/2014" is not a real calendar date']),
+    ("students", 0, {"roles.student.dob": "13/1/2014"}, "dob_date", "error", "dob", ["real calendar date"]),
+    ("students", 0, {"roles.student.dob": "2/29/2015"}, "dob_date", "error", "dob", ["real calendar date"]),
+    ("students", 0, {"roles.student.dob": "0/10/2014"}, "dob_date", "error", "dob", ["real calendar date"]),
+    ("students", 0, {"roles.student.dob": "1/1/2999"}, "dob_plausible", "warning", "dob", ["in the future"]),
+    ("students", 0, {"roles.student.dob": "1/1/1890"}, "dob_plausible", "warning", "dob", ["100 years ago"]),
+    ("students", 0, {"email": "zoe.example.org"}, "email_format", "warning", "email", ['"@"', "Zoë"]),
+    ("students", 0, {"email": "zoe@@example.org"}, "email_format", "warning", "email", ["email"]),
+    ("teachers", 0, {"email": "@example.org"}, "email_format", "warning", "email", ["O'Connor"]),
+    ("schools", 0, {"principal.email": "soconnor@"}, "email_format", "warning", "principal_email", ["principal email"]),
+    ("students", 0, {"roles.student.graduation_year": "31"}, "graduation_year", "warning", "graduation_year", ['"31"']),
+    ("terms", 0, {"start_date": "08/15/2024"}, "term_dates", "warning", "start_date", ["YYYY-MM-DD", "2024–25"]),
+    ("terms", 0, {"end_date": "2025-02-30"}, "term_dates", "warning", "end_date", ['"2025-02-30"']),
+    ("students", 0, {"name.first": "Z" * 300}, "long_value", "warning", "first_name", ["300 characters", "255"]),
+    ("courses", 0, {"name": "Ä" * 256}, "long_value", "warning", "name", ["256 characters"]),
+    ("students", 0, {"name.last": "García\tLópez"}, "control_characters", "warning", "last_name", ["García\ufffdLópez", "control characters"]),
+    ("teachers", 1, {"roles.teacher.credentials.district_username": "t-2\u0007"}, "control_characters", "warning", "district_username", ["district username"]),
+    ("sections", 0, {"name": "Math\n3"}, "control_characters", "warning", "name", ["Math\ufffd3"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("entity", "index", "changes", "name", "severity", "field", "words"),
+    FIELD_TRIPS,
+    ids=[f"{t[3]}-{t[0]}-{t[5]}-{i}" for i, t in enumerate(FIELD_TRIPS)],
+)
+def test_field_check_trips(con, entity, index, changes, name, severity, field, words):
+    district = make_district(**{entity: {index: changes}})
+    record_id = district[entity][index]["id"]
+    rows = check(con, district)
+    row = next(r for r in rows if r["field"] == field and r["record_id"] == record_id)
+    assert row["check"] == name
+    assert_issue(row, severity=severity, entity=entity, record_id=record_id, field=field)
+    for word in words:
+        assert word in row["message"], row["message"]
+    assert "in the SIS" in row["message"]
+    if name == "required":
+        assert row["value"] is None
+    # the issue carries the record's name, SIS id and school for the Validation page's filters
+    if field != "school":
+        assert row["school"] == (None if entity in ("terms", "courses") else SCHOOL)
+
+
+FIELD_NEAR_MISSES = [
+    ("students", 0, {"name.middle": DELETE}),  # optional
+    ("teachers", 0, {"email": DELETE}),  # optional without Teacher Administered
+    ("students", 0, {"roles.student.gender": ""}),  # NULL is missing, not wrong
+    ("students", 0, {"roles.student.race": DELETE, "roles.student.ell_status": None}),
+    ("students", 0, {"roles.student.gender": "X", "roles.student.race": "Hawaiian or Other Pacific Islander"}),
+    ("students", 0, {"roles.student.grade": "Ungraded"}),
+    ("students", 0, {"roles.student.dob": "02/11/2015"}),  # zero-padded is fine
+    ("students", 0, {"roles.student.dob": "2/29/2016"}),  # a leap day
+    ("students", 0, {"roles.student.dob": ""}),
+    ("students", 0, {"roles.student.graduation_year": ""}),
+    ("students", 0, {"email": "zoë.garcía@schüle.example.org"}),
+    ("sections", 0, {"subject": "", "grade": "Other"}),
+    ("sections", 1, {"subject": "interventions/online learning"}),
+    ("schools", 0, {"low_grade": "InfantToddler", "high_grade": "PostGraduate"}),
+    ("terms", 0, {"start_date": "2024-08-15T00:00:00.000Z", "end_date": "2025-06-13T00:00:00.000Z"}),
+    ("terms", 0, {"start_date": DELETE, "name": ""}),
+    ("students", 0, {"name.first": "Z" * 255}),
+    ("students", 0, {"name.first": "Zoë 🦊", "name.last": "Nguyễn-Đặng"}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("entity", "index", "changes"), FIELD_NEAR_MISSES)
+def test_field_check_near_misses_are_clean(con, entity, index, changes):
+    assert check(con, make_district(**{entity: {index: changes}})) == []
+
+
+def test_one_bad_cell_failing_two_checks_is_one_issue(con):
+    long_grade = "Grade " + "3" * 300  # not a grade, and too long
+    tabbed_name = "Zo\x01ë" * 100  # control characters, and too long
+    rows = check(
+        con,
+        make_district(students={0: {"roles.student.grade": long_grade, "name.first": tabbed_name}}),
+    )
+    assert sorted((r["field"], r["check"]) for r in rows) == [
+        ("first_name", "control_characters"),
+        ("grade", "enum"),
+    ]
+    grade = next(r for r in rows if r["field"] == "grade")
+    assert grade["value"] == long_grade[:200] + "…"
+    assert "…" in grade["message"] and long_grade not in grade["message"]
+
+
+def test_issue_rows_carry_name_sis_id_and_school(con):
+    rows = check(con, make_district(students={2: {"roles.student.grade": "Grade 5"}}))
+    row = one(rows, "enum")
+    assert row["record_id"] == S3
+    assert row["record_name"] == "Мария Иванова"
+    assert row["sis_id"] == "100236"
+    assert row["school"] == SCHOOL
+    assert row["value"] == "Grade 5"
+    assert row["message"].startswith("Student Мария Иванова (SIS id 100236): grade")
+
+
+def test_a_record_without_name_or_sis_id_is_named_by_its_clever_id(con):
+    rows = check(
+        con,
+        make_district(students={0: {"name": DELETE, "roles.student.sis_id": DELETE}}),
+    )
+    assert {r["field"] for r in only(rows, "required")} == {"first_name", "last_name", "sis_id"}
+    assert all(r["message"].startswith(f"Student with Clever id {S1}:") for r in rows)
+
+
+def test_a_missing_clever_id_is_reported_without_a_record_id(con):
+    rows = check(con, make_district(courses={1: {"id": ""}}))
+    row = next(r for r in rows if r["check"] == "required")
+    assert_issue(row, severity="error", entity="courses", record_id=None, field="id")
+    assert "Course Lectura 5" in row["message"]
+
+
+# --- garbage never raises ----------------------------------------------------------------------
+
+GARBAGE: list[Any] = [
+    {"nested": {"object": [1, 2, 3]}},
+    [1, "two", None],
+    20070211,
+    3.5e300,
+    True,
+    "x" * 10_000,
+    "\u0000\u0001\u001b[31m red \u007f\u0085",
+    "🦊🏳️‍🌈👩‍👩‍👧" * 50,
+    "\u202eevil\u202c \u200b\ufeff",
+    "e\u0301\u0301\u0301",
+    "' OR 1=1; DROP TABLE issues; --",
+    '"; "\\',
+    "\ud7ff\ue000\U0010fffd",
+]
+
+
+@pytest.mark.parametrize("garbage", GARBAGE, ids=[f"garbage-{i}" for i in range(len(GARBAGE))])
+def test_garbage_values_become_issues_never_exceptions(con, garbage):
+    paths = {
+        "students": ["id", "email", "name.first", "name.last", "roles.student.sis_id",
+                     "roles.student.grade", "roles.student.dob", "roles.student.gender",
+                     "roles.student.school", "roles.student.schools", "roles.student.graduation_year",
+                     "roles.student.credentials.district_username", "name"],
+        "teachers": ["name.first", "email", "roles.teacher.school", "roles.teacher.sis_id"],
+        "schools": ["name", "low_grade", "high_grade", "principal"],
+        "sections": ["name", "subject", "grade", "teacher", "teachers", "students", "term_id", "course"],
+        "terms": ["start_date", "end_date", "name"],
+        "courses": ["number", "name"],
+    }  # fmt: skip
+    overrides = {entity: {0: dict.fromkeys(fields, garbage)} for entity, fields in paths.items()}
+    district = make_district(**overrides)
+    rows = check(con, district, ALL_MEASURES)
+    assert rows  # every garbage value is something to report
+
+
+def test_garbage_records_and_pages_never_raise(con):
+    district = make_district()
+    district["sections"] += ["not a record", 42, None, {"data": {}}, {}]
+    district["schools"] += [[], {"id": {"$oid": "x"}, "name": {"en": "School"}}]
+    district["terms"] += [
+        {"id": oid("7a", 9), "start_date": "2025-06-13", "end_date": "2024-08-15"}
+    ]
+    rows = check(con, district, ALL_MEASURES)
+    assert only(rows, "required")
+    bad_term = next(r for r in only(rows, "term_dates") if r["record_id"] == oid("7a", 9))
+    assert "starts on 2025-06-13, after it ends (2024-08-15)" in bad_term["message"]
+
+
+def test_huge_values_are_truncated_in_value_and_message(con):
+    huge = "Ω" * 10_000
+    rows = check(
+        con, make_district(students={0: {"roles.student.grade": huge, "name.first": huge}})
+    )
+    assert {r["check"] for r in rows} == {"enum", "long_value"}
+    for row in rows:
+        assert len(row["value"]) == 201 and row["value"].endswith("…")
+        assert huge[:100] not in row["message"]
+    assert "10000 characters" in one(rows, "long_value")["message"]
+
+
+# --- cross-table checks (SQL) ------------------------------------------------------------------
+
+
+def test_unique_id_reports_every_copy(con):
+    district = make_district()
+    district["students"].append(copy.deepcopy(district["students"][0]))
+    rows = check(con, district)
+    found = only(rows, "unique_id")
+    assert len(found) == 2
+    for row in found:
+        assert_issue(row, severity="error", entity="students", record_id=S1, field="id")
+        assert "Zoë García-López" in row["message"] and "2 times" in row["message"]
+    assert not only(rows, "duplicate_sis_id")  # the same record twice, not two records
+
+
+def test_unique_id_is_per_entity(con):
+    # a teacher and a student may not share a Clever id in practice, but that is not unique_id
+    district = make_district(courses={1: {"id": TERM}})
+    district["sections"][1]["course"] = TERM
+    assert not only(check(con, district), "unique_id")
+
+
+@pytest.mark.parametrize("entity", ["students", "teachers"])
+def test_duplicate_sis_id_names_the_other_record(con, entity):
+    role = entity[:-1]
+    district = make_district(
+        **{entity: {1: {f"roles.{role}.sis_id": "DUP-1"}, 0: {f"roles.{role}.sis_id": "DUP-1"}}}
+    )
+    rows = only(check(con, district), "duplicate_sis_id")
+    first, second = district[entity][0], district[entity][1]
+    assert {r["record_id"] for r in rows} == {first["id"], second["id"]}
+    for row in rows:
+        assert_issue(
+            row, severity="error", entity=entity, record_id=row["record_id"], field="sis_id"
+        )
+        other = second if row["record_id"] == first["id"] else first
+        assert f"(Clever id {other['id']})" in row["message"]
+        assert other["name"]["last"] in row["message"]
+        assert "fix the duplicate in the SIS" in row["message"]
+
+
+def test_duplicate_sis_id_lists_at_most_five_others(con):
+    students = [
+        _student(oid("57", n), f"Kid{n}", "Same", "SAME", "3", "1/1/2015") for n in range(1, 10)
+    ]
+    district = make_district(students=students)
+    district["sections"][0]["students"] = [s["id"] for s in students]
+    district["sections"][1]["students"] = [s["id"] for s in students]
+    rows = only(check(con, district), "duplicate_sis_id")
+    assert len(rows) == 9
+    assert all("and 3 more" in r["message"] for r in rows)
+
+
+def test_a_student_and_a_teacher_may_share_an_sis_id(con):
+    district = make_district(teachers={0: {"roles.teacher.sis_id": "100234"}})
+    assert check(con, district) == []
+
+
+@pytest.mark.parametrize(
+    ("entity", "index", "path", "severity", "words"),
+    [
+        ("students", 0, "roles.student.school", "error", "primary school"),
+        ("sections", 1, "school", "error", "the section's school"),
+        ("teachers", 0, "roles.teacher.school", "warning", "primary school"),
+    ],
+)
+def test_unknown_school(con, entity, index, path, severity, words):
+    ghost = oid("5c", 99)
+    district = make_district(**{entity: {index: {path: ghost}}})
+    row = one(check(con, district), "unknown_school")
+    record_id = district[entity][index]["id"]
+    assert_issue(row, severity=severity, entity=entity, record_id=record_id, field="school")
+    assert row["value"] == ghost and words in row["message"] and ghost in row["message"]
+
+
+def test_unknown_teacher_is_one_row_per_section_and_teacher(con):
+    ghost = oid("7e", 99)
+    district = make_district(sections={0: {"teacher": ghost, "teachers": [ghost, T2]}})
+    row = one(check(con, district), "unknown_teacher")
+    assert_issue(row, severity="warning", entity="sections", record_id=X1, field="teacher")
+    assert "Math 3 - O'Connor - 1" in row["message"] and ghost in row["message"]
+
+
+def test_unknown_co_teacher(con):
+    ghost = oid("7e", 99)
+    district = make_district(sections={0: {"teachers": [T1, ghost]}})
+    row = one(check(con, district), "unknown_teacher")
+    assert_issue(row, severity="warning", entity="sections", record_id=X1, field="teachers")
+
+
+def test_unshared_student_is_a_sharing_warning_per_section_and_student(con):
+    ghosts = [oid("57", 98), oid("57", 99)]
+    district = make_district(
+        sections={0: {"students": [S1, S2, *ghosts]}, 1: {"students": [S3, S4, ghosts[0]]}}
+    )
+    rows = only(check(con, district), "unshared_student")
+    assert sorted((r["record_id"], r["value"]) for r in rows) == sorted(
+        [(X1, ghosts[0]), (X1, ghosts[1]), (X2, ghosts[0])]
+    )
+    for row in rows:
+        assert_issue(
+            row, severity="warning", entity="sections", record_id=row["record_id"], field="students"
+        )
+        assert "sharing settings in Clever" in row["message"]
+    assert not only(check(con, make_district()), "unshared_student")
+
+
+def test_empty_section(con):
+    district = make_district(sections={1: {"students": []}})
+    rows = check(con, district)
+    assert_issue(
+        one(rows, "empty_section"),
+        severity="warning",
+        entity="sections",
+        record_id=X2,
+        field="students",
+    )
+    assert "Lectura 5" in one(rows, "empty_section")["message"]
+    # its former students now sit in no section
+    assert {r["record_id"] for r in only(rows, "student_without_section")} == {S3, S4}
+
+
+def test_a_section_whose_students_are_all_unshared_is_not_empty(con):
+    district = make_district(sections={1: {"students": [oid("57", 99)]}})
+    rows = check(con, district)
+    assert not only(rows, "empty_section") and only(rows, "unshared_student")
+
+
+def test_student_without_section(con):
+    district = make_district(sections={0: {"students": [S2]}})
+    row = one(check(con, district), "student_without_section")
+    assert_issue(row, severity="warning", entity="students", record_id=S1, field="sections")
+    assert "Zoë García-López" in row["message"]
+
+
+def test_section_without_teacher(con):
+    district = make_district(sections={1: {"teacher": DELETE, "teachers": []}})
+    row = one(check(con, district), "section_without_teacher")
+    assert_issue(row, severity="warning", entity="sections", record_id=X2, field="teacher")
+    assert "SEC-2" in row["message"] and "primary teacher in the SIS" in row["message"]
+
+
+def test_section_with_teachers_but_no_primary(con):
+    district = make_district(sections={1: {"teacher": ""}})
+    row = one(check(con, district), "section_without_teacher")
+    assert "none as primary" in row["message"]
+
+
+@pytest.mark.parametrize("grade", ["6", "PreKindergarten", "PostGraduate"])
+def test_grade_outside_school_span(con, grade):
+    row = one(
+        check(con, make_district(students={0: {"roles.student.grade": grade}})),
+        "grade_outside_school_span",
+    )
+    assert_issue(row, severity="warning", entity="students", record_id=S1, field="grade")
+    assert "Escuela Primaria Peña (Kindergarten–5)" in row["message"]
+
+
+def test_grade_span_message_never_pastes_a_bad_span(con):
+    district = make_district(
+        schools={0: {"low_grade": "X" * 500}}, students={0: {"roles.student.grade": "9"}}
+    )
+    rows = check(con, district)
+    assert "(…–5)" in one(rows, "grade_outside_school_span")["message"]
+    assert one(rows, "enum")["field"] == "low_grade"
+    assert all("X" * 61 not in r["message"] for r in rows)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"students": {0: {"roles.student.grade": "Kindergarten"}, 1: {"roles.student.grade": "5"}}},
+        {"students": {0: {"roles.student.grade": "Ungraded"}, 1: {"roles.student.grade": "Other"}}},
+        {
+            "students": {0: {"roles.student.grade": "9"}},
+            "schools": {0: {"low_grade": DELETE, "high_grade": ""}},
+        },
+        {
+            "students": {0: {"roles.student.grade": "12"}},
+            "schools": {0: {"high_grade": "Ungraded"}},
+        },
+    ],
+    ids=["bounds", "ungraded", "no-span", "open-span"],
+)
+def test_grade_within_or_without_span_is_fine(con, changes):
+    assert not only(check(con, make_district(**changes)), "grade_outside_school_span")
+
+
+@pytest.mark.parametrize(
+    ("name", "column", "target"),
+    [("unknown_term", "term_id", "terms"), ("unknown_course", "course", "courses")],
+)
+def test_unknown_term_and_course(con, name, column, target):
+    ghost = oid("99", 1)
+    rows = check(con, make_district(sections={1: {column: ghost}}))
+    row = one(rows, name)
+    assert_issue(row, severity="warning", entity="sections", record_id=X2, field=column)
+    assert ghost in row["message"]
+    # a district that sends no terms (or courses) at all: nothing to compare with
+    assert not only(
+        check(con, make_district(**{target: [], "sections": {1: {column: ghost}}})), name
+    )
+
+
+# --- problems this sync would create -----------------------------------------------------------
+
+
+def seed_roster(con, *, sections: list[tuple[str, str | None]] = (), enrollments=()) -> None:
+    for section_id, teacher in sections:
+        con.execute(
+            "INSERT INTO roster_sections (district_id, id, name, teacher, valid_from) VALUES (?, ?, 'x', ?, 1)",
+            [DISTRICT_ID, section_id, teacher],
+        )
+    for section_id, user_id, role in enrollments:
+        con.execute(
+            "INSERT INTO roster_enrollments (district_id, section_id, user_id, role, valid_from) VALUES (?, ?, ?, ?, 1)",
+            [DISTRICT_ID, section_id, user_id, role],
+        )
+
+
+def test_loses_only_teacher(con):
+    seed_roster(con, sections=[(X2, T2)], enrollments=[(X2, T2, "teacher")])
+    rows = check(con, make_district(sections={1: {"teacher": DELETE, "teachers": []}}))
+    row = one(rows, "loses_only_teacher")
+    assert_issue(row, severity="warning", entity="sections", record_id=X2, field="teacher")
+    assert "Lectura 5 - 陳 - 2" in row["message"]
+    assert not only(rows, "section_without_teacher")  # one row for one section
+
+
+def test_no_loss_when_the_roster_had_no_teacher_or_the_sync_keeps_one(con):
+    seed_roster(con, sections=[(X1, T1)], enrollments=[(X1, T1, "teacher")])
+    assert check(con, make_district()) == []
+    rows = check(con, make_district(sections={1: {"teacher": DELETE, "teachers": []}}))
+    assert not only(rows, "loses_only_teacher") and only(rows, "section_without_teacher")
+
+
+def test_archived_or_closed_roster_rows_are_not_the_current_roster(con):
+    seed_roster(con, sections=[(X2, T2)])
+    con.execute("UPDATE roster_sections SET archived = true")
+    rows = check(con, make_district(sections={1: {"teacher": DELETE, "teachers": []}}))
+    assert not only(rows, "loses_only_teacher")
+
+
+def test_loses_all_enrollments(con):
+    seed_roster(con, enrollments=[(X1, S1, "student")])
+    rows = check(con, make_district(sections={0: {"students": [S2]}}))
+    row = one(rows, "loses_all_enrollments")
+    assert_issue(row, severity="warning", entity="students", record_id=S1, field="sections")
+    assert "Zoë García-López" in row["message"]
+    assert not only(rows, "student_without_section")
+
+
+def test_no_loss_when_the_student_keeps_a_section(con):
+    seed_roster(con, enrollments=[(X1, S1, "student")])
+    rows = check(
+        con, make_district(sections={0: {"students": [S2]}, 1: {"students": [S1, S3, S4]}})
+    )
+    assert rows == []
+
+
+def test_another_districts_roster_is_not_compared(con):
+    con.execute(
+        "INSERT INTO roster_enrollments (district_id, section_id, user_id, role, valid_from) VALUES ('other', ?, ?, 'student', 1)",
+        [X1, S1],
+    )
+    rows = check(con, make_district(sections={0: {"students": [S2]}}))
+    assert not only(rows, "loses_all_enrollments") and only(rows, "student_without_section")
+
+
+# --- requirements from the District Parameters --------------------------------------------------
+
+REQUIREMENT_CASES = [
+    # (rule, params that ask for it, params that do not, entity, index, changes, field)
+    ("required_grade", measures("student_application"), measures("state_reporting"), "students", 0, {"roles.student.grade": ""}, "grade"),
+    ("required_login", measures("student_application"), measures("teacher_administered"), "students", 1, {"email": DELETE, "roles.student.credentials": DELETE}, "district_username|email"),
+    ("required_state_id", measures("state_reporting"), measures("student_application"), "students", 2, {"roles.student.state_id": ""}, "state_id"),
+    ("required_dob", measures("state_reporting"), measures("student_application"), "students", 3, {"roles.student.dob": DELETE}, "dob"),
+    ("required_teacher_email", measures("teacher_administered"), measures("student_application"), "teachers", 1, {"email": ""}, "email"),
+    ("required_primary_teacher", measures("teacher_administered"), measures("student_application"), "sections", 0, {"teacher": DELETE, "teachers": []}, "teacher"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("rule", "on", "off", "entity", "index", "changes", "field"),
+    REQUIREMENT_CASES,
+    ids=[c[0] for c in REQUIREMENT_CASES],
+)
+def test_requirements_follow_the_parameters(con, rule, on, off, entity, index, changes, field):
+    district = make_district(**{entity: {index: changes}})
+    record_id = district[entity][index]["id"]
+    rows = check(con, district, on)
+    row = one(rows, rule)
+    assert_issue(row, severity="error", entity=entity, record_id=record_id, field=field)
+    assert "in the SIS" in row["message"]
+    # reported once: no other check on the same record and field
+    assert [r for r in rows if (r["record_id"], r["field"]) == (record_id, field)] == [row]
+    assert not only(check(con, make_district(**{entity: {index: changes}}), off), rule)
+
+
+def test_login_is_met_by_either_username_or_email(con):
+    district = make_district(
+        students={0: {"email": DELETE}, 1: {"roles.student.credentials": DELETE}}
+    )
+    assert check(con, district) == []
+
+
+def test_requirements_messages_name_the_measure(con):
+    rows = check(
+        con,
+        make_district(students={0: {"roles.student.state_id": ""}}),
+        measures("state_reporting"),
+    )
+    assert "State Reporting" in one(rows, "required_state_id")["message"]
+    assert "Zoë García-López (SIS id 100234)" in one(rows, "required_state_id")["message"]
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        ScreeningClassRule(subjects=("math",)),
+        ScreeningClassRule(course_numbers=("M3",)),
+        ScreeningClassRule(name_contains="MATH"),
+    ],
+    ids=["subject", "course-number", "name"],
+)
+def test_screening_class_coverage(con, rule):
+    rows = check(con, make_district(), measures("student_application", rule=rule))
+    found = only(rows, "screening_class_coverage")
+    assert sorted(r["record_id"] for r in found) == sorted([S3, S4])
+    for row in found:
+        assert_issue(
+            row, severity="error", entity="students", record_id=row["record_id"], field="sections"
+        )
+        assert "no screening class" in row["message"]
+    assert "Мария Иванова" in next(r["message"] for r in found if r["record_id"] == S3)
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        ScreeningClassRule(subjects=("math", "english/language arts")),
+        ScreeningClassRule(course_numbers=("M3", "L5")),
+        ScreeningClassRule(name_contains=" 5 - 陳", subjects=("math",)),
+    ],
+    ids=["subjects", "course-numbers", "name-or-subject"],
+)
+def test_screening_class_coverage_met(con, rule):
+    assert check(con, make_district(), measures("student_application", rule=rule)) == []
+
+
+def test_screening_coverage_is_off_without_distribution_by_class(con):
+    rows = check(con, make_district(sections={1: {"subject": "science"}}))
+    assert not only(rows, "screening_class_coverage")
+
+
+def test_a_student_in_no_section_is_reported_once_under_coverage(con):
+    seed_roster(con, enrollments=[(X1, S1, "student")])
+    district = make_district(sections={0: {"students": [S2]}})
+    rows = check(con, district, measures(rule=ScreeningClassRule(subjects=("math",))))
+    mine = [r for r in rows if r["record_id"] == S1]
+    assert [r["check"] for r in mine] == ["screening_class_coverage"]
+    assert "no section" in mine[0]["message"] and "remove all" in mine[0]["message"]
+
+
+def test_screening_class_teacher(con):
+    params = measures(rule=ScreeningClassRule(subjects=("math", "english/language arts")))
+    district = make_district(sections={0: {"teacher": DELETE, "teachers": []}})
+    rows = check(con, district, params)
+    row = one(rows, "screening_class_teacher")
+    assert_issue(row, severity="error", entity="sections", record_id=X1, field="teacher")
+    assert "Math 3 - O'Connor - 1" in row["message"]
+    assert not only(rows, "section_without_teacher")
+
+
+def test_a_section_that_is_no_screening_class_needs_no_teacher_for_screening(con):
+    params = measures(rule=ScreeningClassRule(subjects=("math",)))
+    district = make_district(
+        sections={1: {"teacher": DELETE, "teachers": [], "students": [S1, S2, S3, S4]}},
+    )
+    district["sections"][0]["students"] = [S1, S2, S3, S4]
+    rows = check(con, district, params)
+    assert not only(rows, "screening_class_teacher")
+    assert_issue(
+        one(rows, "section_without_teacher"),
+        severity="warning",
+        entity="sections",
+        record_id=X2,
+        field="teacher",
+    )
+
+
+def test_required_primary_teacher_wins_over_the_screening_and_plain_checks(con):
+    params = Parameters(
+        testing_measures=("teacher_administered",),
+        distribute_by_class=True,
+        screening_class_rule=ScreeningClassRule(subjects=("math", "english/language arts")),
+    )
+    rows = check(con, make_district(sections={0: {"teacher": DELETE, "teachers": []}}), params)
+    assert [r["check"] for r in rows if r["record_id"] == X1] == ["required_primary_teacher"]
+
+
+# --- the contract around the checks ------------------------------------------------------------
+
+
+def test_validate_replaces_the_runs_earlier_issues_and_leaves_other_runs_alone(con):
+    first = stage(con, make_district(students={0: {"roles.student.grade": "Grade 3"}}))
+    second = stage(con, make_district(students={1: {"roles.student.gender": "male"}}))
+    assert validate(con, first, DISTRICT_ID, Parameters()) == {"error": 1, "warning": 0}
+    assert validate(con, second, DISTRICT_ID, Parameters()) == {"error": 1, "warning": 0}
+    assert validate(con, first, DISTRICT_ID, Parameters()) == {"error": 1, "warning": 0}
+    assert len(issues(con, first)) == 1 and issues(con, second)[0]["record_id"] == S2
+
+
+def test_validate_runs_inside_the_callers_transaction(con):
+    run_id = stage(con, make_district(students={0: {"roles.student.grade": "Grade 3"}}))
+    with pytest.raises(RuntimeError), store.transaction(con):
+        validate(con, run_id, DISTRICT_ID, Parameters())
+        raise RuntimeError("later step fails")
+    assert issues(con, run_id) == []
+
+
+def test_small_windows_give_the_same_issues(con, monkeypatch):
+    """Rows are validated a window at a time: window edges must not change any finding."""
+    district = make_district(
+        students={
+            0: {"roles.student.grade": "Grade 3", "roles.student.dob": "2/30/2014"},
+            2: {"name.first": "M\u0000ария", "roles.student.gender": "female"},
+            3: {"roles.student.sis_id": ""},
+        },
+        teachers={1: {"email": "nope"}},
+    )
+    district["students"].append(copy.deepcopy(district["students"][0]))
+
+    def found(rows):
+        return sorted((r["record_id"], r["field"], r["check"], r["message"]) for r in rows)
+
+    whole = found(check(con, district))
+    monkeypatch.setattr(validation, "CHUNK_ROWS", 1)
+    assert found(check(con, district)) == whole
+    assert len([r for r in whole if r[2] == "dob_date"]) == 2
+
+
+def test_an_empty_run_has_no_issues(con):
+    run_id = new_run(con)
+    assert validate(con, run_id, DISTRICT_ID, ALL_MEASURES) == {"error": 0, "warning": 0}
+
+
+def test_every_staged_entity_is_covered(con):
+    assert {e.name for e in validation.VALIDATED} == {e.name for e in ENTITIES if e.endpoint}
+
+
+# --- the real recorded Clever district ---------------------------------------------------------
+
+RECORDED_DISTRICT = "58da8a43cc70ab00017a1a87"
+
+
+def test_the_recorded_clever_district_validates_with_sharing_findings_only_as_warnings(con):
+    run_id = new_run(con, RECORDED_DISTRICT)
+    for cassette, entity in (
+        ("client__users_next", "students"),
+        ("client__sections_next", "sections"),
+        ("client__schools", "schools"),
+        ("client__terms", "terms"),
+        ("client__courses_next", "courses"),
+    ):
+        for interaction in recorded.interactions(cassette):
+            body = json.dumps(interaction["response"]["body"])
+            staging.stage_page(con, BY_NAME[entity], run_id, RECORDED_DISTRICT, body)
+    found = validate(con, run_id, RECORDED_DISTRICT, Parameters())
+    rows = issues(con, run_id)
+    assert found["warning"] == len(rows) and found["error"] == 0
+
+    students = {r["id"] for r in recorded.records("client__users_next")}
+    named = {
+        (s["id"], u)
+        for s in recorded.records("client__sections_next")
+        for u in s["students"]
+        if u not in students
+    }
+    sharing = only(rows, "unshared_student")
+    assert {(r["record_id"], r["value"]) for r in sharing} == named
+    assert {r["severity"] for r in sharing} == {"warning"}
+    assert all("sharing settings in Clever" in r["message"] for r in sharing)
+    dobs = {r["roles"]["student"]["dob"] for r in recorded.records("client__users_next")}
+    assert "2/11/2007" in dobs and any(len(d.split("/")[0]) == 1 for d in dobs)
+    assert not [r for r in rows if r["check"].startswith("dob")]
