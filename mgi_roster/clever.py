@@ -23,8 +23,10 @@ import logging
 import os
 import re
 import time
+import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -49,6 +51,7 @@ API_VERSION = "/v3.0"
 MAX_PAGE_SIZE = 10_000  # Clever answers 413 above this (§2)
 DEFAULT_TIMEOUT = (10.0, 120.0)  # (connect, read) seconds: a 10,000-record page can be slow
 RETRY_STATUSES = frozenset({500, 502, 503})
+DEFAULT_BACKOFF = 1.0  # seconds before the first retry; doubled each time
 DISTRICT_ID = re.compile(r"[0-9a-f]{24}")
 
 
@@ -82,6 +85,29 @@ def _odd_characters(candidate: str) -> str:
 
 # --- settings -------------------------------------------------------------------------------
 
+SECRETS_FILE = Path(".streamlit") / "secrets.toml"
+SETTING_NAMES = (
+    "CLEVER_API_BASE",
+    "CLEVER_OAUTH_BASE",
+    "CLEVER_CLIENT_ID",
+    "CLEVER_CLIENT_SECRET",
+    "CLEVER_DISTRICT_TOKEN",
+)
+
+
+def _secrets(path: Path | None) -> dict[str, object]:
+    """The Clever keys of a Streamlit secrets file; nothing when there is none. A file that does
+    not parse is a ConfigError that names the file, never its content."""
+    if path is None or not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(
+            f"The secrets file {path} could not be read ({type(exc).__name__}); fix or remove it."
+        ) from None
+    return {k: v for k, v in data.items() if k in SETTING_NAMES}
+
 
 @dataclass(frozen=True)
 class CleverSettings:
@@ -94,11 +120,17 @@ class CleverSettings:
     district_token: str | None = field(default=None, repr=False)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> CleverSettings:
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, secrets_file: Path | None = None
+    ) -> CleverSettings:
+        """Settings from the environment, else from .streamlit/secrets.toml (top-level keys with
+        the same names). The environment wins, so a deployment can override the file."""
         env = os.environ if env is None else env
+        stored = _secrets(SECRETS_FILE if secrets_file is None else secrets_file)
 
         def get(name: str) -> str | None:
-            return (env.get(name) or "").strip() or None
+            value = env.get(name) or stored.get(name) or ""
+            return str(value).strip() or None
 
         settings = cls(
             api_base=(get("CLEVER_API_BASE") or cls.api_base).rstrip("/"),
@@ -187,7 +219,7 @@ class Http:
     timeout: tuple[float, float] = DEFAULT_TIMEOUT
     max_retries: int = 5  # 5xx and connection errors, per request
     max_rate_limit_waits: int = 20  # consecutive 429s for one request
-    backoff: float = 1.0  # seconds, doubled each retry
+    backoff: float = field(default_factory=lambda: DEFAULT_BACKOFF)  # seconds, doubled each retry
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
 

@@ -38,8 +38,11 @@ def session() -> requests.Session:
 
 
 @pytest.fixture(autouse=True)
-def _no_real_configuration(monkeypatch):
-    """Tests never see the developer's Clever credentials or database."""
+def _no_real_configuration(monkeypatch, tmp_path_factory):
+    """Tests never see the developer's Clever credentials, secrets file or database."""
+    from mgi_roster import clever
+
+    monkeypatch.setattr(clever, "SECRETS_FILE", tmp_path_factory.getbasetemp() / "no-secrets.toml")
     for name in (
         "CLEVER_CLIENT_ID",
         "CLEVER_CLIENT_SECRET",
