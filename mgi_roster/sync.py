@@ -12,8 +12,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
 import socket
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -58,13 +62,17 @@ class SyncResult:
     changes: dict[str, dict[str, int]] = field(default_factory=dict)
     guards: list[dict[str, Any]] = field(default_factory=list)
     message: str | None = None
+    timings: dict[str, float] = field(default_factory=dict, compare=False)
 
     @property
     def ok(self) -> bool:
         return self.status in ("staged", "held")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The `sync --json` contract (timings are not part of it)."""
+        data = asdict(self)
+        del data["timings"]
+        return data
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -130,6 +138,66 @@ def start_run(con: duckdb.DuckDBPyConnection, district_id: str, trigger: str, **
     return int(row[0])
 
 
+class Timings(dict[str, float]):
+    """Seconds spent per phase of a run (fetch, stage, validate, diff): for progress messages
+    and the benchmarks."""
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self[name] = self.get(name, 0.0) + time.perf_counter() - start
+
+
+def prefetched(pages: Iterator[Page], depth: int = 2) -> Iterator[Page]:
+    """Fetch the next pages in a background thread while the current one is staged.
+
+    Clever (or the network) and DuckDB then work at the same time; at most `depth` pages wait in
+    memory, so memory stays bounded. An exception in the fetching thread is raised here, in
+    order; stopping early (a staging failure) stops the thread.
+    """
+    done = object()
+    slots: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for page in pages:
+                while not stop.is_set():
+                    try:
+                        slots.put(page, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            item: Any = done
+        except BaseException as exc:  # handed to the consumer, raised there
+            item = exc
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    worker = threading.Thread(target=produce, name="clever-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join(timeout=5)
+
+
 def fetch(
     con: duckdb.DuckDBPyConnection,
     client: CleverClient,
@@ -138,19 +206,28 @@ def fetch(
     *,
     page_size: int = clever.MAX_PAGE_SIZE,
     progress: ProgressCallback | None = None,
+    timings: Timings | None = None,
 ) -> dict[str, int]:
     """Stream every fetched entity into staging; return the staged counts per entity."""
     report = progress or (lambda _p: None)
+    timings = timings if timings is not None else Timings()
+    started = time.perf_counter()
     for step, entity in enumerate(FETCHED, start=1):
         records = pages = 0
-        page: Page
-        for page in client.pages(entity.endpoint or "", dict(entity.params), page_size=page_size):
-            stage_page(con, entity, run_id, district_id, page.body)
+        for page in prefetched(
+            client.pages(entity.endpoint or "", dict(entity.params), page_size=page_size)
+        ):
+            with timings.phase("stage"):
+                stage_page(con, entity, run_id, district_id, page.body)
             pages += 1
             records += len(page.records)
             report(Progress(entity.name, entity.label, step, len(FETCHED), pages, records))
         report(Progress(entity.name, entity.label, step, len(FETCHED), pages, records, done=True))
-    return staged_counts(con, run_id)
+    with timings.phase("stage"):
+        counts = staged_counts(con, run_id)
+    # What staging did not take was waiting for Clever (and parsing its pages).
+    timings["fetch"] = time.perf_counter() - started - timings.get("stage", 0.0)
+    return counts
 
 
 def run_sync(
@@ -176,13 +253,24 @@ def run_sync(
         demo_day=district.demo_day if district.is_demo else None,
         parameters=params.to_json(),
     )
+    timings = Timings()
     try:
         session, effective = districts.clever_session(con, district_id, settings)
         client, _ = clever.connect(district_id, effective, session=session, **http_options)
-        counts = fetch(con, client, run_id, district_id, page_size=page_size, progress=progress)
+        counts = fetch(
+            con,
+            client,
+            run_id,
+            district_id,
+            page_size=page_size,
+            progress=progress,
+            timings=timings,
+        )
         with transaction(con):
-            found = validation.validate(con, run_id, district_id, params)
-            changes = diff.diff_run(con, run_id, district_id, params)
+            with timings.phase("validate"):
+                found = validation.validate(con, run_id, district_id, params)
+            with timings.phase("diff"):
+                changes = diff.diff_run(con, run_id, district_id, params)
             status = "held" if changes.guards else "staged"
             con.execute(
                 """UPDATE runs SET status = ?, finished_at = now(), counts = ?, errors = ?, warnings = ?,
@@ -208,7 +296,7 @@ def run_sync(
         if not isinstance(exc, RosterError):
             log.exception("sync run %s failed", run_id)
         _fail(con, run_id, message)
-        return SyncResult(run_id, district_id, "failed", message=message)
+        return SyncResult(run_id, district_id, "failed", message=message, timings=timings)
     return SyncResult(
         run_id,
         district_id,
@@ -218,6 +306,7 @@ def run_sync(
         changes=changes.counts,
         guards=[g.to_dict() for g in changes.guards],
         message=_summary(status, found, changes),
+        timings=timings,
     )
 
 

@@ -242,3 +242,35 @@ def test_the_recorded_clever_district_stages_with_sharing_findings(con):
     assert con.execute("SELECT start_date FROM stg_terms WHERE name = 'S1'").fetchone() == (
         "2012-08-01",
     )
+
+
+# --- prefetching pages ----------------------------------------------------------------------
+
+
+def test_prefetched_keeps_order_and_raises_in_place():
+    from mgi_roster.sync import prefetched
+
+    def pages():
+        yield from range(5)
+        raise RuntimeError("page 6 failed")
+
+    got = []
+    with pytest.raises(RuntimeError, match="page 6"):
+        for page in prefetched(pages()):
+            got.append(page)
+    assert got == [0, 1, 2, 3, 4]
+
+
+def test_prefetched_stops_fetching_when_the_consumer_stops():
+    import itertools
+    import threading
+
+    from mgi_roster.sync import prefetched
+
+    produced = itertools.count()
+    pages = (next(produced) for _ in itertools.count())  # endless
+    for page in prefetched(pages, depth=2):
+        if page == 3:
+            break
+    assert not any(t.name == "clever-prefetch" and t.is_alive() for t in threading.enumerate())
+    assert next(produced) < 10  # it stopped a few pages ahead, not at the end of the world
