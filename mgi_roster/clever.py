@@ -465,17 +465,15 @@ def _bad_app_credentials() -> CleverError:
 
 
 def _records(body: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The records of a list envelope, tolerating a bare record where {"data": ...} is usual."""
+    """The records of a list envelope: each item's `data` object (staging reads the same)."""
     items = body.get("data")
     if isinstance(items, dict):  # a single-record endpoint
         return [items]
-    records = []
-    for item in items or []:
-        if isinstance(item, dict):
-            inner = item.get("data", item)
-            if isinstance(inner, dict):
-                records.append(inner)
-    return records
+    return [
+        item["data"]
+        for item in items or []
+        if isinstance(item, dict) and isinstance(item.get("data"), dict)
+    ]
 
 
 # --- tokens and connecting ------------------------------------------------------------------

@@ -1,8 +1,7 @@
 """The roster's entities, declared once: fetching, staging, validating and diffing loop over this.
 
-Each column says where its value sits in Clever's JSON and how to read it. Staging turns these
-declarations into DuckDB SQL that flattens a whole page at once (no per-record Python), with
-Clever's missing-value rule applied everywhere: "", null and an absent key all become NULL.
+Each column says where its value sits in Clever's JSON and how to read it; staging.py turns
+these declarations into the DuckDB SQL that flattens a whole page at once.
 """
 
 from __future__ import annotations
@@ -27,28 +26,6 @@ class Column:
     @property
     def sql_type(self) -> str:
         return "VARCHAR[]" if self.kind == "list" else "VARCHAR"
-
-    def select(self, doc: str = "doc") -> str:
-        """A DuckDB expression reading this column from the JSON record `doc`."""
-        return _coalesce([_read(doc, path, self.kind) for path in self.paths])
-
-
-def _read(doc: str, path: str, kind: Kind) -> str:
-    if kind == "list":
-        # Only a real array becomes a list; anything else (a string, an object) is missing,
-        # and an empty array too, so "no schools" compares equal however Clever says it.
-        return f"CASE WHEN json_array_length({doc}, '{path}') > 0 THEN list_filter(json_extract_string({doc}, '{path}[*]'), lambda x: x IS NOT NULL AND x <> '') END"
-    value = f"NULLIF(json_extract_string({doc}, '{path}'), '')"
-    if kind == "date":
-        # Clever sends term dates as YYYY-MM-DD on /terms and as full timestamps on
-        # /schools/{id}/terms (clever-api.md §4.3): compare them as dates. Anything else is kept
-        # as sent, for validation to report.
-        return f"CASE WHEN regexp_matches({value}, '^\\d{{4}}-\\d{{2}}-\\d{{2}}([T ].*)?$') THEN left({value}, 10) ELSE {value} END"
-    return value
-
-
-def _coalesce(parts: list[str]) -> str:
-    return parts[0] if len(parts) == 1 else f"COALESCE({', '.join(parts)})"
 
 
 def col(name: str, *paths: str, kind: Kind = "text", label: str = "") -> Column:
