@@ -51,6 +51,13 @@ API_VERSION = "/v3.0"
 MAX_PAGE_SIZE = 10_000  # Clever answers 413 above this (§2)
 DEFAULT_TIMEOUT = (10.0, 120.0)  # (connect, read) seconds: a 10,000-record page can be slow
 RETRY_STATUSES = frozenset({500, 502, 503})
+# No answer, or an answer cut off on the way (a connection dropped mid-body): worth retrying.
+TRANSIENT_ERRORS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
 DEFAULT_BACKOFF = 1.0  # seconds before the first retry; doubled each time
 DISTRICT_ID = re.compile(r"[0-9a-f]{24}")
 
@@ -238,7 +245,7 @@ class Http:
         while True:
             try:
                 response = self.session.get(url, params=params, auth=auth, timeout=self.timeout)
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except TRANSIENT_ERRORS as exc:
                 failures += 1
                 if failures > self.max_retries:
                     raise CleverUnavailable(
@@ -273,7 +280,18 @@ class Http:
                 raise unauthorized()
             if status >= 400:
                 raise _rejected(status, where, response)
-            return _json_object(response, where), response.text
+            try:
+                return _json_object(response, where), response.text
+            except _CutShort:
+                # A 200 whose JSON does not parse was almost always cut off on the way.
+                failures += 1
+                if failures > self.max_retries:
+                    raise UnexpectedResponse(
+                        f"Clever's answer for {where} was not valid JSON {failures} times in a row "
+                        f"(HTTP {status}, {len(response.content)} bytes): it is being cut off. "
+                        "Check the network (a proxy?), then run the sync again."
+                    ) from None
+                self._back_off(failures, f"invalid JSON from {where}")
 
     def _back_off(self, failures: int, reason: str) -> None:
         delay = self.backoff * 2 ** (failures - 1)
@@ -304,6 +322,10 @@ class Http:
         self.sleep(delay)
 
 
+class _CutShort(Exception):
+    """A JSON answer that does not parse: retried, then reported as UnexpectedResponse."""
+
+
 def _where(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.netloc}{parts.path}"
@@ -324,10 +346,7 @@ def _json_object(response: requests.Response, where: str) -> dict[str, Any]:
     try:
         body = response.json()
     except ValueError:
-        raise UnexpectedResponse(
-            f"Clever's answer for {where} was not valid JSON (HTTP {response.status_code}, "
-            f"{len(response.content)} bytes): it may have been cut off. Run the sync again."
-        ) from None
+        raise _CutShort from None
     if not isinstance(body, dict):
         raise UnexpectedResponse(
             f"Clever's answer for {where} was JSON but not an object. Run the sync again."

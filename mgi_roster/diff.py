@@ -204,15 +204,3 @@ def guards(
             if pct > threshold:
                 tripped.append(Guard(entity.name, kind, round(pct, 2), threshold, count, total))
     return tripped
-
-
-def counts_by_school(con: duckdb.DuckDBPyConnection, run_id: int) -> list[tuple[Any, ...]]:
-    """(school id, school name, entity, change, records) for the Changes page."""
-    return con.execute(
-        """SELECT c.school, coalesce(s.name, r.name) AS school_name, c.entity, c.change, count(DISTINCT c.record_id)
-           FROM changes c
-           LEFT JOIN stg_schools s ON s.run_id = c.run_id AND s.id = c.school
-           LEFT JOIN roster_schools r ON r.district_id = c.district_id AND r.id = c.school AND r.valid_to IS NULL
-           WHERE c.run_id = ? GROUP BY ALL ORDER BY school_name NULLS LAST, c.entity, c.change""",
-        [run_id],
-    ).fetchall()

@@ -190,8 +190,14 @@ def connect(
         try:
             con = duckdb.connect(target)
             break
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+        except duckdb.Error as exc:
+            if "lock" not in str(exc).lower():
+                raise ConfigError(
+                    f"The database {target} could not be opened ({type(exc).__name__}): it is "
+                    "not a DuckDB database of this program, or it is damaged. Point --db or "
+                    "MGI_DB at the right file, or restore it from a backup."
+                ) from None
+            if time.monotonic() >= deadline:
                 raise ConfigError(
                     f"The database {target} is in use by another MGI Roster Review process. "
                     "Wait for it to finish (a sync or a merge), then try again."

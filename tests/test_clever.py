@@ -384,12 +384,27 @@ def test_html_with_200_is_unexpected_response(session, clock):
 
 
 @responses.activate
-def test_truncated_json_is_unexpected_response(session, clock):
+def test_truncated_json_is_retried_then_unexpected_response(session, clock):
     responses.get(
         f"{API}/v3.0/users", body='{"data": [{"data": {"id": "a"', content_type="application/json"
     )
-    with pytest.raises(UnexpectedResponse, match="not valid JSON"):
-        list(make_client(session, clock).pages("/users"))
+    with pytest.raises(UnexpectedResponse, match="not valid JSON 3 times in a row"):
+        list(make_client(session, clock, max_retries=2).pages("/users"))
+    assert len(responses.calls) == 3
+
+
+@responses.activate
+def test_truncated_json_then_a_whole_page_succeeds(session, clock):
+    responses.get(f"{API}/v3.0/users", body='{"data": [{"da', content_type="application/json")
+    responses.get(f"{API}/v3.0/users", json=envelope("/v3.0/users", ids(2)))
+    assert len(list(make_client(session, clock).pages("/users"))[0].records) == 2
+
+
+@responses.activate
+def test_a_connection_dropped_mid_body_is_retried(session, clock):
+    responses.get(f"{API}/v3.0/users", body=requests.exceptions.ChunkedEncodingError("cut"))
+    responses.get(f"{API}/v3.0/users", json=envelope("/v3.0/users", ids(1)))
+    assert len(list(make_client(session, clock).pages("/users"))) == 1
 
 
 def test_client_repr_hides_token(session, clock):
