@@ -40,7 +40,7 @@ def test_pages_hold_no_sql_or_http():
         r"\b(SELECT|INSERT|UPDATE|DELETE)\s|import requests|import pandera|\.execute\("
     )
     offenders = [
-        p.name for p in ROOT.joinpath("pages").glob("*.py") if pattern.search(p.read_text())
+        p.name for p in ROOT.joinpath("app_pages").glob("*.py") if pattern.search(p.read_text())
     ]
     offenders += ["app.py"] if pattern.search(ROOT.joinpath("app.py").read_text()) else []
     assert offenders == []

@@ -1,0 +1,112 @@
+"""Changes: what Approve would do to the roster, per entity and per school, and record by record
+(updated records field by field, before → after)."""
+
+from __future__ import annotations
+
+import altair as alt
+import duckdb
+import streamlit as st
+
+from mgi_roster import exports, ui, views
+
+TABS = (
+    ("added", "Added"),
+    ("updated", "Updated (field by field)"),
+    ("archived", "Archived"),
+    ("restored", "Restored"),
+    ("absent", "Absent (reported only)"),
+)
+
+
+def render(con: duckdb.DuckDBPyConnection) -> None:
+    st.title("Changes")
+    district = ui.selected_district(con)
+    run = ui.review_run(con, district, key="run_changes")
+    if run is None:
+        return
+    run_id = int(run["run_id"])
+    changes = run["changes"] or {}
+    totals = {kind: sum(c.get(kind, 0) for c in changes.values()) for kind, _ in TABS}
+    cols = st.columns(4)
+    for col, kind in zip(cols, ("added", "updated", "archived", "restored"), strict=True):
+        col.metric(kind.capitalize(), f"{totals[kind]:,}")
+    if totals["absent"]:
+        st.info(
+            f"{totals['absent']:,} records are missing from this sync. All Records Processing is "
+            "off, so they are reported, not archived."
+        )
+    if run["guards"]:
+        st.warning("This run is held by its guards: see Approve.")
+
+    st.subheader("Per entity")
+    by_entity = views.changes_by_entity(changes)
+    left, right = st.columns([3, 2])
+    with left:
+        st.dataframe(views.change_counts_table(changes), hide_index=True, key="chg_counts")
+    with right:
+        if not by_entity.empty:
+            ui.bar_chart(
+                by_entity,
+                x=ui.count_axis("sum(records):Q", "records"),
+                y=alt.Y("entity:N", sort=None, title=None),
+                color=ui.CHANGE_COLOR,
+                key="chg_entity_chart",
+            )
+
+    st.subheader("Per school")
+    by_school = views.changes_by_school(con, run_id)
+    in_schools = by_school[by_school["school_id"].notna()]
+    if by_school.empty:
+        st.caption("No changes.")
+    else:
+        st.caption(
+            "Students, teachers, sections and schools by the school they belong to (terms, "
+            "courses and enrollments have none: see the table)."
+        )
+        ui.bar_chart(
+            in_schools,
+            x=ui.count_axis("sum(records):Q", "records"),
+            y=alt.Y("school:N", sort="-x", title=None),
+            color=ui.CHANGE_COLOR,
+            key="chg_school_chart",
+        )
+        with st.expander("Per school, as a table"):
+            st.dataframe(
+                by_school.pivot_table(
+                    index=["school", "entity"], columns="change", values="records", fill_value=0
+                ).reset_index(),
+                hide_index=True,
+                key="chg_school_table",
+            )
+
+    st.subheader("Records")
+    options = views.change_options(con, run_id)
+    schools = dict(options.schools)
+    cols = st.columns([1, 1, 2])
+    entities = cols[0].multiselect("Entity", options.entities, key="chg_entity")
+    chosen_schools = cols[1].multiselect(
+        "School", list(schools), format_func=lambda s: schools.get(s, s), key="chg_school"
+    )
+    search = cols[2].text_input("Search by name or Clever id", key="chg_search")
+    shown = [(kind, label) for kind, label in TABS if totals[kind] or kind != "absent"]
+    for (kind, _), tab in zip(shown, st.tabs([label for _, label in shown]), strict=True):
+        with tab:
+            filters = views.ChangeFilter(tuple(entities), (kind,), tuple(chosen_schools), search)
+            ui.paged_table(
+                f"chg_{kind}",
+                lambda page, size, f=filters: views.changes_page(con, run_id, f, page, size),
+                signature=(run_id, filters),
+                empty=f"No {kind} records"
+                + (" match these filters." if entities or chosen_schools or search else "."),
+            )
+    ui.download_csv(
+        "Download all changes (CSV)",
+        lambda c: exports.export(c, run_id, "changes", "csv"),
+        key="chg_download",
+        file_name=f"mgi-changes-run-{run_id}.csv",
+    )
+    st.divider()
+    ui.link("app_pages/approve.py", "Next: Approve")
+
+
+ui.run(render)

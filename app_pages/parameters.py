@@ -1,0 +1,158 @@
+"""District Parameters: the guide's first step. They decide what valid data means and how a
+merge behaves; a sync is refused until they are saved."""
+
+from __future__ import annotations
+
+import duckdb
+import streamlit as st
+
+from mgi_roster import exports, parameters, ui, views
+from mgi_roster.errors import RosterError
+from mgi_roster.parameters import HELP, MEASURES, SUBJECTS, Parameters
+
+
+def _words(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _from_state(current: Parameters) -> Parameters:
+    """The parameters as the widgets hold them (widgets not shown keep the current values)."""
+    rule = current.screening_class_rule
+    get = st.session_state.get
+    by_class = get("param_by_class", current.distribute_by_class)
+    return Parameters.from_dict(
+        {
+            "testing_measures": get("param_measures", list(current.testing_measures)),
+            "distribute_by_class": by_class,
+            "screening_class_rule": {
+                "subjects": get("param_subjects", list(rule.subjects)),
+                "course_numbers": _words(
+                    get("param_course_numbers", ", ".join(rule.course_numbers))
+                ),
+                "name_contains": get("param_name_contains", rule.name_contains),
+            }
+            if by_class
+            else {},
+            "all_records_processing": get("param_all_records", current.all_records_processing),
+            "archive_threshold_pct": get("param_archive_pct", current.archive_threshold_pct),
+            "update_threshold_pct": get("param_update_pct", current.update_threshold_pct),
+        }
+    )
+
+
+def _save(con: duckdb.DuckDBPyConnection, district_id: str, current: Parameters) -> str:
+    parameters.save(con, district_id, _from_state(current))
+    return f"Saved the District Parameters of district {district_id}."
+
+
+def render(con: duckdb.DuckDBPyConnection) -> None:
+    st.title("District Parameters")
+    district = ui.selected_district(con)
+    saved = parameters.load(con, district.district_id)
+    if saved is None:
+        st.info(
+            "Not saved yet for this district: a test sync is refused until they are. The values "
+            "below are the recommended defaults (Clever's own safety thresholds)."
+        )
+    current = saved or Parameters()
+
+    st.subheader("Testing Measures")
+    measures = st.multiselect(
+        "Measures the district administers",
+        list(MEASURES),
+        default=list(current.testing_measures),
+        format_func=lambda key: MEASURES[key].label,
+        key="param_measures",
+        help=HELP["testing_measures"],
+    )
+    for key in measures:
+        st.caption(f"**{MEASURES[key].label}**: {MEASURES[key].help}")
+
+    st.subheader("Test Distribution by Class")
+    by_class = st.toggle(
+        "Screening Class Identification",
+        value=current.distribute_by_class,
+        key="param_by_class",
+        help=HELP["distribute_by_class"],
+    )
+    rule = current.screening_class_rule
+    if by_class:
+        st.caption(HELP["screening_class_rule"])
+        st.multiselect(
+            "Screening subjects", SUBJECTS, default=list(rule.subjects), key="param_subjects"
+        )
+        st.text_input(
+            "Screening course numbers (comma-separated)",
+            value=", ".join(rule.course_numbers),
+            key="param_course_numbers",
+        )
+        st.text_input("Section name contains", value=rule.name_contains, key="param_name_contains")
+
+    st.subheader("All Records Processing")
+    st.toggle(
+        "A sync is the whole truth (archive records missing from it)",
+        value=current.all_records_processing,
+        key="param_all_records",
+        help=HELP["all_records_processing"],
+    )
+
+    st.subheader("Guards")
+    left, right = st.columns(2)
+    left.number_input(
+        "Hold when archiving more than (%)",
+        min_value=0.0,
+        max_value=100.0,
+        value=float(current.archive_threshold_pct),
+        step=1.0,
+        key="param_archive_pct",
+        help=HELP["archive_threshold_pct"],
+    )
+    right.number_input(
+        "Hold when updating more than (%)",
+        min_value=0.0,
+        max_value=100.0,
+        value=float(current.update_threshold_pct),
+        step=1.0,
+        key="param_update_pct",
+        help=HELP["update_threshold_pct"],
+    )
+
+    try:
+        edited: Parameters | None = _from_state(current)
+    except RosterError as exc:
+        ui.show_error(exc)
+        edited = None
+    st.button(
+        "Save District Parameters",
+        key="param_save",
+        type="primary",
+        disabled=edited is None,
+        icon=":material/save:",
+        on_click=ui.act,
+        args=(_save, district.district_id, current),
+    )
+    if saved is not None and edited is not None and edited != saved:
+        st.caption("You have unsaved changes.")
+
+    st.subheader("Data requirements")
+    st.caption(
+        "What these parameters ask of the district's data. Validation reports every record that "
+        "misses one as an error. Send the list to the district before the first sync."
+    )
+    table = views.requirements_table(edited or current)
+    st.dataframe(table, hide_index=True, key="param_requirements")
+    st.download_button(
+        "Download requirements (CSV)",
+        data=exports.to_csv(list(table.columns), table.itertuples(index=False)),
+        file_name=f"mgi-data-requirements-{district.district_id}.csv",
+        mime="text/csv",
+        key="param_requirements_download",
+        icon=":material/download:",
+    )
+
+    if saved is not None:
+        st.divider()
+        ui.link("app_pages/connection.py", "Next: Clever Connection")
+
+
+ui.run(render)
