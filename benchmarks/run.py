@@ -1,0 +1,281 @@
+"""Benchmark a whole district sync, phase by phase, over real HTTP on loopback.
+
+    python benchmarks/run.py --students 100000 [--page-size 10000] [--json results.json]
+
+What it does, as a specialist's day would:
+  1. serves the demo district of N students with `python -m mgi_roster demo serve` (day 1);
+  2. syncs it into a fresh DuckDB file through the real client (HTTP on loopback) and approves;
+  3. serves the next SIS day (day 3: about 2 % of students changed, no data errors), syncs and
+     approves again;
+  4. times the dashboard's heaviest reads on the result.
+
+For each phase (fetch, stage, validate, diff, merge) it reports wall time, records per second
+and the peak resident memory of this process during the phase (sampled every 20 ms from
+/proc/self/status). The demo server runs in its own process, so its memory is not counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import duckdb  # noqa: E402
+
+from mgi_roster import demo, merge, parameters, store, sync  # noqa: E402
+from mgi_roster.clever import CleverSettings  # noqa: E402
+from mgi_roster.parameters import Parameters  # noqa: E402
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class PeakMemory:
+    """Samples this process's RSS in a thread; `window()` gives the peak within a block."""
+
+    def __init__(self, every: float = 0.02) -> None:
+        self.every = every
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, rss_mb())
+            time.sleep(self.every)
+
+    @contextmanager
+    def window(self) -> Iterator[Callable[[], float]]:
+        self.peak = rss_mb()
+        yield lambda: self.peak
+        self.peak = max(self.peak, rss_mb())
+
+    def close(self) -> None:
+        self._stop.set()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def demo_server(students: int, day: int) -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mgi_roster",
+            "demo",
+            "serve",
+            "--port",
+            str(port),
+            "--students",
+            str(students),
+            "--day",
+            str(day),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def sync_day(
+    con: duckdb.DuckDBPyConnection, students: int, day: int, page_size: int, memory: PeakMemory
+) -> dict[str, Any]:
+    with demo_server(students, day) as base:
+        settings = CleverSettings(
+            api_base=base, oauth_base=base, district_token=demo.DEMO_DISTRICT_TOKEN
+        )
+        peaks: dict[str, float] = {}
+        phase_memory = {"fetch": 0.0}
+
+        def on_progress(p: sync.Progress) -> None:
+            phase_memory["fetch"] = max(phase_memory["fetch"], memory.peak)
+
+        with memory.window() as peak:
+            start = time.perf_counter()
+            result = sync.run_sync(
+                con,
+                demo.DEMO_DISTRICT_ID,
+                settings=settings,
+                page_size=page_size,
+                progress=on_progress,
+            )
+            total = time.perf_counter() - start
+            peaks["sync"] = peak()
+    if not result.ok:
+        raise SystemExit(f"sync failed: {result.message}")
+    with memory.window() as peak:
+        start = time.perf_counter()
+        merge.approve(con, result.run_id or 0, by="benchmark", confirm_guards=True)
+        merge_seconds = time.perf_counter() - start
+        peaks["merge"] = peak()
+    return {
+        "day": day,
+        "run_id": result.run_id,
+        "status": result.status,
+        "counts": result.counts,
+        "issues": result.issues,
+        "changed_students": {
+            k: v for k, v in result.changes["students"].items() if k != "unchanged"
+        },
+        "seconds": {
+            **{k: round(v, 3) for k, v in result.timings.items()},
+            "merge": round(merge_seconds, 3),
+            "sync_total": round(total, 3),
+        },
+        "peak_rss_mb": {
+            "fetch_and_stage": round(phase_memory["fetch"], 1),
+            "sync": round(peaks["sync"], 1),
+            "merge": round(peaks["merge"], 1),
+        },
+    }
+
+
+def time_query(fn: Callable[[], Any], repeat: int = 5) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return round(best * 1000, 1)
+
+
+def dashboard_queries(con: duckdb.DuckDBPyConnection, run_id: int) -> dict[str, float]:
+    """The heaviest reads the pages make, in milliseconds (best of 5)."""
+    from mgi_roster import views
+
+    district = demo.DEMO_DISTRICT_ID
+    deep = 1 + views.issues_page(con, run_id).total // 50 // 2  # a page in the middle
+    queries: dict[str, Callable[[], Any]] = {
+        "validation: first page": lambda: views.issues_page(con, run_id),
+        "validation: middle page": lambda: views.issues_page(con, run_id, page=deep),
+        "validation: search": lambda: views.issues_page(
+            con, run_id, views.IssueFilter(search="garc")
+        ),
+        "validation: counts by check": lambda: views.issues_by_check(con, run_id),
+        "changes: first page": lambda: views.changes_page(con, run_id),
+        "changes: archived, searched": lambda: views.changes_page(
+            con, run_id, views.ChangeFilter(changes=("archived",), search="a")
+        ),
+        "changes: by school": lambda: views.changes_by_school(con, run_id),
+        "roster: a page of students": lambda: views.roster_page(con, district, "students"),
+        "roster: search students": lambda: views.roster_page(
+            con, district, "students", search="nguyen"
+        ),
+        "quality: students by school and grade": lambda: views.students_by_school_grade(
+            con, district
+        ),
+        "quality: student field completeness": lambda: views.field_completeness(
+            con, district, "students"
+        ),
+        "quality: section sizes": lambda: views.section_sizes(con, district),
+        "quality: students per teacher": lambda: views.students_per_teacher(con, district),
+        "quality: issues across runs": lambda: views.issues_across_runs(con, district),
+    }
+    return {name: time_query(query) for name, query in queries.items()}
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--students", type=int, default=10_000)
+    parser.add_argument("--page-size", type=int, default=10_000)
+    parser.add_argument(
+        "--db", help="DuckDB file to use (default: a temporary one, deleted afterwards)"
+    )
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args(argv)
+
+    memory = PeakMemory()
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(args.db or Path(tmp) / "bench.duckdb")
+        with store.opened(db) as con:
+            parameters.save(con, demo.DEMO_DISTRICT_ID, Parameters())
+            day1 = sync_day(con, args.students, 1, args.page_size, memory)
+            day2 = sync_day(con, args.students, 3, args.page_size, memory)
+            queries = dashboard_queries(con, day2["run_id"])
+        size_mb = round(db.stat().st_size / 2**20, 1)
+    memory.close()
+    results = {
+        "students": args.students,
+        "page_size": args.page_size,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+            "python": platform.python_version(),
+            "duckdb": duckdb.__version__,
+        },
+        "day1": day1,
+        "day2": day2,
+        "dashboard_ms": queries,
+        "db_file_mb": size_mb,
+    }
+    report(results)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return results
+
+
+def report(r: dict[str, Any]) -> None:
+    n = r["students"]
+    print(
+        f"\n{n:,} students ({r['day1']['counts']['enrollments']:,} enrollments), page size {r['page_size']:,}"
+    )
+    print(f"machine: {r['machine']}")
+    for label in ("day1", "day2"):
+        d = r[label]
+        records = sum(d["counts"].values())
+        print(
+            f"\n{label} (SIS day {d['day']}): status {d['status']}, issues {d['issues']}, students {d['changed_students']}"
+        )
+        print(f"  {'phase':10} {'seconds':>9} {'records/s':>12}")
+        for phase in ("fetch", "stage", "validate", "diff", "merge"):
+            seconds = d["seconds"].get(phase, 0.0)
+            rate = f"{records / seconds:,.0f}" if seconds else "-"
+            print(f"  {phase:10} {seconds:9.2f} {rate:>12}")
+        total = d["seconds"]["sync_total"] + d["seconds"]["merge"]
+        print(f"  {'total':10} {total:9.2f}   peak RSS MB: {d['peak_rss_mb']}")
+    print(f"\ndashboard queries (ms, best of 5): {r['dashboard_ms']}")
+    print(f"database file: {r['db_file_mb']} MB")
+
+
+if __name__ == "__main__":
+    main()
