@@ -16,6 +16,7 @@ or updated above the district's thresholds; the first sync into an empty roster 
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -65,21 +66,25 @@ def current_version(con: duckdb.DuckDBPyConnection, district_id: str) -> int:
     return int(row[0]) if row else 0
 
 
-def staged_rows(entity: Entity) -> str:
-    """One staged row per key (duplicate Clever ids are a validation error, not a diff)."""
-    key = ", ".join(q(k) for k in entity.key)
+def staged_rows(entity: Entity, *, deduplicate: bool = True) -> str:
+    """The run's staged rows with a key. With `deduplicate`, one row per key: a duplicated Clever
+    id is a validation error, not a diff (and a run with errors is never merged)."""
     not_null = " AND ".join(f"{q(k)} IS NOT NULL" for k in entity.key)
-    return (
-        f"(SELECT *, {entity.display} AS _name, {entity.school} AS _school FROM {stg(entity)} "
-        f"WHERE run_id = $run AND {not_null} QUALIFY row_number() OVER (PARTITION BY {key}) = 1)"
-    )
+    rows = f"SELECT * FROM {stg(entity)} WHERE run_id = $run AND {not_null}"
+    if deduplicate:
+        key = ", ".join(q(k) for k in entity.key)
+        rows += f" QUALIFY row_number() OVER (PARTITION BY {key}) = 1"
+    return f"({rows})"
 
 
 def current_rows(entity: Entity) -> str:
-    return (
-        f"(SELECT *, {entity.display} AS _name, {entity.school} AS _school FROM {roster(entity)} "
-        "WHERE district_id = $district AND valid_to IS NULL)"
-    )
+    return f"(SELECT * FROM {roster(entity)} WHERE district_id = $district AND valid_to IS NULL)"
+
+
+def _qualified(expression: str, alias: str, entity: Entity) -> str:
+    """An entity spec's SQL over bare column names (display, school), read from `alias`."""
+    names = "|".join(sorted(entity.column_names, key=len, reverse=True))
+    return re.sub(rf"(?<![\w.'])({names})\b", rf"{alias}.\1", expression)
 
 
 def _record_id(entity: Entity, alias: str) -> str:
@@ -92,92 +97,84 @@ def _join(entity: Entity) -> str:
     return " AND ".join(f"s.{q(k)} = r.{q(k)}" for k in entity.key)
 
 
-def _insert(entity: Entity, select: str) -> str:
-    return (
-        "INSERT INTO changes (run_id, district_id, entity, record_id, change, field, before, after, school, record_name) "
-        f"SELECT $run, $district, '{entity.name}', * FROM ({select})"
+def _plan_sql(entity: Entity, all_records: bool, deduplicate: bool) -> str:
+    """One FULL OUTER JOIN of the sync and the roster: a row per key with its kind of change,
+    the fields that changed (before → after) and, for changed records, the name and school."""
+    first_key = q(entity.key[0])
+    differs = (
+        " OR ".join(f"s.{q(c.name)} IS DISTINCT FROM r.{q(c.name)}" for c in entity.fields)
+        or "false"
     )
-
-
-def _field_changes(entity: Entity, change: str, archived: bool) -> str:
-    """One row per changed field of records in both the sync and the roster."""
-    fields = entity.fields
-    if not fields:
-        return ""
     structs = ", ".join(
         f"{{'field': '{c.name}', 'before': CAST(r.{q(c.name)} AS VARCHAR), 'after': CAST(s.{q(c.name)} AS VARCHAR)}}"
-        for c in fields
+        for c in entity.fields
     )
-    differs = " OR ".join(f"s.{q(c.name)} IS DISTINCT FROM r.{q(c.name)}" for c in fields)
-    return (
-        f"SELECT record_id, '{change}', f.field, f.before, f.after, school, record_name FROM ("
-        f"SELECT {_record_id(entity, 's')} AS record_id, s._school AS school, s._name AS record_name, "
-        f"unnest([{structs}]) AS f FROM {staged_rows(entity)} s JOIN {current_rows(entity)} r ON {_join(entity)} "
-        f"WHERE r.archived = {str(archived).lower()} AND ({differs})) WHERE f.before IS DISTINCT FROM f.after"
+    fields = (
+        f"CASE WHEN s.{first_key} IS NOT NULL AND r.{first_key} IS NOT NULL AND ({differs}) THEN "
+        f"list_filter([{structs}], lambda f: f.before IS DISTINCT FROM f.after) END"
+        if entity.fields
+        else "NULL"
     )
+    absent = "'archived'" if all_records else "'absent'"
+    change = (
+        f"CASE WHEN r.{first_key} IS NULL THEN 'added' "
+        f"WHEN s.{first_key} IS NULL THEN CASE WHEN r.archived THEN NULL ELSE {absent} END "
+        "WHEN r.archived THEN 'restored' "
+        f"WHEN {differs} THEN 'updated' ELSE 'unchanged' END"
+    )
+    described = (
+        f"COALESCE({_qualified(entity.display, 's', entity)}, {_qualified(entity.display, 'r', entity)})",
+        f"COALESCE({_qualified(entity.school, 's', entity)}, {_qualified(entity.school, 'r', entity)})",
+    )
+    return f"""CREATE OR REPLACE TEMP TABLE diff_plan AS
+        SELECT record_id, change, fields,
+               CASE WHEN change <> 'unchanged' THEN record_name END AS record_name,
+               CASE WHEN change <> 'unchanged' THEN school END AS school
+        FROM (SELECT CASE WHEN s.{first_key} IS NOT NULL THEN {_record_id(entity, "s")} ELSE {_record_id(entity, "r")} END AS record_id,
+                     {change} AS change, {fields} AS fields,
+                     {described[0]} AS record_name, {described[1]} AS school
+              FROM {staged_rows(entity, deduplicate=deduplicate)} s FULL OUTER JOIN {current_rows(entity)} r ON {_join(entity)})
+        WHERE change IS NOT NULL"""
 
 
-def _entity_statements(entity: Entity, all_records: bool) -> list[str]:
-    s_id, r_id = _record_id(entity, "s"), _record_id(entity, "r")
-    absent = "archived" if all_records else "absent"
-    statements = [
-        _insert(
-            entity,
-            f"SELECT {s_id}, 'added', NULL, NULL, NULL, s._school, s._name FROM {staged_rows(entity)} s "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {current_rows(entity)} r WHERE {_join(entity)})",
-        ),
-        _insert(
-            entity,
-            f"SELECT {s_id}, 'restored', NULL, NULL, NULL, s._school, s._name FROM {staged_rows(entity)} s "
-            f"JOIN {current_rows(entity)} r ON {_join(entity)} WHERE r.archived",
-        ),
-        _insert(
-            entity,
-            f"SELECT {r_id}, '{absent}', NULL, NULL, NULL, r._school, r._name FROM {current_rows(entity)} r "
-            f"WHERE NOT r.archived AND NOT EXISTS (SELECT 1 FROM {staged_rows(entity)} s WHERE {_join(entity)})",
-        ),
-    ]
-    if entity.fields:
-        statements.append(_insert(entity, _field_changes(entity, "updated", archived=False)))
-        statements.append(_insert(entity, _field_changes(entity, "restored", archived=True)))
-    return statements
+_RECORD_CHANGES = """INSERT INTO changes (run_id, district_id, entity, record_id, change, field, before, after, school, record_name)
+    SELECT $run, $district, $entity, record_id, change, NULL, NULL, NULL, school, record_name
+    FROM diff_plan WHERE change NOT IN ('updated', 'unchanged')"""
+_FIELD_CHANGES = """INSERT INTO changes (run_id, district_id, entity, record_id, change, field, before, after, school, record_name)
+    SELECT $run, $district, $entity, record_id, change, f.field, f.before, f.after, school, record_name
+    FROM (SELECT record_id, change, school, record_name, unnest(fields) AS f FROM diff_plan WHERE fields IS NOT NULL)"""
+
+
+def _duplicated(con: duckdb.DuckDBPyConnection, run_id: int, entity: Entity) -> bool:
+    """Whether validation found a Clever id twice in this entity (then the diff deduplicates;
+    otherwise it skips that costly step)."""
+    found = con.execute(
+        """SELECT 1 FROM issues WHERE run_id = ? AND entity = ? AND "check" = 'unique_id' LIMIT 1""",
+        [run_id, entity.name],
+    ).fetchone()
+    return found is not None
 
 
 def diff_run(
     con: duckdb.DuckDBPyConnection, run_id: int, district_id: str, params: Parameters
 ) -> Diff:
-    """Fill the changes table for a staged run; return counts and tripped guards."""
-    args = {"run": run_id, "district": district_id}
+    """Fill the changes table for a staged, validated run; return counts and tripped guards."""
     con.execute("DELETE FROM changes WHERE run_id = $run", {"run": run_id})
+    counts: dict[str, dict[str, int]] = {}
     for entity in ENTITIES:
-        for statement in _entity_statements(entity, params.all_records_processing):
-            execute(con, statement, args)
-    counts = change_counts(con, run_id, district_id)
+        args = {"run": run_id, "district": district_id, "entity": entity.name}
+        plan = _plan_sql(entity, params.all_records_processing, _duplicated(con, run_id, entity))
+        execute(con, plan, args)
+        execute(con, _RECORD_CHANGES, args)
+        if entity.fields:
+            execute(con, _FIELD_CHANGES, args)
+        counts[entity.name] = dict.fromkeys(COUNT_KINDS, 0)
+        for change, n in con.execute(
+            "SELECT change, count(*) FROM diff_plan GROUP BY ALL"
+        ).fetchall():
+            counts[entity.name][change] = int(n)
+    con.execute("DROP TABLE IF EXISTS diff_plan")
     return Diff(counts, guards(con, district_id, counts, params), current_version(con, district_id))
-
-
-def change_counts(
-    con: duckdb.DuckDBPyConnection, run_id: int, district_id: str
-) -> dict[str, dict[str, int]]:
-    """Records per entity and kind of change, with `unchanged` (and `absent` when reported)."""
-    counts: dict[str, dict[str, int]] = {e.name: dict.fromkeys(COUNT_KINDS, 0) for e in ENTITIES}
-    rows = con.execute(
-        "SELECT entity, change, count(DISTINCT record_id) FROM changes WHERE run_id = ? GROUP BY ALL",
-        [run_id],
-    ).fetchall()
-    for name, change, n in rows:
-        counts[name][change] = int(n)
-    args = {"run": run_id, "district": district_id}
-    for entity in ENTITIES:
-        both = execute(
-            con,
-            f"SELECT count(*) FROM {staged_rows(entity)} s JOIN {current_rows(entity)} r ON {_join(entity)} WHERE NOT r.archived",
-            args,
-        ).fetchone()
-        counts[entity.name]["unchanged"] = (
-            int(both[0] if both else 0) - counts[entity.name]["updated"]
-        )
-    return counts
 
 
 def guards(

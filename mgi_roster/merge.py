@@ -332,7 +332,7 @@ def _merge_entity(
                WHEN {differs} THEN 'updated'
                WHEN r.last_seen_run IS DISTINCT FROM $previous THEN 'reseen'
                ELSE 'seen' END AS action
-        FROM {staged_rows(entity)} s FULL OUTER JOIN {current_rows(entity)} r ON {join}""",
+        FROM {staged_rows(entity, deduplicate=False)} s FULL OUTER JOIN {current_rows(entity)} r ON {join}""",
         args,
     )
     con.execute("DELETE FROM merge_plan WHERE action IS NULL")
@@ -352,7 +352,7 @@ def _merge_entity(
         con,
         f"""INSERT INTO {table} (district_id, {column_list}, archived, first_seen_run, last_seen_run, valid_from, valid_to)
             SELECT $district, {s_columns}, false, coalesce(o.first_seen_run, $run), $run, $version, NULL
-            FROM merge_plan p JOIN {staged_rows(entity)} s ON {on_plan("s")}
+            FROM merge_plan p JOIN {staged_rows(entity, deduplicate=False)} s ON {on_plan("s")}
             LEFT JOIN {table} o ON o.district_id = $district AND o.valid_to = $version AND {on_plan("o")}
             WHERE p.action IN ('added', 'updated', 'restored', 'reseen')""",
         args,
