@@ -8,9 +8,10 @@ replaced it (valid_to NULL = current). So
   - Undo of the latest merge deletes the rows it wrote and reopens the rows it closed, and the
     roster is exactly what it was.
 
-`last_seen_run` is updated in place for unchanged records (no new version for a record that only
-was seen again), which Undo reverses exactly: an in-place update is only made when the row's
-last_seen_run was the previous merge's run; any other "seen again" record gets a new version.
+A merge writes only what changed: a record in the sync and unchanged keeps its row, whose
+`last_seen_run` NULL means "seen in the latest merge" (`as_of_sql` fills it in). A record absent
+from a sync gets a version that remembers the last run that saw it. So Undo only ever deletes
+and reopens whole versions, and no merge rewrites the millions of rows that did not change.
 
 Approve refuses, writing nothing, when the run has errors, when it is held and the guards are not
 confirmed, when a newer run of the district exists, or when the roster changed after the run was
@@ -209,13 +210,7 @@ def undo(con: duckdb.DuckDBPyConnection, district_id: str, *, by: str | None = N
             "UPDATE merges SET undone = true WHERE district_id = ? AND version = ?",
             [district_id, version],
         )
-        previous_run = _latest_merge_run(con, district_id)
-        args = {
-            "district": district_id,
-            "version": version,
-            "run": run_id,
-            "previous": previous_run,
-        }
+        args = {"district": district_id, "version": version}
         for entity in ENTITIES:
             table = roster(entity)
             execute(
@@ -226,11 +221,6 @@ def undo(con: duckdb.DuckDBPyConnection, district_id: str, *, by: str | None = N
             execute(
                 con,
                 f"UPDATE {table} SET valid_to = NULL WHERE district_id = $district AND valid_to = $version",
-                args,
-            )
-            execute(
-                con,
-                f"UPDATE {table} SET last_seen_run = $previous WHERE district_id = $district AND valid_to IS NULL AND last_seen_run = $run",
                 args,
             )
         con.execute(
@@ -274,13 +264,21 @@ def audit(
 
 
 def as_of_sql(entity: Entity, version: int | None = None) -> str:
-    """SQL for the district's roster of one entity as of a merge version (None: now).
-    Parameters: $district (and $version when a version is given)."""
-    if version is None:
-        return f"SELECT * FROM {roster(entity)} WHERE district_id = $district AND valid_to IS NULL"
+    """SQL for the district's roster of one entity as of a merge version (None: now), with
+    last_seen_run filled in. Parameters: $district (and $version when a version is given)."""
+    bound = "" if version is None else " AND version <= $version"
+    seen = (
+        "(SELECT run_id FROM merges WHERE district_id = $district AND kind = 'merge' AND NOT undone"
+        f"{bound} ORDER BY version DESC LIMIT 1)"
+    )
+    valid = (
+        "valid_to IS NULL"
+        if version is None
+        else "valid_from <= $version AND (valid_to IS NULL OR valid_to > $version)"
+    )
     return (
-        f"SELECT * FROM {roster(entity)} WHERE district_id = $district AND valid_from <= $version "
-        "AND (valid_to IS NULL OR valid_to > $version)"
+        f"SELECT * REPLACE (coalesce(last_seen_run, {seen}) AS last_seen_run) FROM {roster(entity)} "
+        f"WHERE district_id = $district AND {valid}"
     )
 
 
@@ -307,7 +305,7 @@ def _merge_entity(
 ) -> None:
     table = roster(entity)
     keys = [q(k) for k in entity.key]
-    columns = [q(c) for c in entity.column_names]
+    columns = ", ".join(q(c) for c in entity.column_names)
     join = " AND ".join(f"s.{k} = r.{k}" for k in keys)
     differs = (
         " OR ".join(f"s.{q(c.name)} IS DISTINCT FROM r.{q(c.name)}" for c in entity.fields)
@@ -321,55 +319,53 @@ def _merge_entity(
         "previous": previous_run,
         "arp": run.parameters.all_records_processing,
     }
-    # The plan: one action per key, from the staged rows (one per key) against the current roster.
+    # The plan: the keys that need a new version, and why. A record in the sync and unchanged
+    # needs nothing (its last_seen_run stays NULL: "seen in the latest merge"), so a merge writes
+    # only what changed, and undo has nothing to reverse but whole versions.
     execute(
         con,
-        f"""CREATE OR REPLACE TEMP TABLE merge_plan AS
-        SELECT {", ".join(f"coalesce(s.{k}, r.{k}) AS {k}" for k in keys)},
-          CASE WHEN r.{keys[0]} IS NULL THEN 'added'
-               WHEN s.{keys[0]} IS NULL THEN CASE WHEN NOT r.archived AND $arp THEN 'archived' END
-               WHEN r.archived THEN 'restored'
-               WHEN {differs} THEN 'updated'
-               WHEN r.last_seen_run IS DISTINCT FROM $previous THEN 'reseen'
-               ELSE 'seen' END AS action
-        FROM {staged_rows(entity, deduplicate=False)} s FULL OUTER JOIN {current_rows(entity)} r ON {join}""",
+        f"""CREATE OR REPLACE TEMP TABLE merge_plan AS SELECT * FROM (
+            SELECT {", ".join(f"coalesce(s.{k}, r.{k}) AS {k}" for k in keys)},
+              CASE WHEN r.{keys[0]} IS NULL THEN 'added'
+                   WHEN s.{keys[0]} IS NULL THEN
+                        CASE WHEN r.archived THEN NULL
+                             WHEN $arp THEN 'archived'
+                             WHEN r.last_seen_run IS NULL THEN 'absent'
+                        END
+                   WHEN r.archived THEN 'restored'
+                   WHEN {differs} THEN 'updated'
+                   WHEN r.last_seen_run IS NOT NULL THEN 'reseen'
+              END AS action
+            FROM {staged_rows(entity, deduplicate=False)} s FULL OUTER JOIN {current_rows(entity)} r ON {join})
+            WHERE action IS NOT NULL""",
         args,
     )
-    con.execute("DELETE FROM merge_plan WHERE action IS NULL")
     # Close the current version of every record that gets a new one.
     execute(
         con,
         f"""UPDATE {table} AS t SET valid_to = $version FROM merge_plan p
-            WHERE t.district_id = $district AND t.valid_to IS NULL AND {on_plan("t")}
-            AND p.action IN ('updated', 'restored', 'archived', 'reseen')""",
+            WHERE t.district_id = $district AND t.valid_to IS NULL AND {on_plan("t")} AND p.action <> 'added'""",
         args,
     )
-    column_list = ", ".join(columns)
-    s_columns = ", ".join(f"s.{c}" for c in columns)
-    o_columns = ", ".join(f"o.{c}" for c in columns)
-    # New versions from the sync: added, updated, restored, seen again after a gap.
+    # New versions from the sync: added, updated, restored, back after an absence.
     execute(
         con,
-        f"""INSERT INTO {table} (district_id, {column_list}, archived, first_seen_run, last_seen_run, valid_from, valid_to)
-            SELECT $district, {s_columns}, false, coalesce(o.first_seen_run, $run), $run, $version, NULL
+        f"""INSERT INTO {table} (district_id, {columns}, archived, first_seen_run, last_seen_run, valid_from, valid_to)
+            SELECT $district, {", ".join(f"s.{c}" for c in columns.split(", "))}, false,
+                   coalesce(o.first_seen_run, $run), NULL, $version, NULL
             FROM merge_plan p JOIN {staged_rows(entity, deduplicate=False)} s ON {on_plan("s")}
             LEFT JOIN {table} o ON o.district_id = $district AND o.valid_to = $version AND {on_plan("o")}
             WHERE p.action IN ('added', 'updated', 'restored', 'reseen')""",
         args,
     )
-    # Archived records: the same values, marked archived (never deleted).
+    # Absent from the sync: archived (never deleted) with All Records Processing, else kept as
+    # is; either way the version remembers the last run that saw the record.
     execute(
         con,
-        f"""INSERT INTO {table} (district_id, {column_list}, archived, first_seen_run, last_seen_run, valid_from, valid_to)
-            SELECT $district, {o_columns}, true, o.first_seen_run, o.last_seen_run, $version, NULL
+        f"""INSERT INTO {table} (district_id, {columns}, archived, first_seen_run, last_seen_run, valid_from, valid_to)
+            SELECT $district, {", ".join(f"o.{c}" for c in columns.split(", "))}, p.action = 'archived',
+                   o.first_seen_run, coalesce(o.last_seen_run, $previous), $version, NULL
             FROM merge_plan p JOIN {table} o ON o.district_id = $district AND o.valid_to = $version AND {on_plan("o")}
-            WHERE p.action = 'archived'""",
-        args,
-    )
-    # Seen again, unchanged: only last_seen_run moves (reversed exactly by undo).
-    execute(
-        con,
-        f"""UPDATE {table} AS t SET last_seen_run = $run FROM merge_plan p
-            WHERE t.district_id = $district AND t.valid_to IS NULL AND {on_plan("t")} AND p.action = 'seen'""",
+            WHERE p.action IN ('archived', 'absent')""",
         args,
     )

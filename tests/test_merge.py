@@ -6,7 +6,7 @@ import pytest
 import responses
 
 from mgi_roster import diff, merge, parameters, store
-from mgi_roster.entities import ENTITIES
+from mgi_roster.entities import BY_NAME, ENTITIES
 from mgi_roster.errors import MergeRefused
 from mgi_roster.parameters import Parameters
 from mgi_roster.sync import SyncResult, run_sync
@@ -47,7 +47,8 @@ def roster_snapshot(con) -> dict[str, list[tuple]]:
 
 def current(con, entity: str = "students") -> dict[str, tuple]:
     rows = con.execute(
-        f"SELECT id, archived, first_seen_run, last_seen_run FROM roster_{entity} WHERE valid_to IS NULL"
+        f"SELECT id, archived, first_seen_run, last_seen_run FROM ({merge.as_of_sql(BY_NAME[entity])})",
+        {"district": DISTRICT_ID},
     ).fetchall()
     return {r[0]: r[1:] for r in rows}
 
@@ -197,16 +198,33 @@ def test_undo_restores_the_previous_roster_exactly(con):
     assert audit[-1] == ("undo", "Ana")
 
 
-def test_undo_of_unchanged_records_restores_last_seen(con):
+def test_first_and_last_seen(con):
     first = sync(con, small_district(3)).run_id
     merge.approve(con, first)
     snapshot = roster_snapshot(con)
-    second = sync(con, small_district(3)).run_id  # nothing changed: only last_seen moves
+    second = sync(con, small_district(3)).run_id  # nothing changed
     merge.approve(con, second)
-    assert {v[2] for v in current(con).values()} == {second}
-    assert {v[1] for v in current(con).values()} == {first}  # first seen stays
+    assert roster_snapshot(con) == snapshot  # an unchanged sync writes no row
+    assert {v[1:] for v in current(con).values()} == {(first, second)}
     merge.undo(con, DISTRICT_ID)
     assert roster_snapshot(con) == snapshot
+    assert {v[1:] for v in current(con).values()} == {(first, first)}
+
+
+def test_last_seen_of_absent_records_without_all_records_processing(con):
+    parameters.save(con, DISTRICT_ID, Parameters(all_records_processing=False))
+    first = sync(con, small_district(3)).run_id
+    merge.approve(con, first)
+    second = sync(con, small_district(2)).run_id  # student 3 absent, not archived
+    merge.approve(con, second)
+    third = sync(con, small_district(2)).run_id
+    merge.approve(con, third)
+    seen = current(con)
+    assert seen[sid(3)] == (False, first, first)
+    assert seen[sid(1)] == (False, first, third)
+    back = sync(con, small_district(3)).run_id
+    merge.approve(con, back)
+    assert current(con)[sid(3)] == (False, first, back)
 
 
 def test_roster_as_of_a_version(con):
