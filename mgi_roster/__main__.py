@@ -15,7 +15,7 @@
     python -m mgi_roster [--db PATH] schedule show --district ID
     python -m mgi_roster [--db PATH] scheduler [--once]
     python -m mgi_roster [--db PATH] demo advance
-    python -m mgi_roster demo serve [--host H] [--port P] [--students N] [--day D]
+    python -m mgi_roster demo serve [--host H] [--port P] [--students N] [--day D] [--fault MODE ...]
 
 Exit codes: 0 done (a sync that staged or is held); 1 failed (message on stderr, and in the
 JSON); 2 usage errors and bad input; 3 approve refused (errors, unconfirmed guards, stale run).
@@ -129,6 +129,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8765)
     serve.add_argument("--students", type=int, default=None)
     serve.add_argument("--day", type=int, default=1)
+    serve.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="MODE",
+        help="fail like a bad network or a struggling Clever, repeatable: 429-burst[=N], 5xx[=K], "
+        "slow[=SECONDS], truncated-json, disconnect, html[=K], revoke-after=N",
+    )
     dc.add_parser("advance", help="move the demo SIS to its next day")
     return parser
 
@@ -359,7 +367,8 @@ def _demo_serve(args) -> int:
     from mgi_roster import demo
 
     size = args.students if args.students is not None else demo.DEFAULT_STUDENTS
-    demo.serve(demo.DemoDistrict(students=size, day=args.day), args.host, args.port)
+    options = {"faults": [demo.parse_fault(f) for f in args.fault]} if args.fault else {}
+    demo.serve(demo.DemoDistrict(students=size, day=args.day), args.host, args.port, **options)
     return OK
 
 
