@@ -341,7 +341,8 @@ def _json_object(response: requests.Response, where: str) -> dict[str, Any]:
         )
         raise UnexpectedResponse(
             f"Clever answered {kind} instead of JSON for {where} (HTTP {response.status_code}). "
-            "Check CLEVER_API_BASE and that the token is a district token."
+            "On a first call, check CLEVER_API_BASE and that the token is a district token; "
+            "in the middle of a sync, Clever may be under maintenance: try again later."
         )
     try:
         body = response.json()

@@ -140,16 +140,41 @@ def approve(
     confirm_guards: bool = False,
 ) -> MergeResult:
     """Merge a staged run into the roster, all or nothing."""
+    try:
+        return _approve(con, run_id, by=by, confirm_guards=confirm_guards)
+    except duckdb.TransactionException:
+        # Another session of this process changed the same rows first (two reviewers clicking
+        # Approve together): DuckDB rolled this one back. Say what happened, not a traceback.
+        run = load_run(con, run_id)
+        if run.status == "merged":
+            return _already_merged(con, run)
+        raise _busy(run_id) from None
+
+
+def _busy(run_id: int) -> MergeRefused:
+    return MergeRefused(
+        f"Run {run_id} is being approved or changed in another session at this very moment; "
+        "nothing was written by this one. Look at History in a moment."
+    )
+
+
+def _already_merged(con: duckdb.DuckDBPyConnection, run: Run) -> MergeResult:
+    row = con.execute(
+        "SELECT version FROM merges WHERE run_id = ? AND kind = 'merge' AND NOT undone",
+        [run.run_id],
+    ).fetchone()
+    return MergeResult(
+        run.run_id, run.district_id, int(row[0]) if row else 0, run.changes, already_merged=True
+    )
+
+
+def _approve(
+    con: duckdb.DuckDBPyConnection, run_id: int, *, by: str | None, confirm_guards: bool
+) -> MergeResult:
     with transaction(con):
         run = load_run(con, run_id)
         if run.status == "merged":
-            row = con.execute(
-                "SELECT version FROM merges WHERE run_id = ? AND kind = 'merge' AND NOT undone",
-                [run_id],
-            ).fetchone()
-            return MergeResult(
-                run_id, run.district_id, int(row[0]) if row else 0, run.changes, already_merged=True
-            )
+            return _already_merged(con, run)
         blockers = approval_blockers(con, run, confirm_guards=confirm_guards)
         if blockers:
             raise MergeRefused(" ".join(blockers))

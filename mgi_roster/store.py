@@ -25,7 +25,7 @@ import os
 import re
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -200,7 +200,8 @@ def connect(
             if time.monotonic() >= deadline:
                 raise ConfigError(
                     f"The database {target} is in use by another MGI Roster Review process. "
-                    "Wait for it to finish (a sync or a merge), then try again."
+                    "Wait for it to finish (a sync or a merge), then try again.",
+                    title="Database busy",
                 ) from None
             time.sleep(0.2)
     migrate(con)
@@ -224,7 +225,15 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     try:
         yield con
     except BaseException:
-        con.execute("ROLLBACK")
+        _rollback(con)
         raise
-    else:
+    try:
         con.execute("COMMIT")
+    except duckdb.Error:
+        _rollback(con)  # a conflict found at commit time: leave the connection usable
+        raise
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    with suppress(duckdb.Error):  # DuckDB may have ended the failed transaction already
+        con.execute("ROLLBACK")

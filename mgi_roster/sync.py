@@ -33,7 +33,8 @@ from mgi_roster.store import transaction
 
 log = logging.getLogger(__name__)
 
-STALE_AFTER = timedelta(hours=6)  # a run "fetching" for longer was interrupted (process killed)
+STALE_AFTER = timedelta(hours=6)
+_START_LOCK = threading.Lock()  # a run "fetching" for longer was interrupted (process killed)
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,10 @@ def start_run(con: duckdb.DuckDBPyConnection, district_id: str, trigger: str, **
     insert are one transaction. A run left "fetching" by a process that died (kill -9, power
     loss) is marked failed first, so it never blocks the district for good.
     """
-    with transaction(con):
+    # DuckDB's snapshot isolation lets two transactions of this process both see "nothing
+    # fetching" and both insert: serialise the check-and-insert (other processes are kept out by
+    # the database file's lock).
+    with _START_LOCK, transaction(con):
         fetching = con.execute(
             "SELECT run_id, owner, started_at < now() - ?::INTERVAL FROM runs WHERE district_id = ? AND status = 'fetching'",
             [f"{int(STALE_AFTER.total_seconds())} seconds", district_id],

@@ -1,6 +1,7 @@
-"""Streamlit helpers shared by the pages: the database per script run, session state, the
-sidebar, the page guard, pagers, downloads and charts. The only module of the package that
-imports Streamlit.
+"""Streamlit helpers shared by the pages: the database per script run, session state, sign-in
+and who may act, presentation mode, the sidebar, the page guard, tables, pagers, downloads and
+charts. The only module of the package that imports Streamlit, and the only place that reads
+`st.secrets` and `st.user` (the decisions on them are mgi_roster.access, pure).
 
 The database is opened per script run and closed at its end (`run`), not held in an
 `st.cache_resource` connection for the app's life as STYLE.md point 10 suggests: DuckDB lets one
@@ -11,10 +12,13 @@ them out for as long as anyone has the dashboard open.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+import os
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import altair as alt
@@ -22,9 +26,11 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from mgi_roster import districts, history, store, views
+from mgi_roster import districts, exports, history, store, views
+from mgi_roster.access import OPEN_NOTE, AccessPolicy, Identity
 from mgi_roster.districts import District
-from mgi_roster.errors import RosterError
+from mgi_roster.errors import ConfigError, RosterError
+from mgi_roster.masking import Masker
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +39,7 @@ STATE_DEFAULTS: dict[str, Any] = {
     "district_id": None,  # the selected district
     "run_id": None,  # the run the review pages show (None: the district's latest)
     "notice": None,  # (kind, text): what an action said, shown once at the top of the page
+    "presenting": False,  # presentation mode (the sidebar toggle's key): personal values masked
 }
 # Widget keys (by prefix) that belong to one district: forgotten when the district changes, so a
 # page shows the new district's values instead of the old one's.
@@ -48,7 +55,11 @@ PER_DISTRICT_PREFIXES = (
     "sched_",
 )
 PAGE_SIZES = (25, 50, 100, 250)
-SIGN_IN_NOTE = "No sign-in configured: open for local and demo use"
+SIGN_IN_NOTE = OPEN_NOTE
+PRESENTING_HELP = (
+    "For sharing your screen with a district: names, dates of birth, gender, race, ethnicity, "
+    "ELL status, emails and usernames are masked on every page and in CSV downloads."
+)
 
 # --- state and navigation -------------------------------------------------------------------
 
@@ -57,6 +68,9 @@ def init_state() -> None:
     """Every session key the app uses, initialised in one place."""
     for key, value in STATE_DEFAULTS.items():
         st.session_state.setdefault(key, value)
+    # The key of presentation mode's masks: the session's own, so a token cannot be looked up
+    # in a list of names or birth dates made elsewhere.
+    st.session_state.setdefault("mask_key", os.urandom(16))
 
 
 def link(page: str, label: str) -> None:
@@ -132,7 +146,8 @@ def unexpected(exc: Exception) -> str:
 
 
 def sidebar() -> None:
-    """The district picker, in the sidebar before the page runs (the page works on it)."""
+    """The district picker and the presentation toggle, in the sidebar before the page runs
+    (the page works on the district, and masks what it shows while presenting)."""
     with st.sidebar:
         try:
             with db() as con:
@@ -140,20 +155,24 @@ def sidebar() -> None:
                 district_picker(con, key="sidebar_district", label="District")
         except RosterError as exc:
             show_error(exc)
+        st.toggle("Presentation mode", key="presenting", help=PRESENTING_HELP)
 
 
 def sidebar_status() -> None:
-    """The latest run's status, the database and the sign-in note, written after the page ran,
+    """The latest run's status, the database and who is signed in, written after the page ran,
     so a sync or a merge the page just did is already counted."""
     with st.sidebar:
         try:
             with db() as con:
                 latest = history.latest_run(con, selected_district(con).district_id)
-            st.caption(status_line(latest))
+            st.caption(shown(status_line(latest)))
         except RosterError as exc:
             show_error(exc)
         st.caption(f"Database: `{store.db_path()}`")
-        st.caption(SIGN_IN_NOTE)
+        rules = policy()
+        st.caption(shown(rules.note(identity())))
+        if not rules.is_open:
+            st.button("Sign out", key="sign_out", icon=":material/logout:", on_click=_sign_out)
 
 
 def status_line(latest: dict[str, Any] | None) -> str:
@@ -163,6 +182,150 @@ def status_line(latest: dict[str, Any] | None) -> str:
     if latest["status"] in ("staged", "held", "merged", "rejected"):
         text += f" ({latest['errors'] or 0} errors, {latest['warnings'] or 0} warnings)"
     return text + "."
+
+
+# --- sign-in and who may act ----------------------------------------------------------------
+
+
+def _secrets() -> dict[str, Any]:
+    """The secrets as a plain dict; {} without a secrets file. A file that is there but does not
+    parse raises: sign-in may be configured in it, so the dashboard must not run open."""
+    try:
+        return st.secrets.to_dict()
+    except FileNotFoundError:  # StreamlitSecretNotFoundError: none, or one that does not parse
+        files = [Path(f).expanduser() for f in st.get_option("secrets.files")]
+        broken = [str(f) for f in files if f.is_file()]
+        if broken:
+            raise ConfigError(
+                f"The secrets file {broken[0]} could not be read; fix it (the dashboard stays "
+                "closed while it may hold the sign-in settings)."
+            ) from None
+        return {}
+
+
+def policy() -> AccessPolicy:
+    """Who may see the dashboard and who may approve, from .streamlit/secrets.toml."""
+    try:
+        return AccessPolicy.from_secrets(_secrets())
+    except ConfigError as exc:
+        return AccessPolicy(sign_in=True, problem=exc.message)
+
+
+def identity() -> Identity:
+    """The signed-in user (st.user's claims); nobody when sign-in is not configured."""
+    return Identity.from_claims(st.user.to_dict())
+
+
+def admitted() -> bool:
+    """May this session see the dashboard? Always, without sign-in; else once signed in."""
+    return policy().admits(identity())
+
+
+def login_available() -> bool:
+    """st.login needs Authlib (`pip install streamlit[auth]`)."""
+    return importlib.util.find_spec("authlib") is not None
+
+
+def _sign_in(provider: str | None) -> None:
+    if provider is None:
+        st.login()
+    else:
+        st.login(provider)
+
+
+def _sign_out() -> None:
+    st.logout()
+
+
+def sign_in_screen() -> None:
+    """The only page a visitor sees until they sign in: nothing of the roster."""
+    st.title("MGI Roster Review")
+    rules = policy()
+    if rules.problem is not None:
+        st.error(f"Sign-in is not available: {rules.problem}")
+        return
+    if not login_available():
+        st.error(
+            "Sign-in is configured, but the Authlib package it needs is not installed: run "
+            "`pip install 'streamlit[auth]'` on the server, then reload."
+        )
+        return
+    st.write(
+        "Sign in to review district rosters. Only listed approvers may approve, reject or undo "
+        "a merge."
+    )
+    for provider in rules.providers:
+        st.button(
+            "Sign in" if provider is None else f"Sign in with {provider.capitalize()}",
+            key=f"sign_in_{provider or 'default'}",
+            type="primary",
+            icon=":material/login:",
+            on_click=_sign_in,
+            args=(provider,),
+        )
+
+
+def reviewer_field(key: str, *, label: str, required: bool) -> str | None:
+    """Who is deciding: without sign-in, a name to type (kept in the audit log); signed in, the
+    user's identity. Returns why the user may not approve, reject or undo now (None: they may),
+    ready to show."""
+    rules, user = policy(), identity()
+    if rules.is_open:
+        name = st.text_input(label, key=key, max_chars=100, help="Recorded in the audit log.")
+        if required and not name.strip():
+            return "Enter your name as the reviewer to approve or reject."
+        return None
+    reason = rules.refusal(user)
+    if reason is None:
+        st.caption(shown(f"The audit log records you as {user.email}."))
+        return None
+    return shown(reason)
+
+
+def acting_reviewer(key: str) -> str | None:
+    """In an action: who the audit log records (the signed-in email, or the typed name). Checks
+    again whatever the page showed, since a button's click can be sent without the page."""
+    return policy().actor(identity(), str(st.session_state.get(key) or ""))
+
+
+# --- presentation mode ----------------------------------------------------------------------
+
+
+def presenting() -> bool:
+    return bool(st.session_state.get("presenting"))
+
+
+def masker() -> Masker:
+    key = st.session_state.get("mask_key")
+    if not isinstance(key, bytes):
+        key = st.session_state["mask_key"] = os.urandom(16)
+    return Masker(key)
+
+
+def shown(text: str) -> str:
+    """Text for the page (a run's message, the signed-in user): emails masked while presenting."""
+    return masker().text(text) if presenting() else text
+
+
+def shown_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    return masker().frame(frame) if presenting() and not frame.empty else frame
+
+
+def table(
+    frame: pd.DataFrame,
+    *,
+    key: str | None = None,
+    static: bool = False,
+    hide_index: bool = True,
+    **options: Any,
+) -> None:
+    """Every table a page shows goes through here: masked while presenting. Static: st.table
+    (a few fields as data), else st.dataframe."""
+    frame = shown_frame(frame)
+    if static:
+        st.table(frame, hide_index=hide_index)
+    else:
+        st.dataframe(frame, hide_index=hide_index, key=key, **options)
 
 
 # --- the district and the run ---------------------------------------------------------------
@@ -320,7 +483,7 @@ def paged_table(
     if result.total == 0:
         st.caption(empty)
         return result
-    st.dataframe(result.frame, hide_index=True, column_config=column_config, key=f"{key}_table")
+    table(result.frame, column_config=column_config, key=f"{key}_table")
     left, right = st.columns([3, 1])
     with left:
         if result.pages(size) > 1:
@@ -337,17 +500,56 @@ def paged_table(
     return result
 
 
+Rows = tuple[Sequence[str], Iterable[Sequence[Any]]]
+
+
+def _csv(columns: Sequence[str], data: Iterable[Sequence[Any]], masking: Masker | None) -> str:
+    """CSV with formula prefixes neutralised (exports.safe_cell); masked when presenting."""
+    if masking is not None:
+        frame = masking.frame(pd.DataFrame(list(data), columns=list(columns)))
+        frame = frame.astype(object).where(frame.notna(), None)  # missing: an empty cell
+        data = frame.itertuples(index=False)
+    return exports.to_csv(columns, data)
+
+
+def _file_name(name: str, masking: Masker | None) -> str:
+    stem, dot, ext = name.rpartition(".")
+    return f"{stem}-masked{dot}{ext}" if masking is not None and dot else name
+
+
 def download_csv(
-    label: str, make: Callable[[duckdb.DuckDBPyConnection], str], *, key: str, file_name: str
+    label: str, make: Callable[[duckdb.DuckDBPyConnection], Rows], *, key: str, file_name: str
 ) -> None:
-    """A CSV download generated when clicked (not on every rerun), from its own connection."""
+    """A CSV download generated when clicked (not on every rerun), from its own connection:
+    make(con) gives (columns, rows), e.g. exports.rows. Masked while presenting (decided now:
+    the data is made outside this script run)."""
+    masking = masker() if presenting() else None
 
     def data() -> str:
         with db() as con:
-            return make(con)
+            columns, rows = make(con)
+            return _csv(columns, rows, masking)
 
     st.download_button(
-        label, data=data, file_name=file_name, mime="text/csv", key=key, icon=":material/download:"
+        label,
+        data=data,
+        file_name=_file_name(file_name, masking),
+        mime="text/csv",
+        key=key,
+        icon=":material/download:",
+    )
+
+
+def download_table(label: str, frame: pd.DataFrame, *, key: str, file_name: str) -> None:
+    """A table the page already holds, as a CSV download (masked while presenting)."""
+    masking = masker() if presenting() else None
+    st.download_button(
+        label,
+        data=_csv(list(frame.columns), frame.itertuples(index=False), masking),
+        file_name=_file_name(file_name, masking),
+        mime="text/csv",
+        key=key,
+        icon=":material/download:",
     )
 
 

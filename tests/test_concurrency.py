@@ -129,12 +129,6 @@ def test_a_sync_started_while_one_runs_in_this_process_is_refused(con) -> None:
     assert roster_snapshot(con) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sync.start_run checks for a fetching run and inserts its own in one transaction, but "
-    "DuckDB's snapshot isolation lets two such transactions both see 'none running' and both "
-    "insert (no row both write): two syncs of one district run at once (issue 8)",
-)
 def test_two_syncs_started_at_the_same_moment_in_one_process_never_both_run(con) -> None:
     outcomes = []
     for _ in range(30):
@@ -225,12 +219,6 @@ def test_two_approvals_at_once_in_one_process_merge_once(con, two_days: TwoDays)
     assert fingerprint(con, two_days.run_id) == two_days.after
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="merge.approve lets duckdb.TransactionException ('Conflict on update') escape when "
-    "another cursor of the process is approving the same run: not a RosterError, so the "
-    "dashboard and the CLI show a stack trace (issue 8)",
-)
 def test_an_approval_that_loses_the_race_in_one_process_gets_a_clear_answer(
     con, two_days: TwoDays, monkeypatch
 ) -> None:
