@@ -14,6 +14,7 @@ import logging
 import os
 import queue
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -28,13 +29,14 @@ from mgi_roster import clever, diff, districts, parameters, validation
 from mgi_roster.clever import CleverClient, CleverSettings, Page
 from mgi_roster.entities import FETCHED
 from mgi_roster.errors import RosterError, SyncRefused
-from mgi_roster.staging import discard_staging, stage_page, staged_counts
+from mgi_roster.staging import EnvelopeReader, discard_staging, stage_page, staged_counts
 from mgi_roster.store import transaction
 
 log = logging.getLogger(__name__)
 
 STALE_AFTER = timedelta(hours=6)
-_START_LOCK = threading.Lock()  # a run "fetching" for longer was interrupted (process killed)
+_START_LOCK = threading.Lock()
+SWITCH_INTERVAL = 0.0005  # seconds; see prefetched()  # a run "fetching" for longer was interrupted (process killed)
 
 
 @dataclass(frozen=True)
@@ -188,6 +190,11 @@ def prefetched(pages: Iterator[Page], depth: int = 2) -> Iterator[Page]:
                 continue
 
     worker = threading.Thread(target=produce, name="clever-prefetch", daemon=True)
+    # DuckDB takes the GIL back often while it stages a page; with Python's default 5 ms switch
+    # interval it would wait behind the fetching thread each time (staging ran several times
+    # slower). A short interval while both run keeps DuckDB moving.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(interval, SWITCH_INTERVAL))
     worker.start()
     try:
         while True:
@@ -200,6 +207,7 @@ def prefetched(pages: Iterator[Page], depth: int = 2) -> Iterator[Page]:
     finally:
         stop.set()
         worker.join(timeout=5)
+        sys.setswitchinterval(interval)
 
 
 def fetch(
@@ -216,15 +224,17 @@ def fetch(
     report = progress or (lambda _p: None)
     timings = timings if timings is not None else Timings()
     started = time.perf_counter()
+    envelope = EnvelopeReader()
     for step, entity in enumerate(FETCHED, start=1):
         records = pages = 0
-        for page in prefetched(
-            client.pages(entity.endpoint or "", dict(entity.params), page_size=page_size)
-        ):
+        listed = client.pages(
+            entity.endpoint or "", dict(entity.params), page_size=page_size, envelope=envelope
+        )
+        for page in prefetched(listed):
             with timings.phase("stage"):
                 stage_page(con, entity, run_id, district_id, page.body)
             pages += 1
-            records += len(page.records)
+            records += page.count
             report(Progress(entity.name, entity.label, step, len(FETCHED), pages, records))
         report(Progress(entity.name, entity.label, step, len(FETCHED), pages, records, done=True))
     with timings.phase("stage"):

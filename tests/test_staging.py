@@ -101,3 +101,17 @@ def test_discard_removes_a_runs_rows_only(con):
     stage(con, "terms", recorded.body("client__terms"), run_id=2)
     discard_staging(con, 1)
     assert staged_counts(con, 1)["terms"] == 0 and staged_counts(con, 2)["terms"] == 5
+
+
+def test_the_envelope_reader_counts_records_and_reads_links():
+    from mgi_roster.staging import EnvelopeReader
+
+    read = EnvelopeReader()
+    body = recorded.body("client__users_next", 0)
+    found = read(json.dumps(body))
+    assert found.count == 100
+    assert {"rel": "next", "uri": "/v3.0/users?starting_after=58da8c63d7dc0ca068000478"} in found.links
+    assert read('{"data": [], "links": []}').count == 0
+    for broken in ('{"data": [{"data": {"id": "a"', "[1, 2]", "<html></html>", ""):
+        with pytest.raises(ValueError):
+            read(broken)
