@@ -1,5 +1,9 @@
 """MGI Roster Review: the router. The pages are in app_pages/, shared widgets in mgi_roster.ui.
 
+With sign-in configured (an [auth] section in .streamlit/secrets.toml), a visitor who has not
+signed in gets one page, the sign-in screen, whatever URL they asked for: the roster's pages are
+not even registered for them.
+
 Not `pages/`: Streamlit treats a folder of that name beside the entrypoint as a legacy
 multipage app until the first session has called st.navigation, so a first visit straight to a
 page's URL (a bookmark, a link in an email) ran that page alone, without this router's sidebar.
@@ -11,6 +15,11 @@ from mgi_roster import ui
 
 st.set_page_config(page_title="MGI Roster Review", page_icon=":material/fact_check:", layout="wide")
 ui.init_state()
+if not ui.admitted():
+    st.navigation(
+        [st.Page(ui.sign_in_screen, title="Sign in", icon=":material/login:")], position="hidden"
+    ).run()
+    st.stop()
 page = st.navigation(
     {
         "Setup": [

@@ -42,7 +42,7 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
     by_entity = views.changes_by_entity(changes)
     left, right = st.columns([3, 2])
     with left:
-        st.dataframe(views.change_counts_table(changes), hide_index=True, key="chg_counts")
+        ui.table(views.change_counts_table(changes), key="chg_counts")
     with right:
         if not by_entity.empty:
             ui.bar_chart(
@@ -71,11 +71,10 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
             key="chg_school_chart",
         )
         with st.expander("Per school, as a table"):
-            st.dataframe(
+            ui.table(
                 by_school.pivot_table(
                     index=["school", "entity"], columns="change", values="records", fill_value=0
                 ).reset_index(),
-                hide_index=True,
                 key="chg_school_table",
             )
 
@@ -101,7 +100,7 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
             )
     ui.download_csv(
         "Download all changes (CSV)",
-        lambda c: exports.export(c, run_id, "changes", "csv"),
+        lambda c: exports.rows(c, run_id, "changes"),
         key="chg_download",
         file_name=f"mgi-changes-run-{run_id}.csv",
     )

@@ -7,7 +7,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from mgi_roster import clever, districts, exports, parameters, ui, views
+from mgi_roster import clever, districts, parameters, ui, views
 from mgi_roster.clever import CleverSettings
 from mgi_roster.districts import District
 from mgi_roster.errors import RosterError
@@ -73,7 +73,7 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
         )
 
     st.subheader("Checklist")
-    st.dataframe(_checklist(con, district), hide_index=True, key="conn_checklist")
+    ui.table(_checklist(con, district), key="conn_checklist")
 
     st.subheader("Data integration")
     provider = st.selectbox(
@@ -112,7 +112,7 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
     current = districts.get(con, district.district_id)
     if current is not None and current.verified_at is not None:
         st.subheader("The district, as Clever describes it")
-        st.table(
+        ui.table(
             pd.DataFrame(
                 {
                     "field": ["Name", "SIS type", "Clever sync state", "Last sync", "Token"],
@@ -125,7 +125,7 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
                     ],
                 }
             ),
-            hide_index=True,
+            static=True,
         )
         ui.link("app_pages/sync.py", "Next: Test Sync")
 
@@ -137,14 +137,12 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
             "the fields the MGI needs, from the District Parameters."
         )
         table = views.requirements_table(saved)
-        st.dataframe(table, hide_index=True, key="conn_requirements")
-        st.download_button(
+        ui.table(table, key="conn_requirements")
+        ui.download_table(
             "Download requirements (CSV)",
-            data=exports.to_csv(list(table.columns), table.itertuples(index=False)),
-            file_name=f"mgi-data-requirements-{district.district_id}.csv",
-            mime="text/csv",
+            table,
             key="conn_requirements_download",
-            icon=":material/download:",
+            file_name=f"mgi-data-requirements-{district.district_id}.csv",
         )
 
 

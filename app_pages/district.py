@@ -25,9 +25,7 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
         "district in Clever's own format, so the whole flow can be shown end to end."
     )
     ui.district_picker(con, key="district_choose", label="Work on district")
-    st.dataframe(
-        views.districts_table(districts.all_districts(con)), hide_index=True, key="district_table"
-    )
+    ui.table(views.districts_table(districts.all_districts(con)), key="district_table")
 
     st.subheader("Add a district")
     st.caption(

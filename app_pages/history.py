@@ -18,12 +18,15 @@ def _undo(district_id: str, version: int) -> None:
         f"The latest merge made roster version {version}. Undo puts the roster back exactly as "
         "it was before it; its run is marked rejected, and a new sync brings its changes back."
     )
-    st.text_input("Your name", key="undo_by", max_chars=100)
+    refusal = ui.reviewer_field("undo_by", label="Your name", required=False)
+    if refusal:
+        st.info(refusal)
     sure = st.checkbox(f"Yes, undo version {version}", key="undo_confirm")
     st.button(
         "Undo last merge",
         key="undo_button",
-        disabled=not sure,
+        disabled=not sure or refusal is not None,
+        help=refusal,
         icon=":material/undo:",
         on_click=ui.act,
         args=(_do_undo, district_id),
@@ -31,8 +34,7 @@ def _undo(district_id: str, version: int) -> None:
 
 
 def _do_undo(con: duckdb.DuckDBPyConnection, district_id: str) -> str:
-    by = str(st.session_state.get("undo_by") or "").strip() or None
-    result = merge.undo(con, district_id, by=by)
+    result = merge.undo(con, district_id, by=ui.acting_reviewer("undo_by"))
     return (
         f"Undid version {result.version} (run {result.run_id}); the roster is back at version "
         f"{result.restored_version}."
@@ -55,20 +57,18 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
     if merges.empty:
         st.caption("No merge yet: approve a run to merge it into the roster.")
     else:
-        st.dataframe(merges, hide_index=True, key="hist_merges")
+        ui.table(merges, key="hist_merges")
     versions = views.versions(con, district.district_id)
     if versions:
         _undo(district.district_id, versions[0][0])
 
     st.subheader("Runs")
-    st.dataframe(runs, hide_index=True, key="hist_runs")
+    ui.table(runs, key="hist_runs")
     with st.expander("Audit log"):
-        st.dataframe(
-            views.audit_table(con, district.district_id), hide_index=True, key="hist_audit"
-        )
+        ui.table(views.audit_table(con, district.district_id), key="hist_audit")
 
     st.subheader("The roster as of a version")
-    labels = {CURRENT: "Current roster", **dict(versions)}
+    labels = {CURRENT: "Current roster", **{v: ui.shown(label) for v, label in versions}}
     cols = st.columns([2, 1, 2])
     version = cols[0].selectbox(
         "Version", list(labels), format_func=labels.__getitem__, key="hist_version"

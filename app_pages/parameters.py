@@ -6,7 +6,7 @@ from __future__ import annotations
 import duckdb
 import streamlit as st
 
-from mgi_roster import exports, parameters, ui, views
+from mgi_roster import parameters, ui, views
 from mgi_roster.errors import RosterError
 from mgi_roster.parameters import HELP, MEASURES, SUBJECTS, Parameters
 
@@ -140,14 +140,12 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
         "misses one as an error. Send the list to the district before the first sync."
     )
     table = views.requirements_table(edited or current)
-    st.dataframe(table, hide_index=True, key="param_requirements")
-    st.download_button(
+    ui.table(table, key="param_requirements")
+    ui.download_table(
         "Download requirements (CSV)",
-        data=exports.to_csv(list(table.columns), table.itertuples(index=False)),
-        file_name=f"mgi-data-requirements-{district.district_id}.csv",
-        mime="text/csv",
+        table,
         key="param_requirements_download",
-        icon=":material/download:",
+        file_name=f"mgi-data-requirements-{district.district_id}.csv",
     )
 
     if saved is not None:

@@ -42,10 +42,11 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
         key="quality_school_chart",
     )
     with st.expander("As a table"):
-        st.dataframe(
+        ui.table(
             by_school.pivot_table(index="school", columns="grade", values="students", fill_value=0)[
                 by_school.sort_values("grade_rank")["grade"].unique()
             ],
+            hide_index=False,
             key="quality_school_table",
         )
 
@@ -65,7 +66,7 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
         key="quality_completeness_chart",
     )
     with st.expander("As a table"):
-        st.dataframe(completeness, hide_index=True, key="quality_completeness_table")
+        ui.table(completeness, key="quality_completeness_table")
 
     left, right = st.columns(2)
     with left:

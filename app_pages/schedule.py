@@ -127,7 +127,7 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
     st.subheader("Scheduled runs")
     recent = schedule.recent_runs(con, district.district_id)
     if recent:
-        st.dataframe(pd.DataFrame(recent), hide_index=True, key="sched_runs")
+        ui.table(pd.DataFrame(recent), key="sched_runs")
     else:
         st.caption("No scheduled run yet.")
 

@@ -91,7 +91,7 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
     if run is None:
         return
     st.subheader(f"Run {run['run_id']}")
-    status, message = run["status"], run["message"] or ""
+    status, message = run["status"], ui.shown(run["message"] or "")
     if status == "failed":
         st.error(f"The sync failed: {message}")
         return
@@ -108,7 +108,7 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
     cols[0].metric("Records staged", f"{sum((run['counts'] or {}).values()):,}")
     cols[1].metric("Errors", run["errors"] or 0)
     cols[2].metric("Warnings", run["warnings"] or 0)
-    st.dataframe(views.counts_table(run["counts"] or {}), hide_index=True, key="sync_counts")
+    ui.table(views.counts_table(run["counts"] or {}), key="sync_counts")
     left, mid, right = st.columns(3)
     with left:
         ui.link("app_pages/validation.py", "Next: Validation")

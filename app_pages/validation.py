@@ -66,13 +66,13 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
     )
     ui.download_csv(
         "Download all issues (CSV)",
-        lambda c: exports.export(c, run_id, "issues", "csv"),
+        lambda c: exports.rows(c, run_id, "issues"),
         key="val_download",
         file_name=f"mgi-issues-run-{run_id}.csv",
     )
 
     with st.expander("What each check means"):
-        st.dataframe(
+        ui.table(
             pd.DataFrame(
                 [
                     {
@@ -84,7 +84,6 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
                     for c in validation.CHECKS
                 ]
             ),
-            hide_index=True,
             key="val_checks",
         )
 

@@ -27,7 +27,7 @@ import pandas as pd
 import streamlit as st
 
 from mgi_roster import districts, exports, history, store, views
-from mgi_roster.access import OPEN_NOTE, AccessPolicy, Identity
+from mgi_roster.access import OPEN_NOTE, AccessDenied, AccessPolicy, Identity
 from mgi_roster.districts import District
 from mgi_roster.errors import ConfigError, RosterError
 from mgi_roster.masking import Masker
@@ -285,7 +285,10 @@ def reviewer_field(key: str, *, label: str, required: bool) -> str | None:
 def acting_reviewer(key: str) -> str | None:
     """In an action: who the audit log records (the signed-in email, or the typed name). Checks
     again whatever the page showed, since a button's click can be sent without the page."""
-    return policy().actor(identity(), str(st.session_state.get(key) or ""))
+    try:
+        return policy().actor(identity(), str(st.session_state.get(key) or ""))
+    except AccessDenied as exc:
+        raise AccessDenied(shown(exc.message)) from None
 
 
 # --- presentation mode ----------------------------------------------------------------------
