@@ -110,7 +110,10 @@ def test_the_envelope_reader_counts_records_and_reads_links():
     body = recorded.body("client__users_next", 0)
     found = read(json.dumps(body))
     assert found.count == 100
-    assert {"rel": "next", "uri": "/v3.0/users?starting_after=58da8c63d7dc0ca068000478"} in found.links
+    assert {
+        "rel": "next",
+        "uri": "/v3.0/users?starting_after=58da8c63d7dc0ca068000478",
+    } in found.links
     assert read('{"data": [], "links": []}').count == 0
     for broken in ('{"data": [{"data": {"id": "a"', "[1, 2]", "<html></html>", ""):
         with pytest.raises(ValueError):
