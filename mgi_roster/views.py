@@ -115,6 +115,10 @@ class _Where:
             names.append(f"${name}")
         self.parts.append(f"{column} IN ({', '.join(names)})")
 
+    @property
+    def searching(self) -> bool:
+        return "pattern" in self.params
+
     def search(self, columns: Sequence[str], text: str) -> None:
         if not text.strip():
             return
@@ -164,6 +168,18 @@ def _paged(
     are decorated by `show` (joins for names), so a page of a million-row table costs a top-N
     sort, not a join of every row."""
     size, offset = _limits(page, page_size)
+    if where.searching:
+        # A search scans every row; scan once, keeping the hits, then count them and cut the
+        # page from them (two scans of a million-row roster took twice as long).
+        sql = (
+            f"WITH hits AS MATERIALIZED (SELECT *{extra} FROM {source} WHERE {where.sql}), "
+            f"page AS (SELECT * FROM hits ORDER BY {order} LIMIT {size} OFFSET {offset}) "
+            f"SELECT (SELECT count(*) FROM hits) AS _total, * FROM ({show}) ORDER BY {order}"
+        )
+        frame = _frame(execute(con, sql, where.params))
+        if len(frame) or not offset:  # an empty first page: nothing matched
+            total = int(frame["_total"].iloc[0]) if len(frame) else 0
+            return Paged(frame.drop(columns="_total"), total)
     total_row = execute(
         con, f"SELECT count(*) FROM {source} WHERE {where.sql}", where.params
     ).fetchone()
