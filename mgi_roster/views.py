@@ -169,17 +169,23 @@ def _paged(
     sort, not a join of every row."""
     size, offset = _limits(page, page_size)
     if where.searching:
-        # A search scans every row; scan once, keeping the hits, then count them and cut the
-        # page from them (two scans of a million-row roster took twice as long).
-        sql = (
-            f"WITH hits AS MATERIALIZED (SELECT *{extra} FROM {source} WHERE {where.sql}), "
-            f"page AS (SELECT * FROM hits ORDER BY {order} LIMIT {size} OFFSET {offset}) "
-            f"SELECT (SELECT count(*) FROM hits) AS _total, * FROM ({show}) ORDER BY {order}"
+        # A search scans every row: scan once into a temporary table, then count the hits and
+        # cut the page from them (two scans of a million-row roster took twice as long).
+        execute(
+            con,
+            f"CREATE OR REPLACE TEMP TABLE search_hits AS SELECT *{extra} FROM {source} WHERE {where.sql}",
+            where.params,
         )
-        frame = _frame(execute(con, sql, where.params))
-        if len(frame) or not offset:  # an empty first page: nothing matched
-            total = int(frame["_total"].iloc[0]) if len(frame) else 0
-            return Paged(frame.drop(columns="_total"), total)
+        try:
+            total_row = con.execute("SELECT count(*) FROM search_hits").fetchone()
+            sql = (
+                f"WITH page AS (SELECT * FROM search_hits ORDER BY {order} LIMIT {size} OFFSET {offset}) "
+                f"{show} ORDER BY {order}"
+            )
+            frame = _frame(execute(con, sql, where.params))
+        finally:
+            con.execute("DROP TABLE IF EXISTS search_hits")
+        return Paged(frame, int(total_row[0]) if total_row else 0)
     total_row = execute(
         con, f"SELECT count(*) FROM {source} WHERE {where.sql}", where.params
     ).fetchone()
