@@ -298,28 +298,27 @@ def issue_totals(con: duckdb.DuckDBPyConnection, run_id: int) -> dict[str, int]:
     return found
 
 
-def issue_options(con: duckdb.DuckDBPyConnection, run_id: int) -> Options:
+def _options(con: duckdb.DuckDBPyConnection, run_id: int, table: str, with_checks: bool) -> Options:
+    """The entities, checks and schools a run's issues or changes table holds, for filters."""
     params = {"run": run_id, "district": _run_district(con, run_id)}
-    entities = [
-        r[0]
-        for r in execute(
-            con, "SELECT DISTINCT entity FROM issues WHERE run_id = $run ORDER BY 1", params
-        ).fetchall()
-    ]
-    checks = [
-        r[0]
-        for r in execute(
-            con, 'SELECT DISTINCT "check" FROM issues WHERE run_id = $run ORDER BY 1', params
-        ).fetchall()
-    ]
+
+    def distinct(column: str) -> tuple[str, ...]:
+        sql = f"SELECT DISTINCT {column} FROM {table} WHERE run_id = $run ORDER BY 1"
+        return tuple(r[0] for r in execute(con, sql, params).fetchall())
+
     schools = execute(
         con,
-        f"""SELECT DISTINCT i.school, coalesce(s.name, i.school) FROM issues i
-            LEFT JOIN {_school_names()} s ON s.id = i.school
-            WHERE i.run_id = $run AND i.school IS NOT NULL ORDER BY 2""",
+        f"""SELECT DISTINCT t.school, coalesce(s.name, t.school) FROM {table} t
+            LEFT JOIN {_school_names()} s ON s.id = t.school
+            WHERE t.run_id = $run AND t.school IS NOT NULL ORDER BY 2""",
         params,
     ).fetchall()
-    return Options(tuple(entities), tuple(checks), tuple((str(a), str(b)) for a, b in schools))
+    checks = distinct('"check"') if with_checks else ()
+    return Options(distinct("entity"), checks, tuple((str(a), str(b)) for a, b in schools))
+
+
+def issue_options(con: duckdb.DuckDBPyConnection, run_id: int) -> Options:
+    return _options(con, run_id, "issues", with_checks=True)
 
 
 def issues_page(
@@ -419,21 +418,7 @@ def changes_by_school(con: duckdb.DuckDBPyConnection, run_id: int) -> pd.DataFra
 
 
 def change_options(con: duckdb.DuckDBPyConnection, run_id: int) -> Options:
-    params = {"run": run_id, "district": _run_district(con, run_id)}
-    entities = [
-        r[0]
-        for r in execute(
-            con, "SELECT DISTINCT entity FROM changes WHERE run_id = $run ORDER BY 1", params
-        ).fetchall()
-    ]
-    schools = execute(
-        con,
-        f"""SELECT DISTINCT c.school, coalesce(s.name, c.school) FROM changes c
-            LEFT JOIN {_school_names()} s ON s.id = c.school
-            WHERE c.run_id = $run AND c.school IS NOT NULL ORDER BY 2""",
-        params,
-    ).fetchall()
-    return Options(tuple(entities), (), tuple((str(a), str(b)) for a, b in schools))
+    return _options(con, run_id, "changes", with_checks=False)
 
 
 def changes_page(
