@@ -616,6 +616,21 @@ def _chunk_failures(entity: Entity, chunk: pd.DataFrame, covered: set[str]) -> p
     return found.drop(columns="_rank")
 
 
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' own `str` dtype, backed by Arrow
+
+
+def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> pd.DataFrame:
+    """A query's rows as a DataFrame whose text columns stay in Arrow: the same `str` dtype
+    `.df()` gives, without turning a million strings into Python objects and back (the checks
+    compute in Arrow)."""
+    table = con.sql(sql, params=params).to_arrow_table()
+
+    def text(kind: arrow.DataType) -> pd.StringDtype | None:
+        return _STR if arrow.types.is_string(kind) or arrow.types.is_large_string(kind) else None
+
+    return table.to_pandas(types_mapper=text)
+
+
 def _field_issues(
     con: duckdb.DuckDBPyConnection, run_id: int, district_id: str, entity: Entity, covered: set[str]
 ) -> None:
@@ -623,17 +638,17 @@ def _field_issues(
     however many rows or failures there are) and write each window's issues in one INSERT; the
     names messages need are read for the failing rows only."""
     columns = ", ".join(q(c) for c in SCHEMAS[entity.name].columns)
-    first, last = con.execute(
+    [(first, last)] = con.execute(  # fetchall: DuckDB 2 wants a result finished before con.sql
         f"SELECT min(rowid), max(rowid) FROM {stg(entity)} WHERE run_id = $run", {"run": run_id}
-    ).fetchone() or (None, None)
+    ).fetchall()
     if first is None:
         return
     window = "run_id = $run AND rowid >= $lo AND rowid < $hi"
     for lo in range(first, last + 1, CHUNK_ROWS):
         bounds = {"run": run_id, "lo": lo, "hi": lo + CHUNK_ROWS}
-        chunk = con.execute(
-            f"SELECT rowid AS _rowid, {columns} FROM {stg(entity)} WHERE {window}", bounds
-        ).df()
+        chunk = _frame(
+            con, f"SELECT rowid AS _rowid, {columns} FROM {stg(entity)} WHERE {window}", bounds
+        )
         found = _chunk_failures(entity, chunk, covered)
         if found.empty:
             continue
@@ -672,11 +687,30 @@ def _field_issues(
 
 
 def _records(entity: Entity) -> str:
-    """The run's rows of an entity, one per Clever id (a second copy is unique_id's finding)."""
+    """The run's rows of an entity, one per Clever id (a second copy is unique_id's finding).
+
+    The duplicated ids are found once per validation (`_find_duplicates`); deduplicating with
+    a window in each of the checks that read an entity cost a sort of its rows every time.
+    """
     return (
-        f"(SELECT * FROM {stg(entity)} WHERE run_id = $run AND id IS NOT NULL "
-        "QUALIFY row_number() OVER (PARTITION BY id) = 1)"
+        f"(SELECT * FROM {stg(entity)} s WHERE run_id = $run AND id IS NOT NULL AND NOT EXISTS "
+        f"(SELECT 1 FROM {_duplicates(entity)} d WHERE d.id = s.id AND d.keep <> s.rowid))"
     )
+
+
+def _duplicates(entity: Entity) -> str:
+    return f"duplicated_{entity.name}"
+
+
+def _find_duplicates(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
+    """Per entity, the Clever ids staged twice and the one row of each that checks read."""
+    for entity in VALIDATED:
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {_duplicates(entity)} AS
+                SELECT id, min(rowid) AS keep FROM {stg(entity)} WHERE run_id = $run AND id IS NOT NULL
+                GROUP BY id HAVING count(*) > 1""",
+            {"run": run_id},
+        )
 
 
 def _current(entity: Entity) -> str:
@@ -1101,8 +1135,11 @@ def validate(
         "name_contains": rule.name_contains,
         "rule_words": _rule_words(rule),
     }
+    _find_duplicates(con, run_id)
     for sql in _statements(params):
         con.execute(sql, _bind(sql, values))
+    for entity in VALIDATED:
+        con.execute(f"DROP TABLE IF EXISTS {_duplicates(entity)}")
     return counts(con, run_id)
 
 
