@@ -26,6 +26,7 @@ from typing import Any
 
 import duckdb
 
+from mgi_roster import quality
 from mgi_roster.diff import current_rows, current_version, staged_rows
 from mgi_roster.entities import ENTITIES, Entity
 from mgi_roster.errors import InputError, MergeRefused
@@ -203,6 +204,7 @@ def _approve(
             },
         )
         discard_staging(con, run_id, keep_findings=True)
+        quality.refresh(con, run.district_id, version)
     return MergeResult(run_id, run.district_id, version, run.changes)
 
 
@@ -248,10 +250,12 @@ def undo(con: duckdb.DuckDBPyConnection, district_id: str, *, by: str | None = N
                 f"UPDATE {table} SET valid_to = NULL WHERE district_id = $district AND valid_to = $version",
                 args,
             )
+        undo_version = _next_version(con, district_id)
         con.execute(
             "INSERT INTO merges (version, district_id, run_id, kind, actor, undoes) VALUES (?, ?, ?, 'undo', ?, ?)",
-            [_next_version(con, district_id), district_id, run_id, by, version],
+            [undo_version, district_id, run_id, by, version],
         )
+        quality.refresh(con, district_id, undo_version)
         con.execute(
             "UPDATE runs SET status = 'rejected', message = ? WHERE run_id = ?",
             [

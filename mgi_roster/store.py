@@ -144,8 +144,17 @@ def _schema_v2() -> list[str]:
     ]
 
 
+def _schema_v3() -> list[str]:
+    """Roster-quality figures cached per roster version (quality.py)."""
+    return [
+        """CREATE TABLE quality_cache (
+            district_id VARCHAR NOT NULL, version INTEGER NOT NULL, name VARCHAR NOT NULL,
+            students BIGINT, teachers BIGINT)"""
+    ]
+
+
 # Each entry brings the schema from version i to i + 1. Append, never edit.
-MIGRATIONS: list[list[str]] = [_schema_v1(), _schema_v2()]
+MIGRATIONS: list[list[str]] = [_schema_v1(), _schema_v2(), _schema_v3()]
 
 
 def _schema_version(con: duckdb.DuckDBPyConnection) -> int:

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 import duckdb
 import pandas as pd
 
-from mgi_roster import history, merge
+from mgi_roster import history, merge, quality
 from mgi_roster.diff import COUNT_KINDS
 from mgi_roster.entities import BY_NAME, ENROLLMENTS, ENTITIES, Entity, entity
 from mgi_roster.parameters import Parameters
@@ -582,19 +582,10 @@ def section_sizes(con: duckdb.DuckDBPyConnection, district_id: str) -> pd.DataFr
 
 
 def students_per_teacher(con: duckdb.DuckDBPyConnection, district_id: str) -> pd.DataFrame:
-    """How many teachers teach how many distinct students, through their sections."""
-    return _frame(
-        con.execute(
-            f"""SELECT students, count(*) AS teachers FROM (
-                    SELECT t.id, count(DISTINCT st.user_id) AS students
-                    FROM {_current(BY_NAME["teachers"])} t
-                    LEFT JOIN {_current(ENROLLMENTS)} te ON te.user_id = t.id AND te.role = 'teacher'
-                    LEFT JOIN {_current(ENROLLMENTS)} st ON st.section_id = te.section_id AND st.role = 'student'
-                    GROUP BY t.id)
-                GROUP BY students ORDER BY students""",
-            {"district": district_id},
-        )
-    )
+    """How many teachers teach how many distinct students, through their sections (computed at
+    each merge and undo, see quality.py)."""
+    rows = quality.students_per_teacher(con, district_id, roster_stamp(con, district_id))
+    return pd.DataFrame(rows, columns=["students", "teachers"])
 
 
 def issues_across_runs(con: duckdb.DuckDBPyConnection, district_id: str) -> pd.DataFrame:

@@ -305,3 +305,23 @@ def test_reject_keeps_the_run_in_history(con):
     assert current(con) == {}
     with pytest.raises(MergeRefused):
         merge.approve(con, run_id)
+
+
+def test_costly_quality_figures_follow_every_merge_and_undo(con):
+    from mgi_roster import quality, views
+
+    def figures() -> list[tuple[int, int]]:
+        stamp = views.roster_stamp(con, DISTRICT_ID)
+        cached = quality.students_per_teacher(con, DISTRICT_ID, stamp)
+        con.execute("DELETE FROM quality_cache")  # the live computation must agree
+        assert quality.students_per_teacher(con, DISTRICT_ID, stamp) == cached
+        quality.refresh(con, DISTRICT_ID, stamp)
+        return cached
+
+    merge.approve(con, sync(con, small_district(10)).run_id)
+    assert figures() == [(10, 1)]
+    merge.approve(con, sync(con, small_district(4)).run_id, confirm_guards=True)
+    assert figures() == [(4, 1)]
+    merge.undo(con, DISTRICT_ID)
+    assert figures() == [(10, 1)]
+    assert views.students_per_teacher(con, DISTRICT_ID).values.tolist() == [[10, 1]]
