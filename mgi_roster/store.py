@@ -38,6 +38,7 @@ DEFAULT_PATH = Path("data") / "mgi.duckdb"
 RUN_STATUSES = ("fetching", "staged", "held", "failed", "merged", "rejected")
 SCHEMA_VERSION = 1
 LOCK_WAIT_SECONDS = 15.0
+DEFAULT_DUCKDB_MEMORY = "1024MB"
 
 
 _NAMED = re.compile(r"\$([A-Za-z_]\w*)")
@@ -213,6 +214,15 @@ def connect(
                     title="Database busy",
                 ) from None
             time.sleep(0.2)
+    # DuckDB would otherwise cache up to 80 % of the machine's memory; a bound keeps a
+    # million-student sync's memory flat (what does not fit goes to temporary files).
+    memory = os.environ.get("MGI_DUCKDB_MEMORY", DEFAULT_DUCKDB_MEMORY)
+    try:
+        con.execute(f"SET memory_limit = '{int(memory.rstrip('MBmb'))}MB'")
+    except ValueError:
+        raise ConfigError(
+            f"MGI_DUCKDB_MEMORY must be a size in megabytes, e.g. 1024MB (not {memory!r})."
+        ) from None
     migrate(con)
     return con
 
