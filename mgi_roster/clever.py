@@ -534,6 +534,8 @@ def _records(body: Mapping[str, Any]) -> list[dict[str, Any]]:
     items = body.get("data")
     if isinstance(items, dict):  # a single-record endpoint
         return [items]
+    if not isinstance(items, list):
+        return []
     return [
         item["data"]
         for item in items or []

@@ -188,7 +188,7 @@ def test_a_sync_in_another_process_holds_the_file_and_a_second_one_waits_its_tur
         monkeypatch.setattr(store.connect, "__kwdefaults__", {"wait": 0.3})
         capsys.readouterr()
         assert main(["--db", str(path), "sync", "--district", DEMO_DISTRICT_ID]) == 1
-        assert capsys.readouterr().err.strip() == f"Configuration problem: {busy.value.message}"
+        assert capsys.readouterr().err.strip() == f"{busy.value.title}: {busy.value.message}"
         monkeypatch.undo()
 
         # A second sync process started now waits (up to 15 s) and runs after the first.

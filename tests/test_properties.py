@@ -6,7 +6,7 @@ import json
 import string
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mgi_roster import clever, exports, store
@@ -52,6 +52,8 @@ def test_any_other_text_is_a_district_id_error_that_never_echoes_it_whole(value)
 
 
 @given(json_values)
+@example({"data": True})  # found by hypothesis: data that is not a list
+@example({"data": [{"data": 1}, {"uri": "x"}], "links": {}})
 def test_both_envelope_readers_agree_on_any_json(value):
     text = json.dumps(value)
     try:
