@@ -136,14 +136,7 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
             "In Clever's setup guide the district sets sharing and validates its data: these are "
             "the fields the MGI needs, from the District Parameters."
         )
-        table = views.requirements_table(saved)
-        ui.table(table, key="conn_requirements")
-        ui.download_table(
-            "Download requirements (CSV)",
-            table,
-            key="conn_requirements_download",
-            file_name=f"mgi-data-requirements-{district.district_id}.csv",
-        )
+        ui.requirements(saved, district.district_id, key="conn_requirements")
 
 
 ui.run(render)

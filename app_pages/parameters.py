@@ -6,8 +6,7 @@ from __future__ import annotations
 import duckdb
 import streamlit as st
 
-from mgi_roster import parameters, ui, views
-from mgi_roster.errors import RosterError
+from mgi_roster import parameters, ui
 from mgi_roster.parameters import HELP, MEASURES, SUBJECTS, Parameters
 
 
@@ -97,31 +96,22 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
     )
 
     st.subheader("Guards")
-    left, right = st.columns(2)
-    left.number_input(
-        "Hold when archiving more than (%)",
-        min_value=0.0,
-        max_value=100.0,
-        value=float(current.archive_threshold_pct),
-        step=1.0,
-        key="param_archive_pct",
-        help=HELP["archive_threshold_pct"],
+    guards = (
+        ("Hold when archiving more than (%)", "archive_threshold_pct", "param_archive_pct"),
+        ("Hold when updating more than (%)", "update_threshold_pct", "param_update_pct"),
     )
-    right.number_input(
-        "Hold when updating more than (%)",
-        min_value=0.0,
-        max_value=100.0,
-        value=float(current.update_threshold_pct),
-        step=1.0,
-        key="param_update_pct",
-        help=HELP["update_threshold_pct"],
-    )
+    for column, (label, name, key) in zip(st.columns(2), guards, strict=True):
+        column.number_input(
+            label,
+            min_value=0.0,
+            max_value=100.0,
+            value=float(getattr(current, name)),
+            step=1.0,
+            key=key,
+            help=HELP[name],
+        )
 
-    try:
-        edited: Parameters | None = _from_state(current)
-    except RosterError as exc:
-        ui.show_error(exc)
-        edited = None
+    edited = ui.checked(lambda: _from_state(current))
     st.button(
         "Save District Parameters",
         key="param_save",
@@ -139,14 +129,7 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
         "What these parameters ask of the district's data. Validation reports every record that "
         "misses one as an error. Send the list to the district before the first sync."
     )
-    table = views.requirements_table(edited or current)
-    ui.table(table, key="param_requirements")
-    ui.download_table(
-        "Download requirements (CSV)",
-        table,
-        key="param_requirements_download",
-        file_name=f"mgi-data-requirements-{district.district_id}.csv",
-    )
+    ui.requirements(edited or current, district.district_id, key="param_requirements")
 
     if saved is not None:
         st.divider()

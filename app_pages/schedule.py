@@ -13,7 +13,6 @@ import pandas as pd
 import streamlit as st
 
 from mgi_roster import schedule, store, ui
-from mgi_roster.errors import RosterError
 from mgi_roster.schedule import KINDS, Schedule
 
 KIND_LABELS = {
@@ -109,11 +108,7 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
         format_func=POLICY_LABELS.__getitem__,
         key="sched_policy",
     )
-    try:
-        edited: Schedule | None = _edited(current)
-    except RosterError as exc:
-        ui.show_error(exc)
-        edited = None
+    edited = ui.checked(lambda: _edited(current))
     st.button(
         "Save schedule",
         key="sched_save",

@@ -1334,33 +1334,24 @@ class DemoDistrict:
         teacher = high.teacher_start + local
         period = str(len(self._led_sections(teacher)) + 1)  # the period after their classes
         if sec == plan.empty_section:
-            return self._section_text(
-                sec,
-                school=3,
-                course=_STUDY_HALL_COURSE,
-                subject="other",
-                grade="9",
-                period=period,
-                teachers=[teacher],
-                term=0,
-                number="1",
-                room=local,
-                students=[],
-            )
-        cohort = lay.cohorts[plan.new_section_cohort]
-        members = range(cohort.start, cohort.start + min(20, cohort.size))
+            course, subject, grade, students = _STUDY_HALL_COURSE, "other", "9", []
+        else:
+            cohort = lay.cohorts[plan.new_section_cohort]
+            members = range(cohort.start, cohort.start + min(20, cohort.size))
+            course, subject, grade = _CSP_COURSE, "technology and engineering", "11"
+            students = [i for i in members if i not in self._overlay.removed]
         return self._section_text(
             sec,
             school=3,
-            course=_CSP_COURSE,
-            subject="technology and engineering",
-            grade="11",
+            course=course,
+            subject=subject,
+            grade=grade,
             period=period,
             teachers=[teacher],
             term=0,
             number="1",
             room=local,
-            students=[i for i in members if i not in self._overlay.removed],
+            students=students,
         )
 
     def _roster(self, sec: int, cohort: _Cohort, subject: int, j: int) -> list[int]:

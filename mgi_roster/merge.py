@@ -180,7 +180,8 @@ def _approve(
         if blockers:
             raise MergeRefused(" ".join(blockers))
         version = _next_version(con, run.district_id)
-        previous_run = _latest_merge_run(con, run.district_id)
+        latest = _latest_merge(con, run.district_id)
+        previous_run = latest[1] if latest else None
         for entity in ENTITIES:
             _merge_entity(con, entity, run, version, previous_run)
         con.execute(
@@ -226,13 +227,10 @@ def reject(con: duckdb.DuckDBPyConnection, run_id: int, *, by: str | None = None
 def undo(con: duckdb.DuckDBPyConnection, district_id: str, *, by: str | None = None) -> UndoResult:
     """Return the roster exactly to what it was before the latest merge."""
     with transaction(con):
-        latest = con.execute(
-            "SELECT version, run_id FROM merges WHERE district_id = ? AND kind = 'merge' AND NOT undone ORDER BY version DESC LIMIT 1",
-            [district_id],
-        ).fetchone()
+        latest = _latest_merge(con, district_id)
         if latest is None:
             raise MergeRefused(f"District {district_id} has no merge to undo.")
-        version, run_id = int(latest[0]), int(latest[1])
+        version, run_id = latest
         con.execute(
             "UPDATE merges SET undone = true WHERE district_id = ? AND version = ?",
             [district_id, version],
@@ -321,12 +319,13 @@ def _next_version(con: duckdb.DuckDBPyConnection, district_id: str) -> int:
     return int(row[0]) if row else 1
 
 
-def _latest_merge_run(con: duckdb.DuckDBPyConnection, district_id: str) -> int | None:
+def _latest_merge(con: duckdb.DuckDBPyConnection, district_id: str) -> tuple[int, int] | None:
+    """(version, run_id) of the district's latest merge still in force."""
     row = con.execute(
-        "SELECT run_id FROM merges WHERE district_id = ? AND kind = 'merge' AND NOT undone ORDER BY version DESC LIMIT 1",
+        "SELECT version, run_id FROM merges WHERE district_id = ? AND kind = 'merge' AND NOT undone ORDER BY version DESC LIMIT 1",
         [district_id],
     ).fetchone()
-    return int(row[0]) if row else None
+    return (int(row[0]), int(row[1])) if row else None
 
 
 def _merge_entity(

@@ -19,7 +19,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import altair as alt
 import duckdb
@@ -31,8 +31,10 @@ from mgi_roster.access import OPEN_NOTE, AccessDenied, AccessPolicy, Identity
 from mgi_roster.districts import District
 from mgi_roster.errors import ConfigError, RosterError
 from mgi_roster.masking import Masker
+from mgi_roster.parameters import Parameters
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Session state holds small values only; durable work lives in DuckDB.
 STATE_DEFAULTS: dict[str, Any] = {
@@ -104,6 +106,15 @@ def db() -> Iterator[duckdb.DuckDBPyConnection]:
 
 def show_error(exc: RosterError) -> None:
     st.error(f"{exc.title}: {exc.message}")
+
+
+def checked(build: Callable[[], T]) -> T | None:
+    """What a form's widgets make (parameters, a schedule), or None after showing why not."""
+    try:
+        return build()
+    except RosterError as exc:
+        show_error(exc)
+        return None
 
 
 def run(render: Callable[[duckdb.DuckDBPyConnection], None]) -> None:
@@ -540,6 +551,18 @@ def download_csv(
         mime="text/csv",
         key=key,
         icon=":material/download:",
+    )
+
+
+def requirements(params: Parameters, district_id: str, *, key: str) -> None:
+    """The data requirements the District Parameters imply, as a table and a CSV download."""
+    frame = views.requirements_table(params)
+    table(frame, key=key)
+    download_table(
+        "Download requirements (CSV)",
+        frame,
+        key=f"{key}_download",
+        file_name=f"mgi-data-requirements-{district_id}.csv",
     )
 
 
