@@ -7,7 +7,8 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from mgi_roster import merge, ui, views
+from mgi_roster import ui, views
+from mgi_roster.roster import merge
 
 
 def _merged(run: dict) -> None:

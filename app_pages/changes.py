@@ -7,7 +7,8 @@ import altair as alt
 import duckdb
 import streamlit as st
 
-from mgi_roster import exports, ui, views
+from mgi_roster import ui, views
+from mgi_roster.roster import exports
 
 TABS = (
     ("added", "Added"),

@@ -6,8 +6,9 @@ from __future__ import annotations
 import duckdb
 import streamlit as st
 
-from mgi_roster import merge, ui, views
+from mgi_roster import ui, views
 from mgi_roster.entities import ENTITIES
+from mgi_roster.roster import merge
 
 CURRENT = 0  # the version selector's "current roster"
 

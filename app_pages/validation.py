@@ -8,7 +8,9 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from mgi_roster import exports, ui, validation, views
+from mgi_roster import ui, views
+from mgi_roster.review import validation
+from mgi_roster.roster import exports
 
 
 def render(con: duckdb.DuckDBPyConnection) -> None:

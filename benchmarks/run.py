@@ -36,9 +36,10 @@ sys.path.insert(0, str(ROOT))
 
 import duckdb  # noqa: E402
 
-from mgi_roster import demo, merge, parameters, store, sync  # noqa: E402
-from mgi_roster.clever import CleverSettings  # noqa: E402
+from mgi_roster import demo, parameters, store, sync  # noqa: E402
 from mgi_roster.parameters import Parameters  # noqa: E402
+from mgi_roster.roster import merge  # noqa: E402
+from mgi_roster.sources.clever import CleverSettings  # noqa: E402
 
 
 def rss_mb() -> float:

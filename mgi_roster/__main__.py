@@ -31,9 +31,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mgi_roster import districts, exports, history, merge, parameters, schedule, store, sync
-from mgi_roster.clever import CleverSettings
+from mgi_roster import districts, parameters, schedule, store, sync
 from mgi_roster.errors import InputError, MergeRefused, ParametersError, RosterError, SyncRefused
+from mgi_roster.roster import exports, history, merge
+from mgi_roster.sources.clever import CleverSettings
 
 OK, FAILED, USAGE, REFUSED = 0, 1, 2, 3
 

@@ -15,9 +15,10 @@ from typing import Any
 import duckdb
 import requests
 
-from mgi_roster import clever, demo
-from mgi_roster.clever import CleverSettings, Connection
+from mgi_roster import demo
 from mgi_roster.errors import InputError
+from mgi_roster.sources import clever
+from mgi_roster.sources.clever import CleverSettings, Connection
 
 DEMO_NAME = "Maple Valley Unified (demo)"
 

@@ -34,7 +34,7 @@ from typing import Any
 
 import pandas as pd
 
-from mgi_roster.validation import CONTROL, SHOWN_CHARS, SHOWN_CONTROL
+from mgi_roster.review.validation import CONTROL, SHOWN_CHARS, SHOWN_CONTROL
 
 PEOPLE = {"students": "Student", "teachers": "Teacher"}  # entities whose records are people
 NAME_FIELDS = {

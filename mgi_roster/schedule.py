@@ -24,9 +24,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 
-from mgi_roster import merge, sync
-from mgi_roster.clever import CleverSettings
+from mgi_roster import sync
 from mgi_roster.errors import InputError, RosterError
+from mgi_roster.roster import merge
+from mgi_roster.sources.clever import CleverSettings
 from mgi_roster.store import transaction
 
 log = logging.getLogger(__name__)

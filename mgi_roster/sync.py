@@ -25,11 +25,13 @@ from typing import Any
 
 import duckdb
 
-from mgi_roster import clever, diff, districts, parameters, validation
-from mgi_roster.clever import CleverClient, CleverSettings, Page
+from mgi_roster import districts, parameters
 from mgi_roster.entities import FETCHED
 from mgi_roster.errors import RosterError, SyncRefused
-from mgi_roster.staging import EnvelopeReader, discard_staging, stage_page, staged_counts
+from mgi_roster.review import diff, validation
+from mgi_roster.sources import clever
+from mgi_roster.sources.clever import CleverClient, CleverSettings, Page
+from mgi_roster.staging.pages import EnvelopeReader, discard_staging, stage_page, staged_counts
 from mgi_roster.store import transaction
 
 log = logging.getLogger(__name__)

@@ -26,12 +26,13 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from mgi_roster import districts, exports, history, store, views
+from mgi_roster import districts, store, views
 from mgi_roster.access import OPEN_NOTE, AccessDenied, AccessPolicy, Identity
 from mgi_roster.districts import District
 from mgi_roster.errors import ConfigError, RosterError
 from mgi_roster.masking import Masker
 from mgi_roster.parameters import Parameters
+from mgi_roster.roster import exports, history
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

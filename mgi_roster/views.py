@@ -21,12 +21,12 @@ from typing import Any, NamedTuple
 import duckdb
 import pandas as pd
 
-from mgi_roster import history, merge, quality
-from mgi_roster.diff import COUNT_KINDS
 from mgi_roster.entities import BY_NAME, ENROLLMENTS, ENTITIES, Entity, entity
 from mgi_roster.parameters import Parameters
+from mgi_roster.review.diff import COUNT_KINDS
+from mgi_roster.review.validation import GRADES
+from mgi_roster.roster import history, merge, quality
 from mgi_roster.store import execute, q, roster
-from mgi_roster.validation import GRADES
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000

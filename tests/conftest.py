@@ -44,7 +44,7 @@ def session() -> requests.Session:
 @pytest.fixture(autouse=True)
 def _no_real_configuration(monkeypatch, tmp_path_factory):
     """Tests never see the developer's Clever credentials, secrets file or database."""
-    from mgi_roster import clever
+    from mgi_roster.sources import clever
 
     monkeypatch.setattr(clever, "SECRETS_FILE", tmp_path_factory.getbasetemp() / "no-secrets.toml")
     for name in (

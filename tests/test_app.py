@@ -14,10 +14,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mgi_roster import clever, demo, districts, merge, parameters, schedule, store, sync, views
-from mgi_roster.clever import CleverSettings
+from mgi_roster import demo, districts, parameters, schedule, store, sync, views
 from mgi_roster.errors import CleverUnavailable, ConfigError
 from mgi_roster.parameters import Parameters
+from mgi_roster.roster import merge
+from mgi_roster.sources import clever
+from mgi_roster.sources.clever import CleverSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")

@@ -24,9 +24,11 @@ import streamlit
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
-from mgi_roster import access, clever, districts, exports, merge, parameters, store, ui, views
+from mgi_roster import access, districts, parameters, store, ui, views
 from mgi_roster.masking import HIDDEN, Masker
 from mgi_roster.parameters import Parameters
+from mgi_roster.roster import exports, merge
+from mgi_roster.sources import clever
 from mgi_roster.sync import run_sync
 from tests.builders import DISTRICT_ID, SETTINGS, District, school, section, serve, student, teacher
 from tests.conftest import API, OAUTH

@@ -9,8 +9,6 @@ import requests
 import responses
 from responses import matchers
 
-from mgi_roster import clever
-from mgi_roster.clever import CleverClient, CleverSettings, Http
 from mgi_roster.errors import (
     BadAppCredentials,
     CleverUnavailable,
@@ -22,6 +20,8 @@ from mgi_roster.errors import (
     TokenRevoked,
     UnexpectedResponse,
 )
+from mgi_roster.sources import clever
+from mgi_roster.sources.clever import CleverClient, CleverSettings, Http
 from tests import recorded
 from tests.conftest import API, OAUTH
 

@@ -24,11 +24,12 @@ from typing import Any
 import duckdb
 import pytest
 
-from mgi_roster import merge, parameters, store, sync
+from mgi_roster import parameters, store, sync
 from mgi_roster.__main__ import main
 from mgi_roster.demo import DEMO_DISTRICT_ID, DEMO_DISTRICT_TOKEN, DemoDistrict, make_server
 from mgi_roster.errors import ConfigError, MergeRefused, RosterError, SyncRefused
 from mgi_roster.parameters import Parameters
+from mgi_roster.roster import merge
 from tests.test_crash import REPO, build_two_day_db, fingerprint
 from tests.test_faults import roster_snapshot, running, settings_for
 

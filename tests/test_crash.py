@@ -24,11 +24,12 @@ from typing import Any
 
 import pytest
 
-from mgi_roster import merge, parameters, store
+from mgi_roster import parameters, store
 from mgi_roster.demo import DEMO_DISTRICT_ID, DEMO_DISTRICT_TOKEN, DemoDistrict, make_server
 from mgi_roster.entities import ENTITIES
 from mgi_roster.errors import ConfigError, MergeRefused
 from mgi_roster.parameters import Parameters
+from mgi_roster.roster import merge
 from mgi_roster.sync import run_sync
 from tests.test_faults import running, settings_for
 

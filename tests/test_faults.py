@@ -21,9 +21,8 @@ from typing import Any
 import pytest
 import requests
 
-from mgi_roster import demo, merge, parameters, store
+from mgi_roster import demo, parameters, store
 from mgi_roster.__main__ import main
-from mgi_roster.clever import CleverSettings
 from mgi_roster.demo import (
     DEMO_DISTRICT_ID,
     DEMO_DISTRICT_TOKEN,
@@ -37,6 +36,8 @@ from mgi_roster.demo import (
 from mgi_roster.entities import ENTITIES
 from mgi_roster.errors import InputError
 from mgi_roster.parameters import Parameters
+from mgi_roster.roster import merge
+from mgi_roster.sources.clever import CleverSettings
 from mgi_roster.sync import SyncResult, run_sync
 from tests.conftest import FakeClock
 

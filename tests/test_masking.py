@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 import responses
 
-from mgi_roster import exports, parameters, store, views
+from mgi_roster import parameters, store, views
 from mgi_roster.masking import HIDDEN, Masker
 from mgi_roster.parameters import Parameters
+from mgi_roster.roster import exports
 from mgi_roster.sync import run_sync
 from tests.builders import DISTRICT_ID, SETTINGS, District, school, section, serve, student, teacher
 

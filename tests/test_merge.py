@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 import responses
 
-from mgi_roster import diff, merge, parameters, store
+from mgi_roster import parameters, store
 from mgi_roster.entities import BY_NAME, ENTITIES
 from mgi_roster.errors import MergeRefused
 from mgi_roster.parameters import Parameters
+from mgi_roster.review import diff
+from mgi_roster.roster import merge
 from mgi_roster.sync import SyncResult, run_sync
 from tests.builders import DISTRICT_ID, SETTINGS, District, serve, small_district, student
 
@@ -308,7 +310,8 @@ def test_reject_keeps_the_run_in_history(con):
 
 
 def test_costly_quality_figures_follow_every_merge_and_undo(con):
-    from mgi_roster import quality, views
+    from mgi_roster import views
+    from mgi_roster.roster import quality
 
     def figures() -> list[tuple[int, int]]:
         stamp = views.roster_stamp(con, DISTRICT_ID)

@@ -9,12 +9,14 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from mgi_roster import clever, exports, store
-from mgi_roster.clever import read_envelope
+from mgi_roster import store
 from mgi_roster.entities import FETCHED
 from mgi_roster.errors import DistrictIdError, InputError
+from mgi_roster.roster import exports
 from mgi_roster.schedule import Schedule
-from mgi_roster.staging import EnvelopeReader, discard_staging, stage_page, staged_counts
+from mgi_roster.sources import clever
+from mgi_roster.sources.clever import read_envelope
+from mgi_roster.staging.pages import EnvelopeReader, discard_staging, stage_page, staged_counts
 
 HEX = "0123456789abcdef"
 READ = EnvelopeReader()  # one DuckDB for all examples

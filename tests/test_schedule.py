@@ -11,9 +11,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import responses
 
-from mgi_roster import demo, merge, parameters, schedule, store
+from mgi_roster import demo, parameters, schedule, store
 from mgi_roster.errors import InputError
 from mgi_roster.parameters import Parameters
+from mgi_roster.roster import merge
 from mgi_roster.schedule import Schedule, latest_due, next_due
 from mgi_roster.sync import run_sync, start_run
 from tests.builders import DISTRICT_ID, SETTINGS, serve, small_district

@@ -11,8 +11,8 @@ import pytest
 import responses
 
 from mgi_roster.__main__ import main
-from mgi_roster.clever import CleverSettings
 from mgi_roster.errors import ConfigError
+from mgi_roster.sources.clever import CleverSettings
 from tests.builders import DISTRICT_ID, serve, small_district
 from tests.conftest import API, OAUTH
 
@@ -81,7 +81,7 @@ def test_secrets_never_reach_the_database_logs_errors_or_output(
     )
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         register_clever(rsps, data_status=data_status)
-        monkeypatch.setattr("mgi_roster.clever.DEFAULT_BACKOFF", 0.0)
+        monkeypatch.setattr("mgi_roster.sources.clever.DEFAULT_BACKOFF", 0.0)
         capsys.readouterr()
         code = main(["--db", str(db), "-v", "sync", "--district", DISTRICT_ID, "--json"])
         sent = [c.request.headers.get("Authorization", "") for c in rsps.calls]

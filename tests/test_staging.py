@@ -8,7 +8,7 @@ import pytest
 
 from mgi_roster import store
 from mgi_roster.entities import BY_NAME
-from mgi_roster.staging import discard_staging, stage_page, staged_counts
+from mgi_roster.staging.pages import discard_staging, stage_page, staged_counts
 from tests import recorded
 
 
@@ -104,7 +104,7 @@ def test_discard_removes_a_runs_rows_only(con):
 
 
 def test_the_envelope_reader_counts_records_and_reads_links():
-    from mgi_roster.staging import EnvelopeReader
+    from mgi_roster.staging.pages import EnvelopeReader
 
     read = EnvelopeReader()
     body = recorded.body("client__users_next", 0)

@@ -14,10 +14,12 @@ from typing import Any
 
 import pytest
 
-from mgi_roster import staging, store, validation
+from mgi_roster import store
 from mgi_roster.entities import BY_NAME, ENTITIES
 from mgi_roster.parameters import Parameters, ScreeningClassRule
-from mgi_roster.validation import CHECKS, validate
+from mgi_roster.review import validation
+from mgi_roster.review.validation import CHECKS, validate
+from mgi_roster.staging import pages as staging
 from tests import recorded
 
 DISTRICT_ID = "5d000000000000000000000d"

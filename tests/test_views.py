@@ -14,9 +14,10 @@ from collections.abc import Iterator
 import duckdb
 import pytest
 
-from mgi_roster import demo, districts, merge, parameters, store, sync, views
-from mgi_roster.clever import CleverSettings
+from mgi_roster import demo, districts, parameters, store, sync, views
 from mgi_roster.parameters import Parameters
+from mgi_roster.roster import merge
+from mgi_roster.sources.clever import CleverSettings
 
 D = "d15c0000000000000000000a"
 RUN = 7

@@ -11,8 +11,8 @@ import threading
 
 import duckdb
 
-from mgi_roster.clever import Envelope
 from mgi_roster.entities import ENROLLMENTS, ENTITIES, FETCHED, SECTIONS, Entity
+from mgi_roster.sources.clever import Envelope
 from mgi_roster.store import q, stg
 
 

@@ -26,12 +26,12 @@ from typing import Any
 
 import duckdb
 
-from mgi_roster import quality
-from mgi_roster.diff import current_rows, current_version, staged_rows
 from mgi_roster.entities import ENTITIES, Entity
 from mgi_roster.errors import InputError, MergeRefused
 from mgi_roster.parameters import Parameters
-from mgi_roster.staging import discard_staging
+from mgi_roster.review.diff import current_rows, current_version, staged_rows
+from mgi_roster.roster import quality
+from mgi_roster.staging.pages import discard_staging
 from mgi_roster.store import execute, q, roster, transaction
 
 

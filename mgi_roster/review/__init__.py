@@ -1,0 +1,1 @@
+"""Reviewing a staged run: validation (issues) and the diff against the roster (changes)."""

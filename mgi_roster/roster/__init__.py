@@ -1,0 +1,1 @@
+"""The versioned roster the MGI holds: its SQL vocabulary, merge and undo, history, exports."""

@@ -1,0 +1,1 @@
+"""Staging: one run's records in DuckDB, before anyone has reviewed them."""
