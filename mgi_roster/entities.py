@@ -41,8 +41,9 @@ class Entity:
     endpoint: str | None = None  # Clever list path; None for entities derived from another
     params: tuple[tuple[str, str], ...] = ()
     role: str | None = None  # users: keep only records that carry roles.<role>
-    display: str = "NULL"  # SQL naming a record for people (over the table's columns)
-    school: str = "NULL"  # SQL giving the record's school id, for per-school views
+    display: tuple[str, ...] = ()  # columns naming a record for people, joined by display_sep
+    display_sep: str = " "
+    school: str | None = None  # the column holding the record's school id (per-school views)
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -55,6 +56,22 @@ class Entity:
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
+
+    def display_sql(self, alias: str = "") -> str:
+        """SQL naming a record for people, read from the table or subquery `alias`."""
+        if not self.display:
+            return "NULL"
+        parts = ", ".join(_ref(alias, c) for c in self.display)
+        return f"NULLIF(concat_ws('{self.display_sep}', {parts}), '')"
+
+    def school_sql(self, alias: str = "") -> str:
+        """SQL giving the record's school id, read from `alias`."""
+        return _ref(alias, self.school) if self.school else "NULL"
+
+
+def _ref(alias: str, column: str) -> str:
+    quoted = '"' + column.replace('"', '""') + '"'
+    return f"{alias}.{quoted}" if alias else quoted
 
 
 def _person(role: str, *extra: Column) -> tuple[Column, ...]:
@@ -95,7 +112,7 @@ SCHOOLS = Entity(
         col("principal_name", "$.principal.name"),
         col("principal_email", "$.principal.email"),
     ),
-    display="name",
+    display=("name",),
     school="id",
 )
 
@@ -118,7 +135,7 @@ STUDENTS = Entity(
         col("school", "$.roles.student.school", label="Primary school"),
         col("schools", "$.roles.student.schools", kind="list"),
     ),
-    display="concat_ws(' ', first_name, last_name)",
+    display=("first_name", "last_name"),
     school="school",
 )
 
@@ -135,7 +152,7 @@ TEACHERS = Entity(
         col("school", "$.roles.teacher.school", label="Primary school"),
         col("schools", "$.roles.teacher.schools", kind="list"),
     ),
-    display="concat_ws(' ', first_name, last_name)",
+    display=("first_name", "last_name"),
     school="school",
 )
 
@@ -157,7 +174,7 @@ SECTIONS = Entity(
         col("section_number"),
         col("teacher", label="Primary teacher"),
     ),
-    display="name",
+    display=("name",),
     school="school",
 )
 
@@ -167,7 +184,8 @@ ENROLLMENTS = Entity(
     label="Enrollments",
     key=("section_id", "user_id", "role"),
     columns=(col("section_id", "$"), col("user_id", "$"), col("role", "$")),
-    display="section_id || ' / ' || user_id",
+    display=("section_id", "user_id"),
+    display_sep=" / ",
 )
 
 TERMS = Entity(
@@ -176,7 +194,7 @@ TERMS = Entity(
     endpoint="/terms",
     key=("id",),
     columns=(col("id"), col("name"), col("start_date", kind="date"), col("end_date", kind="date")),
-    display="name",
+    display=("name",),
 )
 
 COURSES = Entity(
@@ -185,7 +203,7 @@ COURSES = Entity(
     endpoint="/courses",
     key=("id",),
     columns=(col("id"), col("name"), col("number")),
-    display="name",
+    display=("name",),
 )
 
 # Fetch order: what a record refers to is staged before it.

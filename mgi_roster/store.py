@@ -33,6 +33,9 @@ import duckdb
 
 from mgi_roster.entities import ENTITIES, Entity
 from mgi_roster.errors import ConfigError
+from mgi_roster.roster.sql import q
+from mgi_roster.roster.sql import roster_table as roster
+from mgi_roster.roster.sql import staging_table as stg
 
 DEFAULT_PATH = Path("data") / "mgi.duckdb"
 RUN_STATUSES = ("fetching", "staged", "held", "failed", "merged", "rejected")
@@ -55,19 +58,6 @@ def execute(
 def db_path(cli_value: str | os.PathLike[str] | None = None) -> Path:
     """--db, else MGI_DB, else data/mgi.duckdb."""
     return Path(cli_value or os.environ.get("MGI_DB") or DEFAULT_PATH)
-
-
-def q(name: str) -> str:
-    """Quote an identifier from the entity specs (never from user input)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def stg(entity: Entity) -> str:
-    return f"stg_{entity.name}"
-
-
-def roster(entity: Entity) -> str:
-    return f"roster_{entity.name}"
 
 
 def _entity_columns(entity: Entity) -> str:

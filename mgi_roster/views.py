@@ -25,8 +25,10 @@ from mgi_roster.entities import BY_NAME, ENROLLMENTS, ENTITIES, Entity, entity
 from mgi_roster.parameters import Parameters
 from mgi_roster.review.diff import COUNT_KINDS
 from mgi_roster.review.validation import GRADES
-from mgi_roster.roster import history, merge, quality
-from mgi_roster.store import execute, q, roster
+from mgi_roster.roster import history, quality, sql
+from mgi_roster.roster import versions as versions_
+from mgi_roster.roster.sql import q
+from mgi_roster.store import execute
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
@@ -138,11 +140,11 @@ def _frame(cursor: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def _school_names() -> str:
     """(id, name) of every school a run or the district's roster knows; staged names first."""
-    return """(SELECT id, arg_min(name, rank) AS name FROM (
-            SELECT id, name, 0 AS rank FROM stg_schools WHERE run_id = $run
+    schools = BY_NAME["schools"]
+    return f"""(SELECT id, arg_min(name, rank) AS name FROM (
+            SELECT id, name, 0 AS rank FROM {sql.staging_table(schools)} WHERE run_id = $run
             UNION ALL
-            SELECT id, name, 1 AS rank FROM roster_schools WHERE district_id = $district
-              AND valid_to IS NULL
+            SELECT id, name, 1 AS rank FROM {sql.current(schools)}
         ) GROUP BY id)"""
 
 
@@ -466,19 +468,13 @@ def versions(con: duckdb.DuckDBPyConnection, district_id: str) -> list[tuple[int
 
 
 def roster_stamp(con: duckdb.DuckDBPyConnection, district_id: str) -> int:
-    """A number that changes whenever the district's roster does (every merge and every undo
-    takes the next version number): a cache key for figures computed over the roster."""
-    row = con.execute(
-        "SELECT coalesce(max(version), 0) FROM merges WHERE district_id = ?", [district_id]
-    ).fetchone()
-    return int(row[0]) if row else 0
+    return versions_.stamp(con, district_id)
 
 
 def roster_counts(con: duckdb.DuckDBPyConnection, district_id: str) -> dict[str, int]:
     """Current, not archived records per entity."""
     union = " UNION ALL ".join(
-        f"SELECT '{e.name}', count(*) FROM {roster(e)} WHERE district_id = $district AND valid_to IS NULL AND NOT archived"
-        for e in ENTITIES
+        f"SELECT '{e.name}', count(*) FROM {sql.current(e, live=True)}" for e in ENTITIES
     )
     return {str(n): int(c) for n, c in con.execute(union, {"district": district_id}).fetchall()}
 
@@ -491,7 +487,7 @@ def _search_columns(spec: Entity, text: str) -> list[str]:
     row cost a third of a search on a million students); the whole display name only when
     the text has a space in it ("Linh Nguyen")."""
     names = [q(c) for c in NAME_COLUMNS if c in spec.column_names]
-    whole = [f"({spec.display})"] if " " in text.strip() and spec.display != "NULL" else []
+    whole = [spec.display_sql()] if " " in text.strip() and spec.display else []
     return whole + names + [q(c) for c in SEARCH_COLUMNS if c in spec.column_names]
 
 
@@ -517,7 +513,7 @@ def roster_page(
     columns = ", ".join(q(c) for c in spec.column_names)
     return _paged(
         con,
-        f"({merge.as_of_sql(spec, version)})",
+        sql.as_of(spec, version),
         where,
         ", ".join(q(k) for k in spec.key),  # one row per key as of any version
         page,
@@ -530,7 +526,7 @@ def roster_page(
 
 
 def _current(spec: Entity) -> str:
-    return f"(SELECT * FROM {roster(spec)} WHERE district_id = $district AND valid_to IS NULL AND NOT archived)"
+    return sql.current(spec, live=True)
 
 
 def students_by_school_grade(con: duckdb.DuckDBPyConnection, district_id: str) -> pd.DataFrame:

@@ -9,8 +9,7 @@ from mgi_roster import parameters, store
 from mgi_roster.entities import BY_NAME, ENTITIES
 from mgi_roster.errors import MergeRefused
 from mgi_roster.parameters import Parameters
-from mgi_roster.review import diff
-from mgi_roster.roster import merge
+from mgi_roster.roster import merge, sql, versions
 from mgi_roster.sync import SyncResult, run_sync
 from tests.builders import DISTRICT_ID, SETTINGS, District, serve, small_district, student
 
@@ -49,7 +48,7 @@ def roster_snapshot(con) -> dict[str, list[tuple]]:
 
 def current(con, entity: str = "students") -> dict[str, tuple]:
     rows = con.execute(
-        f"SELECT id, archived, first_seen_run, last_seen_run FROM ({merge.as_of_sql(BY_NAME[entity])})",
+        f"SELECT id, archived, first_seen_run, last_seen_run FROM ({sql.as_of(BY_NAME[entity])})",
         {"district": DISTRICT_ID},
     ).fetchall()
     return {r[0]: r[1:] for r in rows}
@@ -125,7 +124,7 @@ def test_approve_is_atomic(con, monkeypatch):
     assert (
         con.execute("SELECT status FROM runs WHERE run_id = ?", [run_id]).fetchone()[0] == "staged"
     )
-    assert diff.current_version(con, DISTRICT_ID) == 1
+    assert versions.current_version(con, DISTRICT_ID) == 1
 
 
 def test_mass_absence_is_held_until_guards_are_confirmed(con):
@@ -236,13 +235,11 @@ def test_roster_as_of_a_version(con):
     merge.approve(con, sync(con, day2).run_id)
     grade = "SELECT grade FROM ({}) WHERE id = $id"
     v1 = con.execute(
-        grade.format(merge.as_of_sql(ENTITIES[4], 1)),
+        grade.format(sql.as_of(ENTITIES[4], 1)),
         {"district": DISTRICT_ID, "version": 1, "id": sid(1)},
     )
     assert v1.fetchone() == ("3",)
-    now = con.execute(
-        grade.format(merge.as_of_sql(ENTITIES[4])), {"district": DISTRICT_ID, "id": sid(1)}
-    )
+    now = con.execute(grade.format(sql.as_of(ENTITIES[4])), {"district": DISTRICT_ID, "id": sid(1)})
     assert now.fetchone() == ("5",)
 
 

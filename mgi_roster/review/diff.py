@@ -16,18 +16,20 @@ or updated above the district's thresholds; the first sync into an empty roster 
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import duckdb
 
 from mgi_roster.entities import ENTITIES, Entity
+from mgi_roster.kinds import COUNTED_CHANGES, LISTED_CHANGES, ChangeKind
 from mgi_roster.parameters import Parameters
-from mgi_roster.store import execute, q, roster, stg
+from mgi_roster.roster import sql
+from mgi_roster.roster.versions import current_version
+from mgi_roster.store import execute
 
-CHANGE_KINDS = ("added", "updated", "archived", "absent", "restored")
-COUNT_KINDS = ("added", "updated", "archived", "restored", "unchanged")
+CHANGE_KINDS = tuple(str(k) for k in LISTED_CHANGES)
+COUNT_KINDS = tuple(str(k) for k in COUNTED_CHANGES)
 
 
 @dataclass(frozen=True)
@@ -57,84 +59,14 @@ class Diff:
     roster_version: int
 
 
-def current_version(con: duckdb.DuckDBPyConnection, district_id: str) -> int:
-    """The merge version the district's roster is at (0 before the first merge)."""
-    row = con.execute(
-        "SELECT coalesce(max(version), 0) FROM merges WHERE district_id = ? AND kind = 'merge' AND NOT undone",
-        [district_id],
-    ).fetchone()
-    return int(row[0]) if row else 0
-
-
-def staged_rows(entity: Entity, *, deduplicate: bool = True) -> str:
-    """The run's staged rows with a key. With `deduplicate`, one row per key: a duplicated Clever
-    id is a validation error, not a diff (and a run with errors is never merged)."""
-    not_null = " AND ".join(f"{q(k)} IS NOT NULL" for k in entity.key)
-    rows = f"SELECT * FROM {stg(entity)} WHERE run_id = $run AND {not_null}"
-    if deduplicate:
-        key = ", ".join(q(k) for k in entity.key)
-        rows += f" QUALIFY row_number() OVER (PARTITION BY {key}) = 1"
-    return f"({rows})"
-
-
-def current_rows(entity: Entity) -> str:
-    return f"(SELECT * FROM {roster(entity)} WHERE district_id = $district AND valid_to IS NULL)"
-
-
-def _qualified(expression: str, alias: str, entity: Entity) -> str:
-    """An entity spec's SQL over bare column names (display, school), read from `alias`."""
-    names = "|".join(sorted(entity.column_names, key=len, reverse=True))
-    return re.sub(rf"(?<![\w.'])({names})\b", rf"{alias}.\1", expression)
-
-
-def _record_id(entity: Entity, alias: str) -> str:
-    if len(entity.key) == 1:
-        return f"{alias}.{q(entity.key[0])}"
-    return "concat_ws(':', " + ", ".join(f"{alias}.{q(k)}" for k in entity.key) + ")"
-
-
-def _join(entity: Entity) -> str:
-    return " AND ".join(f"s.{q(k)} = r.{q(k)}" for k in entity.key)
-
-
 def _plan_sql(entity: Entity, all_records: bool, deduplicate: bool) -> str:
-    """One FULL OUTER JOIN of the sync and the roster: a row per key with its kind of change,
-    the fields that changed (before → after) and, for changed records, the name and school."""
-    first_key = q(entity.key[0])
-    differs = (
-        " OR ".join(f"s.{q(c.name)} IS DISTINCT FROM r.{q(c.name)}" for c in entity.fields)
-        or "false"
-    )
-    structs = ", ".join(
-        f"{{'field': '{c.name}', 'before': CAST(r.{q(c.name)} AS VARCHAR), 'after': CAST(s.{q(c.name)} AS VARCHAR)}}"
-        for c in entity.fields
-    )
-    fields = (
-        f"CASE WHEN s.{first_key} IS NOT NULL AND r.{first_key} IS NOT NULL AND ({differs}) THEN "
-        f"list_filter([{structs}], lambda f: f.before IS DISTINCT FROM f.after) END"
-        if entity.fields
-        else "NULL"
-    )
-    absent = "'archived'" if all_records else "'absent'"
-    change = (
-        f"CASE WHEN r.{first_key} IS NULL THEN 'added' "
-        f"WHEN s.{first_key} IS NULL THEN CASE WHEN r.archived THEN NULL ELSE {absent} END "
-        "WHEN r.archived THEN 'restored' "
-        f"WHEN {differs} THEN 'updated' ELSE 'unchanged' END"
-    )
-    described = (
-        f"COALESCE({_qualified(entity.display, 's', entity)}, {_qualified(entity.display, 'r', entity)})",
-        f"COALESCE({_qualified(entity.school, 's', entity)}, {_qualified(entity.school, 'r', entity)})",
-    )
+    """The run's changes of one entity, from the roster's one classification of a sync."""
+    classified = sql.classify(entity, all_records=all_records, deduplicate=deduplicate)
     return f"""CREATE OR REPLACE TEMP TABLE diff_plan AS
         SELECT record_id, change, fields,
-               CASE WHEN change <> 'unchanged' THEN record_name END AS record_name,
-               CASE WHEN change <> 'unchanged' THEN school END AS school
-        FROM (SELECT CASE WHEN s.{first_key} IS NOT NULL THEN {_record_id(entity, "s")} ELSE {_record_id(entity, "r")} END AS record_id,
-                     {change} AS change, {fields} AS fields,
-                     {described[0]} AS record_name, {described[1]} AS school
-              FROM {staged_rows(entity, deduplicate=deduplicate)} s FULL OUTER JOIN {current_rows(entity)} r ON {_join(entity)})
-        WHERE change IS NOT NULL"""
+               CASE WHEN change <> '{ChangeKind.UNCHANGED}' THEN record_name END AS record_name,
+               CASE WHEN change <> '{ChangeKind.UNCHANGED}' THEN school END AS school
+        FROM ({classified}) WHERE change IS NOT NULL"""
 
 
 _RECORD_CHANGES = """INSERT INTO changes (run_id, district_id, entity, record_id, change, field, before, after, school, record_name)
@@ -186,8 +118,7 @@ def guards(
     tripped = []
     for entity in ENTITIES:
         row = con.execute(
-            f"SELECT count(*) FROM {roster(entity)} WHERE district_id = ? AND valid_to IS NULL AND NOT archived",
-            [district_id],
+            f"SELECT count(*) FROM {sql.current(entity, live=True)}", {"district": district_id}
         ).fetchone()
         total = int(row[0]) if row else 0
         if total == 0:

@@ -52,7 +52,9 @@ from mgi_roster.parameters import (
     Requirement,
     ScreeningClassRule,
 )
-from mgi_roster.store import q, roster, stg
+from mgi_roster.roster import sql
+from mgi_roster.roster.sql import q
+from mgi_roster.roster.sql import staging_table as stg
 
 log = logging.getLogger(__name__)
 
@@ -448,10 +450,10 @@ def _with_meta(entity: Entity, where: str = "", *, one_per_id: bool = False) -> 
     1,000,000 clean students costs nothing here; built in layers so each value is cleaned once."""
     sis = "sis_id" if "sis_id" in entity.column_names else "NULL::VARCHAR"
     dedupe = " QUALIFY row_number() OVER (PARTITION BY id) = 1" if one_per_id else ""
-    name = f"NULLIF(trim({entity.display}), '')"
+    name = f"NULLIF(trim({entity.display_sql()}), '')"
     cleaned = (
         f"SELECT *, rowid AS _rowid, {_visible(name)} AS _n0, {_visible(sis)} AS _s0, "
-        f"{_visible('id')} AS _i0, {entity.display} AS _d0, {entity.school} AS _c0 "
+        f"{_visible('id')} AS _i0, {entity.display_sql()} AS _d0, {entity.school_sql()} AS _c0 "
         f"FROM {stg(entity)} WHERE run_id = $run {where}{dedupe}"
     )
     clipped = (
@@ -715,10 +717,7 @@ def _find_duplicates(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
 
 def _current(entity: Entity) -> str:
     """The district's roster as the MGI holds it now."""
-    return (
-        f"(SELECT * FROM {roster(entity)} WHERE district_id = $district AND valid_to IS NULL "
-        "AND NOT archived)"
-    )
+    return sql.current(entity, live=True)
 
 
 def _finding(
@@ -771,7 +770,7 @@ def _unique_id(entity: Entity) -> str:
 
 def _duplicate_sis_id(entity: Entity) -> str:
     word = _word(entity).lower()
-    name = _plain(f"NULLIF(trim({entity.display}), '')")
+    name = _plain(f"NULLIF(trim({entity.display_sql()}), '')")
     who = f"concat(coalesce({name} || ' ', ''), '(Clever id ', {_plain('id', 40)}, ')')"
     # Name at most five of the others, so a sis_id shared by thousands stays linear.
     findings = _finding(
@@ -1136,8 +1135,8 @@ def validate(
         "rule_words": _rule_words(rule),
     }
     _find_duplicates(con, run_id)
-    for sql in _statements(params):
-        con.execute(sql, _bind(sql, values))
+    for statement in _statements(params):
+        con.execute(statement, _bind(statement, values))
     for entity in VALIDATED:
         con.execute(f"DROP TABLE IF EXISTS {_duplicates(entity)}")
     return counts(con, run_id)

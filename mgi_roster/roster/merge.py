@@ -28,11 +28,12 @@ import duckdb
 
 from mgi_roster.entities import ENTITIES, Entity
 from mgi_roster.errors import InputError, MergeRefused
+from mgi_roster.kinds import ChangeKind
 from mgi_roster.parameters import Parameters
-from mgi_roster.review.diff import current_rows, current_version, staged_rows
-from mgi_roster.roster import quality
+from mgi_roster.roster import quality, sql
+from mgi_roster.roster.versions import current_version, latest_merge, next_version
 from mgi_roster.staging.pages import discard_staging
-from mgi_roster.store import execute, q, roster, transaction
+from mgi_roster.store import execute, transaction
 
 
 @dataclass(frozen=True)
@@ -179,8 +180,8 @@ def _approve(
         blockers = approval_blockers(con, run, confirm_guards=confirm_guards)
         if blockers:
             raise MergeRefused(" ".join(blockers))
-        version = _next_version(con, run.district_id)
-        latest = _latest_merge(con, run.district_id)
+        version = next_version(con, run.district_id)
+        latest = latest_merge(con, run.district_id)
         previous_run = latest[1] if latest else None
         for entity in ENTITIES:
             _merge_entity(con, entity, run, version, previous_run)
@@ -227,7 +228,7 @@ def reject(con: duckdb.DuckDBPyConnection, run_id: int, *, by: str | None = None
 def undo(con: duckdb.DuckDBPyConnection, district_id: str, *, by: str | None = None) -> UndoResult:
     """Return the roster exactly to what it was before the latest merge."""
     with transaction(con):
-        latest = _latest_merge(con, district_id)
+        latest = latest_merge(con, district_id)
         if latest is None:
             raise MergeRefused(f"District {district_id} has no merge to undo.")
         version, run_id = latest
@@ -237,7 +238,7 @@ def undo(con: duckdb.DuckDBPyConnection, district_id: str, *, by: str | None = N
         )
         args = {"district": district_id, "version": version}
         for entity in ENTITIES:
-            table = roster(entity)
+            table = sql.roster_table(entity)
             execute(
                 con,
                 f"DELETE FROM {table} WHERE district_id = $district AND valid_from = $version",
@@ -248,7 +249,7 @@ def undo(con: duckdb.DuckDBPyConnection, district_id: str, *, by: str | None = N
                 f"UPDATE {table} SET valid_to = NULL WHERE district_id = $district AND valid_to = $version",
                 args,
             )
-        undo_version = _next_version(con, district_id)
+        undo_version = next_version(con, district_id)
         con.execute(
             "INSERT INTO merges (version, district_id, run_id, kind, actor, undoes) VALUES (?, ?, ?, 'undo', ?, ?)",
             [undo_version, district_id, run_id, by, version],
@@ -290,81 +291,36 @@ def audit(
     )
 
 
-def as_of_sql(entity: Entity, version: int | None = None) -> str:
-    """SQL for the district's roster of one entity as of a merge version (None: now), with
-    last_seen_run filled in. Parameters: $district (and $version when a version is given)."""
-    bound = "" if version is None else " AND version <= $version"
-    seen = (
-        "(SELECT run_id FROM merges WHERE district_id = $district AND kind = 'merge' AND NOT undone"
-        f"{bound} ORDER BY version DESC LIMIT 1)"
-    )
-    valid = (
-        "valid_to IS NULL"
-        if version is None
-        else "valid_from <= $version AND (valid_to IS NULL OR valid_to > $version)"
-    )
-    return (
-        f"SELECT * REPLACE (coalesce(last_seen_run, {seen}) AS last_seen_run) FROM {roster(entity)} "
-        f"WHERE district_id = $district AND {valid}"
-    )
-
-
 # --- internals ------------------------------------------------------------------------------
-
-
-def _next_version(con: duckdb.DuckDBPyConnection, district_id: str) -> int:
-    row = con.execute(
-        "SELECT coalesce(max(version), 0) + 1 FROM merges WHERE district_id = ?", [district_id]
-    ).fetchone()
-    return int(row[0]) if row else 1
-
-
-def _latest_merge(con: duckdb.DuckDBPyConnection, district_id: str) -> tuple[int, int] | None:
-    """(version, run_id) of the district's latest merge still in force."""
-    row = con.execute(
-        "SELECT version, run_id FROM merges WHERE district_id = ? AND kind = 'merge' AND NOT undone ORDER BY version DESC LIMIT 1",
-        [district_id],
-    ).fetchone()
-    return (int(row[0]), int(row[1])) if row else None
 
 
 def _merge_entity(
     con: duckdb.DuckDBPyConnection, entity: Entity, run: Run, version: int, previous_run: int | None
 ) -> None:
-    table = roster(entity)
-    keys = [q(k) for k in entity.key]
-    columns = ", ".join(q(c) for c in entity.column_names)
-    join = " AND ".join(f"s.{k} = r.{k}" for k in keys)
-    differs = (
-        " OR ".join(f"s.{q(c.name)} IS DISTINCT FROM r.{q(c.name)}" for c in entity.fields)
-        or "false"
-    )
-    on_plan = lambda alias: " AND ".join(f"{alias}.{k} = p.{k}" for k in keys)  # noqa: E731
+    table = sql.roster_table(entity)
+    columns = [sql.q(c) for c in entity.column_names]
+    on_plan = lambda alias: sql.key_join(entity, alias, "p")  # noqa: E731
     args = {
         "run": run.run_id,
         "district": run.district_id,
         "version": version,
         "previous": previous_run,
-        "arp": run.parameters.all_records_processing,
     }
+    classified = sql.classify(entity, all_records=run.parameters.all_records_processing)
+    keys = ", ".join(sql.q(k) for k in entity.key)
     # The plan: the keys that need a new version, and why. A record in the sync and unchanged
     # needs nothing (its last_seen_run stays NULL: "seen in the latest merge"), so a merge writes
-    # only what changed, and undo has nothing to reverse but whole versions.
+    # only what changed, and undo has nothing to reverse but whole versions. A record kept while
+    # absent ("absent" once) gets no further version while it stays away, and one when it is
+    # back ("reseen"), even unchanged.
     execute(
         con,
         f"""CREATE OR REPLACE TEMP TABLE merge_plan AS SELECT * FROM (
-            SELECT {", ".join(f"coalesce(s.{k}, r.{k}) AS {k}" for k in keys)},
-              CASE WHEN r.{keys[0]} IS NULL THEN 'added'
-                   WHEN s.{keys[0]} IS NULL THEN
-                        CASE WHEN r.archived THEN NULL
-                             WHEN $arp THEN 'archived'
-                             WHEN r.last_seen_run IS NULL THEN 'absent'
-                        END
-                   WHEN r.archived THEN 'restored'
-                   WHEN {differs} THEN 'updated'
-                   WHEN r.last_seen_run IS NOT NULL THEN 'reseen'
-              END AS action
-            FROM {staged_rows(entity, deduplicate=False)} s FULL OUTER JOIN {current_rows(entity)} r ON {join})
+            SELECT {keys},
+              CASE WHEN change = '{ChangeKind.UNCHANGED}' THEN CASE WHEN was_absent THEN 'reseen' END
+                   WHEN change = '{ChangeKind.ABSENT}' AND was_absent THEN NULL
+                   ELSE change END AS action
+            FROM ({classified}))
             WHERE action IS NOT NULL""",
         args,
     )
@@ -372,28 +328,29 @@ def _merge_entity(
     execute(
         con,
         f"""UPDATE {table} AS t SET valid_to = $version FROM merge_plan p
-            WHERE t.district_id = $district AND t.valid_to IS NULL AND {on_plan("t")} AND p.action <> 'added'""",
+            WHERE t.district_id = $district AND t.valid_to IS NULL AND {on_plan("t")}
+              AND p.action <> '{ChangeKind.ADDED}'""",
         args,
     )
     # New versions from the sync: added, updated, restored, back after an absence.
     execute(
         con,
-        f"""INSERT INTO {table} (district_id, {columns}, archived, first_seen_run, last_seen_run, valid_from, valid_to)
-            SELECT $district, {", ".join(f"s.{c}" for c in columns.split(", "))}, false,
+        f"""INSERT INTO {table} (district_id, {", ".join(columns)}, archived, first_seen_run, last_seen_run, valid_from, valid_to)
+            SELECT $district, {", ".join(f"s.{c}" for c in columns)}, false,
                    coalesce(o.first_seen_run, $run), NULL, $version, NULL
-            FROM merge_plan p JOIN {staged_rows(entity, deduplicate=False)} s ON {on_plan("s")}
+            FROM merge_plan p JOIN {sql.staged(entity)} s ON {on_plan("s")}
             LEFT JOIN {table} o ON o.district_id = $district AND o.valid_to = $version AND {on_plan("o")}
-            WHERE p.action IN ('added', 'updated', 'restored', 'reseen')""",
+            WHERE p.action IN ('{ChangeKind.ADDED}', '{ChangeKind.UPDATED}', '{ChangeKind.RESTORED}', 'reseen')""",
         args,
     )
     # Absent from the sync: archived (never deleted) with All Records Processing, else kept as
     # is; either way the version remembers the last run that saw the record.
     execute(
         con,
-        f"""INSERT INTO {table} (district_id, {columns}, archived, first_seen_run, last_seen_run, valid_from, valid_to)
-            SELECT $district, {", ".join(f"o.{c}" for c in columns.split(", "))}, p.action = 'archived',
+        f"""INSERT INTO {table} (district_id, {", ".join(columns)}, archived, first_seen_run, last_seen_run, valid_from, valid_to)
+            SELECT $district, {", ".join(f"o.{c}" for c in columns)}, p.action = '{ChangeKind.ARCHIVED}',
                    o.first_seen_run, coalesce(o.last_seen_run, $previous), $version, NULL
             FROM merge_plan p JOIN {table} o ON o.district_id = $district AND o.valid_to = $version AND {on_plan("o")}
-            WHERE p.action IN ('archived', 'absent')""",
+            WHERE p.action IN ('{ChangeKind.ARCHIVED}', '{ChangeKind.ABSENT}')""",
         args,
     )

@@ -11,21 +11,17 @@ from __future__ import annotations
 import duckdb
 
 from mgi_roster.entities import ENROLLMENTS, TEACHERS
-from mgi_roster.store import roster
+from mgi_roster.roster.sql import current
 
 STUDENTS_PER_TEACHER = "students_per_teacher"
-
-
-def _current(table: str) -> str:
-    return f"(SELECT * FROM {table} WHERE district_id = $district AND valid_to IS NULL AND NOT archived)"
 
 
 # How many teachers teach how many distinct students, through their sections.
 _STUDENTS_PER_TEACHER_SQL = f"""SELECT students, count(*) AS teachers FROM (
         SELECT t.id, count(DISTINCT st.user_id) AS students
-        FROM {_current(roster(TEACHERS))} t
-        LEFT JOIN {_current(roster(ENROLLMENTS))} te ON te.user_id = t.id AND te.role = 'teacher'
-        LEFT JOIN {_current(roster(ENROLLMENTS))} st ON st.section_id = te.section_id AND st.role = 'student'
+        FROM {current(TEACHERS, live=True)} t
+        LEFT JOIN {current(ENROLLMENTS, live=True)} te ON te.user_id = t.id AND te.role = 'teacher'
+        LEFT JOIN {current(ENROLLMENTS, live=True)} st ON st.section_id = te.section_id AND st.role = 'student'
         GROUP BY t.id)
     GROUP BY students ORDER BY students"""
 

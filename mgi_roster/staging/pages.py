@@ -12,8 +12,9 @@ import threading
 import duckdb
 
 from mgi_roster.entities import ENROLLMENTS, ENTITIES, FETCHED, SECTIONS, Entity
+from mgi_roster.roster.sql import q
+from mgi_roster.roster.sql import staging_table as stg
 from mgi_roster.sources.clever import Envelope
-from mgi_roster.store import q, stg
 
 
 def _page_docs(entity: Entity) -> str:

@@ -1,0 +1,152 @@
+"""The versioned roster's SQL vocabulary: every query about roster rows is built here, once.
+
+The roster is versioned per merge. A row of `roster_<entity>` is valid from the merge version
+that wrote it (`valid_from`) until the version that replaced it (`valid_to`, NULL = current).
+Three ideas follow from that, and each is one function below:
+
+  current(entity)          the district's rows valid now (optionally without the archived ones)
+  as_of(entity, version)   the district's rows as they were after merge `version`
+  classify(entity, ...)    a sync's staged rows against the current ones: one row per key with
+                           its change kind (kinds.ChangeKind) and the fields that changed;
+                           the diff lists it, the merge writes from it
+
+Everything returned is SQL text with named parameters: `$district` always, `$run` where staged
+rows are read, `$version` for as_of with a version. Identifiers come from the entity specs,
+never from user input; every value is a bound parameter.
+
+Staged rows may live in another database (a run's own staging file, ATTACHed as `schema`):
+`staged()` and `classify()` take the schema to read them from.
+"""
+
+from __future__ import annotations
+
+from mgi_roster.entities import Entity
+from mgi_roster.kinds import ChangeKind, MergeKind
+
+
+def q(name: str) -> str:
+    """Quote an identifier from the entity specs (never from user input)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def staging_table(entity: Entity, schema: str = "") -> str:
+    return f"{schema}.stg_{entity.name}" if schema else f"stg_{entity.name}"
+
+
+def roster_table(entity: Entity) -> str:
+    return f"roster_{entity.name}"
+
+
+def key_join(entity: Entity, left: str, right: str) -> str:
+    """`left` and `right` hold the same record."""
+    return " AND ".join(f"{left}.{q(k)} = {right}.{q(k)}" for k in entity.key)
+
+
+def record_id(entity: Entity, alias: str) -> str:
+    """One text id per record: the key, or its parts joined with ':'."""
+    if len(entity.key) == 1:
+        return f"{alias}.{q(entity.key[0])}"
+    return "concat_ws(':', " + ", ".join(f"{alias}.{q(k)}" for k in entity.key) + ")"
+
+
+def differs(entity: Entity, left: str, right: str) -> str:
+    """Some compared field (everything but the key) differs between `left` and `right`."""
+    return (
+        " OR ".join(
+            f"{left}.{q(c.name)} IS DISTINCT FROM {right}.{q(c.name)}" for c in entity.fields
+        )
+        or "false"
+    )
+
+
+def staged(entity: Entity, *, schema: str = "", deduplicate: bool = False) -> str:
+    """A run's staged rows that have a key. With `deduplicate`, one row per key: a Clever id sent
+    twice is a validation error, not two changes (and a run with errors never merges whole)."""
+    not_null = " AND ".join(f"{q(k)} IS NOT NULL" for k in entity.key)
+    rows = f"SELECT * FROM {staging_table(entity, schema)} WHERE run_id = $run AND {not_null}"
+    if deduplicate:
+        key = ", ".join(q(k) for k in entity.key)
+        rows += f" QUALIFY row_number() OVER (PARTITION BY {key}) = 1"
+    return f"({rows})"
+
+
+def current(entity: Entity, *, live: bool = False) -> str:
+    """The district's rows of `entity` valid now; `live` leaves the archived ones out."""
+    archived = " AND NOT archived" if live else ""
+    return (
+        f"(SELECT * FROM {roster_table(entity)} "
+        f"WHERE district_id = $district AND valid_to IS NULL{archived})"
+    )
+
+
+def latest_merge_run(*, bounded: bool = False) -> str:
+    """The run of the district's latest merge in force (up to `$version` when `bounded`)."""
+    bound = " AND version <= $version" if bounded else ""
+    return (
+        f"(SELECT run_id FROM merges WHERE district_id = $district AND kind = '{MergeKind.MERGE}' "
+        f"AND NOT undone{bound} ORDER BY version DESC LIMIT 1)"
+    )
+
+
+def as_of(entity: Entity, version: int | None = None) -> str:
+    """The district's rows of `entity` after merge `$version` (None: now), with last_seen_run
+    filled in (a merge leaves it NULL on the rows its sync saw unchanged: "seen in the latest
+    merge")."""
+    valid = (
+        "valid_to IS NULL"
+        if version is None
+        else "valid_from <= $version AND (valid_to IS NULL OR valid_to > $version)"
+    )
+    seen = latest_merge_run(bounded=version is not None)
+    return (
+        f"(SELECT * REPLACE (coalesce(last_seen_run, {seen}) AS last_seen_run) "
+        f"FROM {roster_table(entity)} WHERE district_id = $district AND {valid})"
+    )
+
+
+def classify(
+    entity: Entity, *, all_records: bool, schema: str = "", deduplicate: bool = False
+) -> str:
+    """A SELECT comparing a run's staged rows (`s`) with the current roster (`r`), one row per key:
+
+      key columns        the record's key
+      record_id          its text id
+      change             a ChangeKind; NULL for a record archived before and still absent
+      fields             for updated and restored records, the fields that differ:
+                         a list of {field, before, after} (text)
+      record_name, school   of the staged row, else of the roster's
+      was_absent         the roster's row is a kept-but-absent version (last_seen_run set):
+                         it needs a new version even when nothing else changed
+
+    `all_records`: All Records Processing, under which absent records are archived.
+    """
+    s_key, r_key = f"s.{q(entity.key[0])}", f"r.{q(entity.key[0])}"
+    change_differs = differs(entity, "s", "r")
+    structs = ", ".join(
+        f"{{'field': '{c.name}', 'before': CAST(r.{q(c.name)} AS VARCHAR), "
+        f"'after': CAST(s.{q(c.name)} AS VARCHAR)}}"
+        for c in entity.fields
+    )
+    fields = (
+        f"CASE WHEN {s_key} IS NOT NULL AND {r_key} IS NOT NULL AND ({change_differs}) THEN "
+        f"list_filter([{structs}], lambda f: f.before IS DISTINCT FROM f.after) END"
+        if entity.fields
+        else "NULL"
+    )
+    absent = ChangeKind.ARCHIVED if all_records else ChangeKind.ABSENT
+    change = (
+        f"CASE WHEN {r_key} IS NULL THEN '{ChangeKind.ADDED}' "
+        f"WHEN {s_key} IS NULL THEN CASE WHEN r.archived THEN NULL ELSE '{absent}' END "
+        f"WHEN r.archived THEN '{ChangeKind.RESTORED}' "
+        f"WHEN {change_differs} THEN '{ChangeKind.UPDATED}' ELSE '{ChangeKind.UNCHANGED}' END"
+    )
+    keys = ", ".join(f"coalesce(s.{q(k)}, r.{q(k)}) AS {q(k)}" for k in entity.key)
+    return f"""SELECT {keys},
+            CASE WHEN {s_key} IS NOT NULL THEN {record_id(entity, "s")}
+                 ELSE {record_id(entity, "r")} END AS record_id,
+            {change} AS change, {fields} AS fields,
+            coalesce({entity.display_sql("s")}, {entity.display_sql("r")}) AS record_name,
+            coalesce({entity.school_sql("s")}, {entity.school_sql("r")}) AS school,
+            r.last_seen_run IS NOT NULL AS was_absent
+        FROM {staged(entity, schema=schema, deduplicate=deduplicate)} s
+        FULL OUTER JOIN {current(entity)} r ON {key_join(entity, "s", "r")}"""
