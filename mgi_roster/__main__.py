@@ -152,6 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _demo_serve(args)
         if args.command == "scheduler" and not args.once:
             return _scheduler_forever(args)
+        if args.command == "sync":  # takes the store for moments only, never the whole sync
+            return _sync(store.Store(store.db_path(args.db)), args)
         with store.opened(store.db_path(args.db)) as con:
             return COMMANDS[args.command](con, args)
     except MergeRefused as exc:
@@ -214,9 +216,9 @@ def _connect(con, args) -> int:
     return OK
 
 
-def _sync(con, args) -> int:
+def _sync(target: store.Store, args) -> int:
     try:
-        result = sync.run_sync(con, args.district, progress=_progress if not args.json else None)
+        result = sync.run_sync(target, args.district, progress=_progress if not args.json else None)
     except (InputError, ParametersError, SyncRefused) as exc:
         if args.json:
             _emit(sync.SyncResult(None, args.district, "refused", message=exc.message).to_dict())

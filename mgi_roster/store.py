@@ -5,8 +5,9 @@ Tables (every one carries district_id; several districts share a file):
     meta                      schema version
     districts                 the districts a specialist works on (+ demo SIS day, last Test Connection)
     parameters                District Parameters, one JSON document per district
-    runs                      one row per sync run: status, counts, message
-    stg_<entity>              what a run fetched, flattened (one set of rows per run_id)
+    runs                      one row per sync run: status, counts, message, its staging file
+    stg_<entity>              the shape of a run's staged rows; a run stages into a file of
+                              its own (staging/runfile.py), only its schools are copied here
     issues                    validation findings, one row per bad cell or broken rule
     changes                   the diff of a run against the roster
     roster_<entity>           what the MGI holds, versioned: a row is valid from one merge version
@@ -33,13 +34,13 @@ import duckdb
 
 from mgi_roster.entities import ENTITIES, Entity
 from mgi_roster.errors import ConfigError
+from mgi_roster.kinds import RunStatus
 from mgi_roster.roster.sql import q
 from mgi_roster.roster.sql import roster_table as roster
 from mgi_roster.roster.sql import staging_table as stg
 
 DEFAULT_PATH = Path("data") / "mgi.duckdb"
-RUN_STATUSES = ("fetching", "staged", "held", "failed", "merged", "rejected")
-SCHEMA_VERSION = 1
+RUN_STATUSES = tuple(str(s) for s in RunStatus)
 LOCK_WAIT_SECONDS = 15.0
 DEFAULT_DUCKDB_MEMORY = "1024MB"
 
@@ -144,8 +145,18 @@ def _schema_v3() -> list[str]:
     ]
 
 
+def _schema_v4() -> list[str]:
+    """Runs stage into files of their own (staging/runfile.py); what the district's sharing
+    left out is counted when the run is staged, since its staged rows do not stay."""
+    return [
+        "ALTER TABLE runs ADD COLUMN staging_file VARCHAR",
+        "ALTER TABLE runs ADD COLUMN unshared INTEGER",
+    ]
+
+
 # Each entry brings the schema from version i to i + 1. Append, never edit.
-MIGRATIONS: list[list[str]] = [_schema_v1(), _schema_v2(), _schema_v3()]
+MIGRATIONS: list[list[str]] = [_schema_v1(), _schema_v2(), _schema_v3(), _schema_v4()]
+SCHEMA_VERSION = len(MIGRATIONS)  # what this program writes; a newer file is refused
 
 
 def _schema_version(con: duckdb.DuckDBPyConnection) -> int:
@@ -160,7 +171,7 @@ def _schema_version(con: duckdb.DuckDBPyConnection) -> int:
 
 def migrate(con: duckdb.DuckDBPyConnection) -> None:
     current = _schema_version(con)
-    if current > len(MIGRATIONS):
+    if current > SCHEMA_VERSION:
         raise ConfigError(
             f"This database was written by a newer MGI Roster Review (schema {current}); update "
             "the program before opening it."
@@ -179,8 +190,8 @@ def connect(
 ) -> duckdb.DuckDBPyConnection:
     """Open (creating on first use) and migrate the database. ":memory:" for tests.
 
-    Another process may hold the file for a moment (a sync, a merge): wait for it a little,
-    then say so plainly.
+    Another process may hold the file for a moment (a merge, the start or end of a sync): wait
+    for it a little, then say so plainly.
     """
     target = str(path) if path is not None else str(db_path())
     if target != ":memory:":
@@ -190,22 +201,46 @@ def connect(
         try:
             con = duckdb.connect(target)
             break
-        except duckdb.Error as exc:
-            if "lock" not in str(exc).lower():
-                raise ConfigError(
-                    f"The database {target} could not be opened ({type(exc).__name__}): it is "
-                    "not a DuckDB database of this program, or it is damaged. Point --db or "
-                    "MGI_DB at the right file, or restore it from a backup."
-                ) from None
+        except duckdb.IOException:
+            if not _is_duckdb_file(target):
+                raise _not_a_database(target) from None
+            # A DuckDB file we cannot open: another process holds its lock.
             if time.monotonic() >= deadline:
                 raise ConfigError(
-                    f"The database {target} is in use by another MGI Roster Review process. "
-                    "Wait for it to finish (a sync or a merge), then try again.",
+                    f"The database {target} is in use by another MGI Roster Review process "
+                    f"(waited {wait:g} s). Wait for it to finish (a merge, or the start or end of "
+                    "a sync), then try again.",
                     title="Database busy",
                 ) from None
-            time.sleep(0.2)
-    # DuckDB would otherwise cache up to 80 % of the machine's memory; a bound keeps a
-    # million-student sync's memory flat (what does not fit goes to temporary files).
+            time.sleep(0.1)
+        except duckdb.Error:
+            raise _not_a_database(target) from None
+    configure(con)
+    migrate(con)
+    return con
+
+
+def _is_duckdb_file(target: str) -> bool:
+    """Whether the file carries DuckDB's magic bytes ("DUCK" at offset 8)."""
+    try:
+        with open(target, "rb") as file:
+            return file.read(12)[8:12] == b"DUCK"
+    except OSError:
+        return False
+
+
+def _not_a_database(target: str) -> ConfigError:
+    return ConfigError(
+        f"The database {target} could not be opened: it is not a DuckDB database of this "
+        "program, or it is damaged. Point --db or MGI_DB at the right file, or restore it from a "
+        "backup."
+    )
+
+
+def configure(con: duckdb.DuckDBPyConnection) -> None:
+    """Bound DuckDB's memory. It would otherwise cache up to 80 % of the machine's memory; a
+    bound keeps a million-student sync's memory flat (what does not fit goes to temporary
+    files)."""
     memory = os.environ.get("MGI_DUCKDB_MEMORY", DEFAULT_DUCKDB_MEMORY)
     try:
         con.execute(f"SET memory_limit = '{int(memory.rstrip('MBmb'))}MB'")
@@ -213,8 +248,36 @@ def connect(
         raise ConfigError(
             f"MGI_DUCKDB_MEMORY must be a size in megabytes, e.g. 1024MB (not {memory!r})."
         ) from None
-    migrate(con)
-    return con
+
+
+def database_path(con: duckdb.DuckDBPyConnection) -> Path | None:
+    """The file behind a connection; None for an in-memory database."""
+    row = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    return Path(row[0]) if row and row[0] else None
+
+
+class Store:
+    """The main store, taken for short units of work.
+
+    Given a path, every `session()` opens the file and closes it again, so other processes
+    (the dashboard, the scheduler, the command line) get their turn in between. Given a
+    connection (an in-memory store in tests, or a caller's open unit of work), every session
+    is that connection, left open.
+    """
+
+    def __init__(self, target: str | os.PathLike[str] | duckdb.DuckDBPyConnection) -> None:
+        self._con = target if isinstance(target, duckdb.DuckDBPyConnection) else None
+        self._path = None if self._con is not None else target
+
+    @contextmanager
+    def session(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        if self._con is not None:
+            yield self._con
+            return
+        with opened(self._path) as con:
+            yield con
 
 
 @contextmanager

@@ -3,8 +3,12 @@
 Pages stream from Clever straight into DuckDB: each page's raw JSON body is flattened by SQL
 generated from the entity specs, so no Python list of a whole district ever exists. A run is
 `fetching` while it works and becomes `staged` (or `held`, when a guard trips) only when every
-step succeeded; any failure marks it `failed` with its message and removes its staging rows, so
-a failed run can never be merged and the roster is never touched by a sync.
+step succeeded; any failure marks it `failed` with its message and removes its staging, so a
+failed run can never be merged and the roster is never touched by a sync.
+
+The long work happens in the run's own DuckDB file (staging/runfile.py): the main store is
+taken only to start the run, to copy the roster the run compares with, and to publish the
+outcome, so the dashboard and other commands are never kept waiting by a sync.
 """
 
 from __future__ import annotations
@@ -13,32 +17,36 @@ import json
 import logging
 import os
 import queue
+import re
 import socket
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from mgi_roster import districts, parameters
-from mgi_roster.entities import FETCHED
+from mgi_roster.entities import ENROLLMENTS, FETCHED, STUDENTS, TEACHERS
 from mgi_roster.errors import RosterError, SyncRefused
+from mgi_roster.kinds import RunStatus
 from mgi_roster.review import diff, validation
+from mgi_roster.roster import sql
+from mgi_roster.roster.versions import current_version
 from mgi_roster.sources import clever
 from mgi_roster.sources.clever import CleverClient, CleverSettings, Page
-from mgi_roster.staging.pages import EnvelopeReader, discard_staging, stage_page, staged_counts
-from mgi_roster.store import transaction
+from mgi_roster.staging import runfile
+from mgi_roster.staging.pages import EnvelopeReader, stage_page, staged_counts
+from mgi_roster.store import Store, transaction
 
 log = logging.getLogger(__name__)
 
-STALE_AFTER = timedelta(hours=6)
+STALE_AFTER = timedelta(hours=6)  # a run "fetching" for longer was interrupted (process killed)
 _START_LOCK = threading.Lock()
-SWITCH_INTERVAL = 0.0005  # seconds; see prefetched()  # a run "fetching" for longer was interrupted (process killed)
 
 
 @dataclass(frozen=True)
@@ -61,7 +69,7 @@ ProgressCallback = Callable[[Progress], None]
 class SyncResult:
     run_id: int | None
     district_id: str
-    status: str
+    status: RunStatus
     counts: dict[str, int] = field(default_factory=dict)
     issues: dict[str, int] = field(default_factory=lambda: {"error": 0, "warning": 0})
     changes: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -71,7 +79,7 @@ class SyncResult:
 
     @property
     def ok(self) -> bool:
-        return self.status in ("staged", "held")
+        return RunStatus(self.status).reviewable
 
     def to_dict(self) -> dict[str, Any]:
         """The `sync --json` contract (timings are not part of it)."""
@@ -83,14 +91,28 @@ class SyncResult:
 # --- the run --------------------------------------------------------------------------------
 
 
+def _started(pid: int) -> str | None:
+    """When process `pid` started, in clock ticks since boot (Linux /proc); None elsewhere or
+    when there is no such process. With the pid, it names one process even after the pid is
+    reused."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Field 22 (starttime), counted after the command name, which sits in parentheses.
+    return stat.rpartition(")")[2].split()[19]
+
+
 def process_owner() -> str:
-    """host:pid of this process, recorded on the runs it starts."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """host:pid:start of this process, recorded on the runs it starts."""
+    pid = os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_started(pid) or ''}"
 
 
 def _alive(owner: str | None) -> bool:
-    """False only when we can tell: the owner is a process on this host that no longer exists."""
-    host, _, pid = (owner or "").rpartition(":")
+    """False only when we can tell: the owner was a process on this host that no longer exists
+    (its pid is gone, or now belongs to a process started at another time)."""
+    host, pid, start = ((owner or "").split(":") + ["", "", ""])[:3]
     if host != socket.gethostname() or not pid.isdigit():
         return True
     try:
@@ -98,8 +120,8 @@ def _alive(owner: str | None) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    return not start or _started(int(pid)) in (None, start)
 
 
 def start_run(con: duckdb.DuckDBPyConnection, district_id: str, trigger: str, **fields: Any) -> int:
@@ -114,8 +136,8 @@ def start_run(con: duckdb.DuckDBPyConnection, district_id: str, trigger: str, **
     # the database file's lock).
     with _START_LOCK, transaction(con):
         fetching = con.execute(
-            "SELECT run_id, owner, started_at < now() - ?::INTERVAL FROM runs WHERE district_id = ? AND status = 'fetching'",
-            [f"{int(STALE_AFTER.total_seconds())} seconds", district_id],
+            "SELECT run_id, owner, started_at < now() - ?::INTERVAL FROM runs WHERE district_id = ? AND status = ?",
+            [f"{int(STALE_AFTER.total_seconds())} seconds", district_id, RunStatus.FETCHING],
         ).fetchall()
         for run_id, owner, too_old in fetching:
             if too_old or not _alive(owner):
@@ -125,7 +147,8 @@ def start_run(con: duckdb.DuckDBPyConnection, district_id: str, trigger: str, **
                        WHERE run_id = ?""",
                     [run_id],
                 )
-                discard_staging(con, run_id)
+                runfile.discard(con, run_id)
+                runfile.remove(runfile.file_of(con, run_id))
             else:
                 raise SyncRefused(
                     f"A sync of district {district_id} is already running (run {run_id}). Wait for it "
@@ -133,10 +156,11 @@ def start_run(con: duckdb.DuckDBPyConnection, district_id: str, trigger: str, **
                 )
         row = con.execute(
             """INSERT INTO runs (district_id, trigger, status, demo_day, parameters, owner)
-               VALUES (?, ?, 'fetching', ?, ?, ?) RETURNING run_id""",
+               VALUES (?, ?, ?, ?, ?, ?) RETURNING run_id""",
             [
                 district_id,
                 trigger,
+                RunStatus.FETCHING,
                 fields.get("demo_day"),
                 fields.get("parameters"),
                 process_owner(),
@@ -192,11 +216,6 @@ def prefetched(pages: Iterator[Page], depth: int = 2) -> Iterator[Page]:
                 continue
 
     worker = threading.Thread(target=produce, name="clever-prefetch", daemon=True)
-    # DuckDB takes the GIL back often while it stages a page; with Python's default 5 ms switch
-    # interval it would wait behind the fetching thread each time (staging ran several times
-    # slower). A short interval while both run keeps DuckDB moving.
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(min(interval, SWITCH_INTERVAL))
     worker.start()
     try:
         while True:
@@ -209,7 +228,6 @@ def prefetched(pages: Iterator[Page], depth: int = 2) -> Iterator[Page]:
     finally:
         stop.set()
         worker.join(timeout=5)
-        sys.setswitchinterval(interval)
 
 
 def fetch(
@@ -247,7 +265,7 @@ def fetch(
 
 
 def run_sync(
-    con: duckdb.DuckDBPyConnection,
+    target: Store | duckdb.DuckDBPyConnection,
     district_id: str,
     *,
     settings: CleverSettings | None = None,
@@ -257,40 +275,55 @@ def run_sync(
     **http_options: Any,
 ) -> SyncResult:
     """Run a test sync of one district. Refusals (no parameters, malformed ID, a sync already
-    running) raise before a run exists; once the run exists, every failure is recorded in it."""
+    running) raise before a run exists; once the run exists, every failure is recorded in it.
+
+    `target` is the main store: a `Store` (taken for moments only) or an open connection
+    (used throughout)."""
+    store = target if isinstance(target, Store) else Store(target)
     district_id = clever.check_district_id(district_id)
-    params = parameters.require(con, district_id)
     settings = settings if settings is not None else CleverSettings.from_env()
-    district = districts.add(con, district_id)
-    run_id = start_run(
-        con,
-        district_id,
-        trigger,
-        demo_day=district.demo_day if district.is_demo else None,
-        parameters=params.to_json(),
-    )
-    timings = Timings()
-    try:
-        session, effective = districts.clever_session(con, district_id, settings)
-        client, _ = clever.connect(district_id, effective, session=session, **http_options)
-        counts = fetch(
+    with store.session() as con:
+        params = parameters.require(con, district_id)
+        district = districts.add(con, district_id)
+        run_id = start_run(
             con,
-            client,
-            run_id,
             district_id,
-            page_size=page_size,
-            progress=progress,
-            timings=timings,
+            trigger,
+            demo_day=district.demo_day if district.is_demo else None,
+            parameters=params.to_json(),
         )
-        with transaction(con):
-            with timings.phase("validate"):
-                found = validation.validate(con, run_id, district_id, params)
-            with timings.phase("diff"):
-                changes = diff.diff_run(con, run_id, district_id, params)
-            status = "held" if changes.guards else "staged"
+    timings = Timings()
+    path: Path | None = None
+    try:
+        with store.session() as con:
+            with timings.phase("snapshot"):
+                runfile.sweep(con)
+                path = runfile.create(con, run_id, district_id)
+                roster_version = current_version(con, district_id)
+            session, effective = districts.clever_session(con, district_id, settings)
+        client, _ = clever.connect(district_id, effective, session=session, **http_options)
+        with runfile.opened(path) as work:
+            counts = fetch(
+                work,
+                client,
+                run_id,
+                district_id,
+                page_size=page_size,
+                progress=progress,
+                timings=timings,
+            )
+            with transaction(work):
+                with timings.phase("validate"):
+                    found = validation.validate(work, run_id, district_id, params)
+                with timings.phase("diff"):
+                    changes = diff.diff_run(work, run_id, district_id, params, roster_version)
+                unshared = _unshared(work, run_id)
+        status = RunStatus.HELD if changes.guards else RunStatus.STAGED
+        with timings.phase("publish"), store.session() as con, transaction(con):
+            runfile.publish(con, run_id, path)
             con.execute(
                 """UPDATE runs SET status = ?, finished_at = now(), counts = ?, errors = ?, warnings = ?,
-                   changes = ?, guards = ?, roster_version = ?, message = ? WHERE run_id = ?""",
+                   changes = ?, guards = ?, roster_version = ?, message = ?, unshared = ? WHERE run_id = ?""",
                 [
                     status,
                     json.dumps(counts),
@@ -300,6 +333,7 @@ def run_sync(
                     json.dumps([g.to_dict() for g in changes.guards]),
                     changes.roster_version,
                     _summary(status, found, changes),
+                    unshared,
                     run_id,
                 ],
             )
@@ -307,12 +341,14 @@ def run_sync(
         message = (
             exc.message
             if isinstance(exc, RosterError)
-            else f"The sync failed unexpectedly ({type(exc).__name__}: {exc})."
+            else f"The sync failed unexpectedly ({type(exc).__name__}: {scrub(str(exc), settings)})."
         )
         if not isinstance(exc, RosterError):
-            log.exception("sync run %s failed", run_id)
-        _fail(con, run_id, message)
-        return SyncResult(run_id, district_id, "failed", message=message, timings=timings)
+            log.error("sync run %s failed: %s", run_id, message)
+        with store.session() as con:
+            _fail(con, run_id, message)
+        runfile.remove(path)
+        return SyncResult(run_id, district_id, RunStatus.FAILED, message=message, timings=timings)
     return SyncResult(
         run_id,
         district_id,
@@ -326,18 +362,46 @@ def run_sync(
     )
 
 
+def _unshared(con: duckdb.DuckDBPyConnection, run_id: int) -> int:
+    """Section members the token could not see: people the district's sharing leaves out."""
+    people = " UNION ".join(
+        f"SELECT id FROM {sql.staging_table(e)} WHERE run_id = $run" for e in (STUDENTS, TEACHERS)
+    )
+    row = con.execute(
+        f"""SELECT count(DISTINCT user_id) FROM {sql.staging_table(ENROLLMENTS)}
+            WHERE run_id = $run AND user_id NOT IN ({people})""",
+        {"run": run_id},
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+# Credentials in text an exception may carry (a URL's query, an Authorization header).
+_CREDENTIALS = re.compile(
+    r"(?i)((?:access_token|client_secret|token|password|secret)=|bearer\s+|basic\s+)[^\s&'\"]+"
+)
+
+
+def scrub(text: str, settings: CleverSettings | None = None) -> str:
+    """Text fit to store and show: every configured secret and every credential-shaped value
+    replaced by •••."""
+    for secret in (settings.client_secret, settings.district_token) if settings else ():
+        if secret:
+            text = text.replace(secret, "•••")
+    return _CREDENTIALS.sub(lambda m: m.group(1) + "•••", text)
+
+
 def _fail(con: duckdb.DuckDBPyConnection, run_id: int, message: str) -> None:
     with transaction(con):
-        discard_staging(con, run_id)
+        runfile.discard(con, run_id)
         con.execute(
-            "UPDATE runs SET status = 'failed', finished_at = now(), message = ? WHERE run_id = ?",
-            [message, run_id],
+            "UPDATE runs SET status = ?, finished_at = now(), message = ? WHERE run_id = ?",
+            [RunStatus.FAILED, message, run_id],
         )
 
 
 def _summary(status: str, found: dict[str, int], changes: diff.Diff) -> str:
     parts = [f"{found['error']} errors, {found['warning']} warnings"]
-    if status == "held":
+    if status == RunStatus.HELD:
         parts.append("held: " + "; ".join(g.sentence() for g in changes.guards))
     elif found["error"]:
         parts.append("errors must be fixed in the SIS before Approve")

@@ -22,6 +22,7 @@ import duckdb
 import pandas as pd
 
 from mgi_roster.entities import BY_NAME, ENROLLMENTS, ENTITIES, Entity, entity
+from mgi_roster.kinds import RunStatus
 from mgi_roster.parameters import Parameters
 from mgi_roster.review.diff import COUNT_KINDS
 from mgi_roster.review.validation import GRADES
@@ -617,32 +618,17 @@ def requirements_table(params: Parameters) -> pd.DataFrame:
 
 def sharing(con: duckdb.DuckDBPyConnection, district_id: str) -> Sharing:
     """What the latest successful run saw: records per entity, and section members the token
-    could not see (the district's sharing leaves them out)."""
+    could not see (the district's sharing leaves them out; counted when the run was staged)."""
     row = con.execute(
-        """SELECT run_id, counts FROM runs WHERE district_id = ? AND counts IS NOT NULL
-           AND status IN ('staged', 'held', 'merged', 'rejected') ORDER BY run_id DESC LIMIT 1""",
-        [district_id],
+        """SELECT run_id, counts, coalesce(unshared, 0) FROM runs
+           WHERE district_id = ? AND counts IS NOT NULL AND status IN ?
+           ORDER BY run_id DESC LIMIT 1""",
+        [district_id, [RunStatus.STAGED, RunStatus.HELD, RunStatus.MERGED, RunStatus.REJECTED]],
     ).fetchone()
     if row is None:
         return Sharing(None, {}, 0)
-    run_id, counts = int(row[0]), json.loads(row[1]) if row[1] else {}
-    staged = con.execute(
-        "SELECT count(*) FROM stg_enrollments WHERE run_id = ?", [run_id]
-    ).fetchone()
-    if staged and staged[0]:
-        people = "SELECT id FROM stg_students WHERE run_id = $run UNION SELECT id FROM stg_teachers WHERE run_id = $run"
-        members = "SELECT user_id FROM stg_enrollments WHERE run_id = $run"
-    else:  # merged or rejected: staging is gone, the roster says the same for a merged run
-        people = f"SELECT id FROM {_current(BY_NAME['students'])} UNION SELECT id FROM {_current(BY_NAME['teachers'])}"
-        members = f"SELECT user_id FROM {_current(ENROLLMENTS)}"
-    unshared = execute(
-        con,
-        f"SELECT count(DISTINCT user_id) FROM ({members}) WHERE user_id NOT IN ({people})",
-        {"run": run_id, "district": district_id},
-    ).fetchone()
-    return Sharing(
-        run_id, {str(k): int(v) for k, v in counts.items()}, int(unshared[0]) if unshared else 0
-    )
+    counts = json.loads(row[1]) if row[1] else {}
+    return Sharing(int(row[0]), {str(k): int(v) for k, v in counts.items()}, int(row[2]))
 
 
 def districts_table(rows: Sequence[Any]) -> pd.DataFrame:

@@ -6,13 +6,20 @@ Clever list responses, so tests run the real client, staging, validation, diff a
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import os
+import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import duckdb
 import responses
 
 from mgi_roster.sources.clever import CleverSettings
+from mgi_roster.staging import runfile
 from tests.conftest import API
 
 DISTRICT_ID = "d15c0000000000000000000a"
@@ -203,3 +210,25 @@ def serve(
         # Later pages first: responses takes the first registration that matches.
         for _number, matchers, answer in sorted(registrations, key=lambda r: -r[0]):
             mock.get(f"{API}/v3.0{path}", match=matchers, **answer)
+
+
+@contextlib.contextmanager
+def staging_of(con: duckdb.DuckDBPyConnection, run_id: int) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to a run's own staging file (staging/runfile.py): its stg_ tables
+    hold what the run fetched until it is merged, rejected or fails."""
+    path = runfile.file_of(con, run_id)
+    assert path is not None and path.is_file(), f"run {run_id} has no staging file"
+    staged = duckdb.connect(str(path), read_only=True)
+    try:
+        yield staged
+    finally:
+        staged.close()
+
+
+def copy_store(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
+    """Copy a store file with its runs' staging files (the `<name>.runs` folder beside it)."""
+    source, target = Path(source), Path(target)
+    shutil.copyfile(source, target)
+    runs = source.with_name(source.stem + ".runs")
+    if runs.is_dir():
+        shutil.copytree(runs, target.with_name(target.stem + ".runs"), dirs_exist_ok=True)

@@ -7,7 +7,6 @@ Syncing the demo district takes a second or two, so two databases are built once
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from mgi_roster.parameters import Parameters
 from mgi_roster.roster import merge
 from mgi_roster.sources import clever
 from mgi_roster.sources.clever import CleverSettings
+from tests.builders import copy_store
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -52,7 +52,7 @@ def use_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str | N
     def use(source: str | None = None) -> Path:
         target = tmp_path / "mgi.duckdb"
         if source is not None:
-            shutil.copy(source, target)
+            copy_store(source, target)
         monkeypatch.setenv("MGI_DB", str(target))
         return target
 
@@ -81,7 +81,7 @@ def day1_db(tmp_path_factory: pytest.TempPathFactory) -> str:
 def day2_db(day1_db: str, tmp_path_factory: pytest.TempPathFactory) -> str:
     """Day 1 merged by Dana; the demo SIS advanced to day 2 and synced (changes and errors)."""
     path = str(tmp_path_factory.mktemp("app") / "day2.duckdb")
-    shutil.copy(day1_db, path)
+    copy_store(day1_db, path)
     with store.opened(path) as con:
         merge.approve(con, views.run_choices(con, DEMO)[0][0], by="Dana")
         districts.advance_demo_day(con)

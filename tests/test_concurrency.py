@@ -3,15 +3,15 @@
 Within one process (the dashboard serves every session from one process; the scheduler may run
 in it too) DuckDB gives each cursor its own transactions, and the `runs` table is the lock: a
 run `fetching` that belongs to a live process refuses a second sync. Across processes DuckDB
-lets one process hold the file at a time: the second waits in `store.connect` (15 s), then
-either goes on after the first or says plainly that the database is in use.
+lets one process hold the file at a time; a sync holds it only for moments (its long work is
+in its own staging file), so another process reads and writes meanwhile, and one that finds the
+file held waits in `store.connect` (15 s), then says plainly that the database is in use.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -30,6 +30,7 @@ from mgi_roster.demo import DEMO_DISTRICT_ID, DEMO_DISTRICT_TOKEN, DemoDistrict,
 from mgi_roster.errors import ConfigError, MergeRefused, RosterError, SyncRefused
 from mgi_roster.parameters import Parameters
 from mgi_roster.roster import merge
+from tests.builders import copy_store
 from tests.test_crash import REPO, build_two_day_db, fingerprint
 from tests.test_faults import roster_snapshot, running, settings_for
 
@@ -50,7 +51,7 @@ def two_days(tmp_path_factory) -> TwoDays:
     path = folder / "two-days.duckdb"
     run_id = build_two_day_db(path, STUDENTS, page_size=PAGE)
     merged = folder / "merged.duckdb"
-    shutil.copyfile(path, merged)
+    copy_store(path, merged)
     with store.opened(merged) as con:
         merge.approve(con, run_id, by="reference", confirm_guards=True)
         after = fingerprint(con, run_id)
@@ -60,7 +61,7 @@ def two_days(tmp_path_factory) -> TwoDays:
 @pytest.fixture
 def con(two_days: TwoDays, tmp_path: Path):
     path = tmp_path / "mgi.duckdb"
-    shutil.copyfile(two_days.path, path)
+    copy_store(two_days.path, path)
     con = store.connect(path)
     yield con
     con.close()
@@ -163,48 +164,71 @@ def cli_sync(path: Path, base: str) -> subprocess.Popen[str]:
 
 
 @pytest.mark.slow
-def test_a_sync_in_another_process_holds_the_file_and_a_second_one_waits_its_turn(
-    tmp_path: Path, monkeypatch, capsys
+def test_a_sync_in_another_process_leaves_the_store_free_and_refuses_a_second_sync(
+    tmp_path: Path, capsys
 ) -> None:
     path = tmp_path / "mgi.duckdb"
     with store.opened(path) as con:
         parameters.save(con, DEMO_DISTRICT_ID, Parameters())
-    # The 5th data request (students, in a one-page-per-entity sync) answers after 4 s: the
-    # first process holds the file for that long.
+    # The 5th data request (students, in a one-page-per-entity sync) answers after 4 s.
     server = make_server(DemoDistrict(students=STUDENTS), faults=["slow=4"])
     with running(server) as base:
         first = cli_sync(path, base)
         deadline = time.monotonic() + 30
-        while server.faults.data_requests < 1 and time.monotonic() < deadline:
+        while server.faults.fired["slow"] < 1 and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert server.faults.data_requests >= 1, "the first sync never reached Clever"
+        assert server.faults.fired["slow"] == 1, "the first sync never reached the students"
 
-        # What a second process sees while the first holds the file: a plain sentence.
+        # While it fetches, this process reads and writes the store at once.
+        started = time.monotonic()
+        assert main(["--db", str(path), "history", "--district", DEMO_DISTRICT_ID, "--json"]) == 0
+        with store.opened(path) as con:
+            parameters.save(con, DEMO_DISTRICT_ID, Parameters(archive_threshold_pct=12))
+        assert time.monotonic() - started < 2.0
+        history = json.loads(capsys.readouterr().out)
+        assert [r["status"] for r in history["runs"]] == ["fetching"]
+
+        # A second sync of the same district, from another process, is refused plainly.
+        second = cli_sync(path, base)
+        answers = [(*p.communicate(timeout=60), p.returncode) for p in (first, second)]
+    (out_one, _, code_one), (out_two, err_two, code_two) = answers
+    assert code_one == 0 and json.loads(out_one)["status"] == "staged"
+    assert code_two == 2 and "already running" in err_two, err_two
+
+
+@pytest.mark.slow
+def test_a_process_holding_the_store_longer_than_the_wait_gets_a_plain_sentence(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    path = tmp_path / "mgi.duckdb"
+    store.connect(path).close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+            "print('held', flush=True); time.sleep(30)",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         with pytest.raises(ConfigError) as busy:
             store.connect(path, wait=0.3)
+        assert busy.value.title == "Database busy"
         assert busy.value.message == (
-            f"The database {path} is in use by another MGI Roster Review process. Wait for it "
-            "to finish (a sync or a merge), then try again."
+            f"The database {path} is in use by another MGI Roster Review process (waited 0.3 s). "
+            "Wait for it to finish (a merge, or the start or end of a sync), then try again."
         )
         monkeypatch.setattr(store.connect, "__kwdefaults__", {"wait": 0.3})
         capsys.readouterr()
-        assert main(["--db", str(path), "sync", "--district", DEMO_DISTRICT_ID]) == 1
+        assert main(["--db", str(path), "history", "--district", DEMO_DISTRICT_ID]) == 1
         assert capsys.readouterr().err.strip() == f"{busy.value.title}: {busy.value.message}"
-        monkeypatch.undo()
-
-        # A second sync process started now waits (up to 15 s) and runs after the first.
-        second = cli_sync(path, base)
-        answers = [(*p.communicate(timeout=60), p.returncode) for p in (first, second)]
-    assert [code for _, _, code in answers] == [0, 0], answers
-    one, two = (json.loads(out) for out, _, _ in answers)
-    assert (one["status"], two["status"]) == ("staged", "staged")
-    with store.opened(path) as con:
-        first_done, second_started = con.execute(
-            "SELECT (SELECT finished_at FROM runs WHERE run_id = $a), "
-            "(SELECT started_at FROM runs WHERE run_id = $b)",
-            {"a": one["run_id"], "b": two["run_id"]},
-        ).fetchone()
-    assert second_started > first_done
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 # --- approvals --------------------------------------------------------------------------------

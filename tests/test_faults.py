@@ -9,8 +9,8 @@ The client's clock and sleep are a FakeClock, so backoff and rate-limit waits co
 
 from __future__ import annotations
 
+import contextlib
 import re
-import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,7 +38,9 @@ from mgi_roster.errors import InputError
 from mgi_roster.parameters import Parameters
 from mgi_roster.roster import merge
 from mgi_roster.sources.clever import CleverSettings
+from mgi_roster.staging import runfile
 from mgi_roster.sync import SyncResult, run_sync
+from tests.builders import copy_store, staging_of
 from tests.conftest import FakeClock
 
 API = "https://api.clever.com"
@@ -235,13 +237,21 @@ def settings_for(base: str) -> CleverSettings:
 
 
 def staged(con, run_id: int) -> dict[str, list[tuple]]:
-    """A run's staged rows per entity, without the run id, in a stable order."""
-    return {
-        e.name: con.execute(
-            f"SELECT * EXCLUDE (run_id) FROM stg_{e.name} WHERE run_id = ? ORDER BY ALL", [run_id]
-        ).fetchall()
-        for e in ENTITIES
-    }
+    """A run's staged rows per entity, without the run id, in a stable order: from its own file,
+    or (a failed run's file is gone) from the main store, where nothing may remain."""
+    path = runfile.file_of(con, run_id)
+    with (
+        contextlib.nullcontext(con)
+        if path is None or not path.is_file()
+        else staging_of(con, run_id) as rows
+    ):
+        return {
+            e.name: rows.execute(
+                f"SELECT * EXCLUDE (run_id) FROM stg_{e.name} WHERE run_id = ? ORDER BY ALL",
+                [run_id],
+            ).fetchall()
+            for e in ENTITIES
+        }
 
 
 def findings(con, run_id: int) -> tuple[list[tuple], list[tuple]]:
@@ -290,7 +300,7 @@ def reference(tmp_path_factory) -> Reference:
 @pytest.fixture
 def con(reference: Reference, tmp_path: Path):
     path = tmp_path / "mgi.duckdb"
-    shutil.copyfile(reference.path, path)
+    copy_store(reference.path, path)
     con = store.connect(path)
     yield con
     con.close()

@@ -16,7 +16,8 @@ from mgi_roster.roster import exports
 from mgi_roster.schedule import Schedule
 from mgi_roster.sources import clever
 from mgi_roster.sources.clever import read_envelope
-from mgi_roster.staging.pages import EnvelopeReader, discard_staging, stage_page, staged_counts
+from mgi_roster.staging.pages import EnvelopeReader, stage_page, staged_counts
+from mgi_roster.staging.runfile import discard
 
 HEX = "0123456789abcdef"
 READ = EnvelopeReader()  # one DuckDB for all examples
@@ -105,7 +106,7 @@ def test_staging_takes_any_records_without_crashing(con, records):
     for run, entity in enumerate(FETCHED, start=1):
         stage_page(con, entity, run, "d" * 24, body)
         assert staged_counts(con, run)[entity.name] <= len(records)
-        discard_staging(con, run)
+        discard(con, run)
 
 
 @given(st.text())

@@ -8,7 +8,8 @@ import pytest
 
 from mgi_roster import store
 from mgi_roster.entities import BY_NAME
-from mgi_roster.staging.pages import discard_staging, stage_page, staged_counts
+from mgi_roster.staging.pages import stage_page, staged_counts
+from mgi_roster.staging.runfile import discard
 from tests import recorded
 
 
@@ -99,7 +100,7 @@ def test_odd_values_are_kept_as_text_not_crashes(con):
 def test_discard_removes_a_runs_rows_only(con):
     stage(con, "terms", recorded.body("client__terms"), run_id=1)
     stage(con, "terms", recorded.body("client__terms"), run_id=2)
-    discard_staging(con, 1)
+    discard(con, 1)
     assert staged_counts(con, 1)["terms"] == 0 and staged_counts(con, 2)["terms"] == 5
 
 

@@ -11,9 +11,10 @@ from mgi_roster.errors import DistrictIdError, ParametersError, SyncRefused
 from mgi_roster.parameters import Parameters
 from mgi_roster.roster import merge
 from mgi_roster.sources.clever import CleverSettings
+from mgi_roster.staging import runfile
 from mgi_roster.sync import run_sync, start_run
 from tests import recorded
-from tests.builders import DISTRICT_ID, SETTINGS, serve, small_district, student
+from tests.builders import DISTRICT_ID, SETTINGS, serve, small_district, staging_of, student
 from tests.conftest import API
 
 
@@ -32,10 +33,18 @@ def roster_snapshot(con) -> dict[str, list[tuple]]:
 
 
 def staged_rows(con, run_id: int) -> int:
-    return sum(
+    """Rows a run left in staging: in the main store, and in its own file if that is still there."""
+    rows = sum(
         con.execute(f"SELECT count(*) FROM stg_{e.name} WHERE run_id = ?", [run_id]).fetchone()[0]
         for e in ENTITIES
     )
+    path = runfile.file_of(con, run_id)
+    if path is not None and path.is_file():
+        with staging_of(con, run_id) as staged:
+            rows += sum(
+                staged.execute(f"SELECT count(*) FROM stg_{e.name}").fetchone()[0] for e in ENTITIES
+            )
+    return rows
 
 
 def issues(con, run_id: int) -> list[tuple]:
@@ -94,10 +103,11 @@ def test_pages_stream_into_staging_with_progress(con):
         "students",
         "sections",
     ]
-    row = con.execute(
-        "SELECT first_name, last_name, grade, dob, school, schools, email, district_username FROM stg_students WHERE id = ?",
-        [student(2)["id"]],
-    ).fetchone()
+    with staging_of(con, result.run_id) as staged:
+        row = staged.execute(
+            "SELECT first_name, last_name, grade, dob, school, schools, email, district_username FROM stg_students WHERE id = ?",
+            [student(2)["id"]],
+        ).fetchone()
     assert row == (
         "First2",
         "Last2",
@@ -119,9 +129,10 @@ def test_missing_values_all_mean_null(con):
     with responses.RequestsMock() as rsps:
         serve(district, rsps)
         run_id = run_sync(con, DISTRICT_ID, settings=SETTINGS).run_id
-    assert con.execute(
-        "SELECT count(*) FROM stg_students WHERE run_id = ? AND state_id IS NULL", [run_id]
-    ).fetchone() == (3,)
+    with staging_of(con, run_id) as staged:
+        assert staged.execute(
+            "SELECT count(*) FROM stg_students WHERE run_id = ? AND state_id IS NULL", [run_id]
+        ).fetchone() == (3,)
 
 
 def test_a_401_on_page_3_leaves_a_failed_run_and_the_roster_untouched(con):
@@ -240,9 +251,10 @@ def test_the_recorded_clever_district_stages_with_sharing_findings(con):
         i for i in issues(con, result.run_id) if i[3].startswith("dob")
     ]  # "2/11/2007" is fine
     # both term date formats end up as dates
-    assert con.execute("SELECT start_date FROM stg_terms WHERE name = 'S1'").fetchone() == (
-        "2012-08-01",
-    )
+    with staging_of(con, result.run_id) as staged:
+        assert staged.execute("SELECT start_date FROM stg_terms WHERE name = 'S1'").fetchone() == (
+            "2012-08-01",
+        )
 
 
 # --- prefetching pages ----------------------------------------------------------------------

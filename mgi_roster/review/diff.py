@@ -88,9 +88,16 @@ def _duplicated(con: duckdb.DuckDBPyConnection, run_id: int, entity: Entity) -> 
 
 
 def diff_run(
-    con: duckdb.DuckDBPyConnection, run_id: int, district_id: str, params: Parameters
+    con: duckdb.DuckDBPyConnection,
+    run_id: int,
+    district_id: str,
+    params: Parameters,
+    roster_version: int | None = None,
 ) -> Diff:
-    """Fill the changes table for a staged, validated run; return counts and tripped guards."""
+    """Fill the changes table for a staged, validated run; return counts and tripped guards.
+
+    `con` holds the run's staging and the roster it is compared with: the main store, or a run's
+    own file with a snapshot of the roster at `roster_version` (read from the store if None)."""
     con.execute("DELETE FROM changes WHERE run_id = $run", {"run": run_id})
     counts: dict[str, dict[str, int]] = {}
     for entity in ENTITIES:
@@ -106,7 +113,8 @@ def diff_run(
         ).fetchall():
             counts[entity.name][change] = int(n)
     con.execute("DROP TABLE IF EXISTS diff_plan")
-    return Diff(counts, guards(con, district_id, counts, params), current_version(con, district_id))
+    version = current_version(con, district_id) if roster_version is None else roster_version
+    return Diff(counts, guards(con, district_id, counts, params), version)
 
 
 def guards(

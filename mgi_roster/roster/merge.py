@@ -28,11 +28,11 @@ import duckdb
 
 from mgi_roster.entities import ENTITIES, Entity
 from mgi_roster.errors import InputError, MergeRefused
-from mgi_roster.kinds import ChangeKind
+from mgi_roster.kinds import ChangeKind, MergeKind, RunStatus
 from mgi_roster.parameters import Parameters
 from mgi_roster.roster import quality, sql
 from mgi_roster.roster.versions import current_version, latest_merge, next_version
-from mgi_roster.staging.pages import discard_staging
+from mgi_roster.staging import runfile
 from mgi_roster.store import execute, transaction
 
 
@@ -116,8 +116,12 @@ def approval_blockers(
             "then confirm the guards to approve it."
         )
     newer = con.execute(
-        "SELECT max(run_id) FROM runs WHERE district_id = ? AND run_id > ? AND status IN ('staged', 'held', 'merged', 'fetching')",
-        [run.district_id, run.run_id],
+        "SELECT max(run_id) FROM runs WHERE district_id = ? AND run_id > ? AND status IN ?",
+        [
+            run.district_id,
+            run.run_id,
+            [RunStatus.STAGED, RunStatus.HELD, RunStatus.MERGED, RunStatus.FETCHING],
+        ],
     ).fetchone()
     if newer and newer[0] is not None:
         reasons.append(
@@ -144,11 +148,11 @@ def approve(
     """Merge a staged run into the roster, all or nothing."""
     try:
         return _approve(con, run_id, by=by, confirm_guards=confirm_guards)
-    except duckdb.TransactionException:
+    except (duckdb.TransactionException, runfile.StagingInUse):
         # Another session of this process changed the same rows first (two reviewers clicking
         # Approve together): DuckDB rolled this one back. Say what happened, not a traceback.
         run = load_run(con, run_id)
-        if run.status == "merged":
+        if run.status == RunStatus.MERGED:
             return _already_merged(con, run)
         raise _busy(run_id) from None
 
@@ -162,8 +166,8 @@ def _busy(run_id: int) -> MergeRefused:
 
 def _already_merged(con: duckdb.DuckDBPyConnection, run: Run) -> MergeResult:
     row = con.execute(
-        "SELECT version FROM merges WHERE run_id = ? AND kind = 'merge' AND NOT undone",
-        [run.run_id],
+        "SELECT version FROM merges WHERE run_id = ? AND kind = ? AND NOT undone",
+        [run.run_id, MergeKind.MERGE],
     ).fetchone()
     return MergeResult(
         run.run_id, run.district_id, int(row[0]) if row else 0, run.changes, already_merged=True
@@ -173,9 +177,17 @@ def _already_merged(con: duckdb.DuckDBPyConnection, run: Run) -> MergeResult:
 def _approve(
     con: duckdb.DuckDBPyConnection, run_id: int, *, by: str | None, confirm_guards: bool
 ) -> MergeResult:
-    with transaction(con):
-        run = load_run(con, run_id)
-        if run.status == "merged":
+    run = load_run(con, run_id)
+    if run.status == RunStatus.MERGED:
+        return _already_merged(con, run)
+    blockers = approval_blockers(con, run, confirm_guards=confirm_guards)
+    if blockers:
+        raise MergeRefused(" ".join(blockers))
+    path = runfile.require(con, run_id)
+    # The staged rows are read from the run's own file, attached for the merge.
+    with runfile.attached(con, path) as staging, transaction(con):
+        run = load_run(con, run_id)  # again, inside the transaction: it decides
+        if run.status == RunStatus.MERGED:
             return _already_merged(con, run)
         blockers = approval_blockers(con, run, confirm_guards=confirm_guards)
         if blockers:
@@ -184,14 +196,14 @@ def _approve(
         latest = latest_merge(con, run.district_id)
         previous_run = latest[1] if latest else None
         for entity in ENTITIES:
-            _merge_entity(con, entity, run, version, previous_run)
+            _merge_entity(con, entity, run, version, previous_run, staging)
         con.execute(
-            "INSERT INTO merges (version, district_id, run_id, kind, actor, counts) VALUES (?, ?, ?, 'merge', ?, ?)",
-            [version, run.district_id, run_id, by, json.dumps(run.changes)],
+            "INSERT INTO merges (version, district_id, run_id, kind, actor, counts) VALUES (?, ?, ?, ?, ?, ?)",
+            [version, run.district_id, run_id, MergeKind.MERGE, by, json.dumps(run.changes)],
         )
         con.execute(
-            "UPDATE runs SET status = 'merged', decided_by = ?, decided_at = now() WHERE run_id = ?",
-            [by, run_id],
+            "UPDATE runs SET status = ?, decided_by = ?, decided_at = now() WHERE run_id = ?",
+            [RunStatus.MERGED, by, run_id],
         )
         audit(
             con,
@@ -205,8 +217,9 @@ def _approve(
                 "confirmed_guards": run.guards if confirm_guards else [],
             },
         )
-        discard_staging(con, run_id, keep_findings=True)
+        runfile.discard(con, run_id, keep_findings=True)
         quality.refresh(con, run.district_id, version)
+    runfile.remove(path)
     return MergeResult(run_id, run.district_id, version, run.changes)
 
 
@@ -222,7 +235,8 @@ def reject(con: duckdb.DuckDBPyConnection, run_id: int, *, by: str | None = None
             [by, f"Rejected by {by or 'an unnamed reviewer'}.", run_id],
         )
         audit(con, run.district_id, "reject", run_id=run_id, by=by)
-        discard_staging(con, run_id, keep_findings=True)
+        runfile.discard(con, run_id, keep_findings=True)
+    runfile.remove(runfile.file_of(con, run_id))
 
 
 def undo(con: duckdb.DuckDBPyConnection, district_id: str, *, by: str | None = None) -> UndoResult:
@@ -251,8 +265,8 @@ def undo(con: duckdb.DuckDBPyConnection, district_id: str, *, by: str | None = N
             )
         undo_version = next_version(con, district_id)
         con.execute(
-            "INSERT INTO merges (version, district_id, run_id, kind, actor, undoes) VALUES (?, ?, ?, 'undo', ?, ?)",
-            [undo_version, district_id, run_id, by, version],
+            "INSERT INTO merges (version, district_id, run_id, kind, actor, undoes) VALUES (?, ?, ?, ?, ?, ?)",
+            [undo_version, district_id, run_id, MergeKind.UNDO, by, version],
         )
         quality.refresh(con, district_id, undo_version)
         con.execute(
@@ -295,7 +309,12 @@ def audit(
 
 
 def _merge_entity(
-    con: duckdb.DuckDBPyConnection, entity: Entity, run: Run, version: int, previous_run: int | None
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    run: Run,
+    version: int,
+    previous_run: int | None,
+    staging: str,
 ) -> None:
     table = sql.roster_table(entity)
     columns = [sql.q(c) for c in entity.column_names]
@@ -306,7 +325,9 @@ def _merge_entity(
         "version": version,
         "previous": previous_run,
     }
-    classified = sql.classify(entity, all_records=run.parameters.all_records_processing)
+    classified = sql.classify(
+        entity, all_records=run.parameters.all_records_processing, schema=staging
+    )
     keys = ", ".join(sql.q(k) for k in entity.key)
     # The plan: the keys that need a new version, and why. A record in the sync and unchanged
     # needs nothing (its last_seen_run stays NULL: "seen in the latest merge"), so a merge writes
@@ -338,7 +359,7 @@ def _merge_entity(
         f"""INSERT INTO {table} (district_id, {", ".join(columns)}, archived, first_seen_run, last_seen_run, valid_from, valid_to)
             SELECT $district, {", ".join(f"s.{c}" for c in columns)}, false,
                    coalesce(o.first_seen_run, $run), NULL, $version, NULL
-            FROM merge_plan p JOIN {sql.staged(entity)} s ON {on_plan("s")}
+            FROM merge_plan p JOIN {sql.staged(entity, schema=staging)} s ON {on_plan("s")}
             LEFT JOIN {table} o ON o.district_id = $district AND o.valid_to = $version AND {on_plan("o")}
             WHERE p.action IN ('{ChangeKind.ADDED}', '{ChangeKind.UPDATED}', '{ChangeKind.RESTORED}', 'reseen')""",
         args,

@@ -143,15 +143,3 @@ def staged_counts(con: duckdb.DuckDBPyConnection, run_id: int) -> dict[str, int]
     )
     rows = con.execute(union, {"run": run_id}).fetchall()
     return {name: int(n) for name, n in rows}
-
-
-def discard_staging(
-    con: duckdb.DuckDBPyConnection, run_id: int, *, keep_findings: bool = False
-) -> None:
-    """Drop a run's staged rows. A merged or rejected run keeps its issues and changes for
-    history; a failed run keeps nothing but its message."""
-    for entity in ENTITIES:
-        con.execute(f"DELETE FROM {stg(entity)} WHERE run_id = ?", [run_id])
-    if not keep_findings:
-        con.execute("DELETE FROM issues WHERE run_id = ?", [run_id])
-        con.execute("DELETE FROM changes WHERE run_id = ?", [run_id])
