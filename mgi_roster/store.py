@@ -290,20 +290,35 @@ def opened(path: str | os.PathLike[str] | None = None) -> Iterator[duckdb.DuckDB
         con.close()
 
 
+_IN_TRANSACTION: set[int] = set()  # id() of the connections inside transaction() now
+
+
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """All or nothing: commit when the block ends, roll back on any exception."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    """All or nothing: commit when the block ends, roll back on any exception.
+
+    A transaction() inside another on the same connection joins it (DuckDB has no savepoints):
+    the outermost block commits or rolls back everything, so a function that needs atomicity
+    can say so whether or not its caller already made a transaction."""
+    key = id(con)
+    if key in _IN_TRANSACTION:
         yield con
-    except BaseException:
-        _rollback(con)
-        raise
+        return
+    con.execute("BEGIN TRANSACTION")
+    _IN_TRANSACTION.add(key)
     try:
-        con.execute("COMMIT")
-    except duckdb.Error:
-        _rollback(con)  # a conflict found at commit time: leave the connection usable
-        raise
+        try:
+            yield con
+        except BaseException:
+            _rollback(con)
+            raise
+        try:
+            con.execute("COMMIT")
+        except duckdb.Error:
+            _rollback(con)  # a conflict found at commit time: leave the connection usable
+            raise
+    finally:
+        _IN_TRANSACTION.discard(key)
 
 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:

@@ -56,3 +56,24 @@ def _no_real_configuration(monkeypatch, tmp_path_factory):
         "MGI_DB",
     ):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def fresh_db():
+    """An in-memory store with the schema: the fastest store a test can have."""
+    from mgi_roster import store
+
+    con = store.connect(":memory:")
+    yield con
+    con.close()
+
+
+@pytest.fixture
+def file_db(tmp_path):
+    """(path, connection) of a store in a file, as the command line and the dashboard use."""
+    from mgi_roster import store
+
+    path = tmp_path / "mgi.duckdb"
+    con = store.connect(path)
+    yield path, con
+    con.close()
