@@ -97,16 +97,33 @@ def advance_demo_day(
 
 
 def uses_demo(district_id: str, settings: CleverSettings) -> bool:
+    """Whether this district's roster comes from the demo: always with no Clever configuration,
+    and for the demo's own District ID while the API base is Clever's (not a loopback server)."""
     default_base = settings.api_base == CleverSettings.api_base
     return settings.is_demo or (district_id == demo.DEMO_DISTRICT_ID and default_base)
+
+
+def demo_session(day: int = 1) -> tuple[requests.Session, CleverSettings]:
+    """A Session with the demo district (on this SIS day) mounted for Clever's API and OAuth
+    hosts, and the demo's app credentials: the Clever client then runs unchanged."""
+    settings = CleverSettings(client_id=demo.DEMO_CLIENT_ID, client_secret=demo.DEMO_CLIENT_SECRET)
+    session = clever.new_session()
+    demo.mount_demo(
+        session,
+        demo.DemoDistrict(day=day),
+        api_base=settings.api_base,
+        oauth_base=settings.oauth_base,
+    )
+    return session, settings
 
 
 def clever_session(
     con: duckdb.DuckDBPyConnection, district_id: str, settings: CleverSettings
 ) -> tuple[requests.Session, CleverSettings]:
-    """The Session (and effective settings) to reach this district's roster."""
+    """The Session (and effective settings) to reach this district's roster: Clever's, or the
+    demo's SIS on its stored day."""
     if not uses_demo(district_id, settings):
-        return clever.open_session(settings)
+        return clever.new_session(), settings
     if district_id != demo.DEMO_DISTRICT_ID:
         raise InputError(
             f"No Clever credentials are configured, so only the demo district "
@@ -114,8 +131,7 @@ def clever_session(
             "CLEVER_CLIENT_SECRET to connect a real district."
         )
     district = get(con, district_id)
-    day = (district.demo_day if district else None) or 1
-    return clever.open_session(CleverSettings(), demo.DemoDistrict(day=day))
+    return demo_session((district.demo_day if district else None) or 1)
 
 
 def test_connection(

@@ -416,9 +416,9 @@ def test_client_repr_hides_token(session, clock):
 
 
 def demo_client(clock, day: int = 1) -> CleverClient:
-    from mgi_roster import demo
+    from mgi_roster import demo, districts
 
-    session, settings = clever.open_session(CleverSettings(), demo.DemoDistrict(day=day))
+    session, settings = districts.demo_session(day)
     client, token = clever.connect(
         demo.DEMO_DISTRICT_ID, settings, session=session, clock=clock, sleep=clock.sleep
     )
@@ -440,14 +440,18 @@ def test_demo_district_pages_like_clever(clock, page_size):
 
 
 def test_demo_check_connection_through_the_tokens_endpoint():
-    from mgi_roster import demo
+    from mgi_roster import demo, districts
 
-    connection = clever.check_connection(demo.DEMO_DISTRICT_ID, CleverSettings())
+    session, settings = districts.demo_session()
+    connection = clever.check_connection(demo.DEMO_DISTRICT_ID, settings, session=session)
     assert connection.district.id == demo.DEMO_DISTRICT_ID
-    assert connection.token_source == "demo"
+    assert connection.token_source == "app credentials"
     assert connection.district.name
 
 
 def test_demo_knows_no_other_district():
+    from mgi_roster import districts
+
+    session, settings = districts.demo_session()
     with pytest.raises(RosteringNotAccepted):
-        clever.check_connection("0" * 24, CleverSettings())
+        clever.check_connection("0" * 24, settings, session=session)

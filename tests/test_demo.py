@@ -33,6 +33,8 @@ from mgi_roster.demo import (
     make_server,
     mount_demo,
 )
+from mgi_roster.demo.ids import _SECTION, _STUDENT, _id
+from mgi_roster.demo.people import _NAME_GROUPS
 from mgi_roster.errors import InputError
 
 API = "https://api.clever.com"
@@ -578,7 +580,7 @@ def test_names_are_multilingual_and_logins_ascii(days: dict) -> None:
 
 def test_every_name_in_the_pools_is_json_safe_and_has_an_ascii_form() -> None:
     # The fast renderers interpolate names into JSON text without escaping.
-    for group in demo._NAME_GROUPS:
+    for group in _NAME_GROUPS:
         for pools in filter(None, (group.latin, group.native)):
             for display, ascii_form in pools.female + pools.male + pools.last:
                 assert json.dumps(display, ensure_ascii=False)[1:-1] == display
@@ -798,7 +800,7 @@ def test_district_sync_time_moves_with_the_day(day1: DemoDistrict) -> None:
 def test_a_late_page_of_a_million_students_is_served_without_the_district() -> None:
     district = DemoDistrict(students=1_000_000, day=2)
     planted = district.planted()
-    late = demo._id(demo._STUDENT, 999_950)
+    late = _id(_STUDENT, 999_950)
     body = get(district, "/v3.0/users", role="student", limit="100", starting_after=late).json()
     ids = [item["data"]["id"] for item in body["data"]]
     assert ids[0] > late and ids == sorted(ids) and len(ids) == 100
@@ -818,7 +820,10 @@ def test_a_late_page_of_a_million_students_is_served_without_the_district() -> N
     ).json()
     assert tail["data"] == [] and link(tail, "next") is None
     last_section = get(
-        district, "/v3.0/sections", limit="2", ending_before=demo._id(demo._SECTION, 10**9)
+        district,
+        "/v3.0/sections",
+        limit="2",
+        ending_before=_id(_SECTION, 10**9),
     ).json()["data"]
     assert [s["data"]["id"] for s in last_section][-1] == planted.new_section
     assert district.counts()["students"] == 1_000_000 and district.counts()["schools"] == 3333

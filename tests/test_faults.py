@@ -33,6 +33,7 @@ from mgi_roster.demo import (
     mount_demo,
     parse_fault,
 )
+from mgi_roster.demo.ids import _SCHOOL, _SECTION, _id
 from mgi_roster.entities import ENTITIES
 from mgi_roster.errors import InputError
 from mgi_roster.parameters import Parameters
@@ -104,8 +105,8 @@ def test_no_faults_and_faults_that_never_fire_answer_byte_for_byte_like_handle()
     quiet = ("revoke-after=1000000", "5xx=1000000", "html=1000000", "slow=0")
     requests_ = [
         ("/v3.0/users", {"role": ["student"], "limit": ["7"]}),
-        ("/v3.0/sections", {"starting_after": [demo._id(demo._SECTION, 3)]}),
-        ("/v3.0/schools/" + demo._id(demo._SCHOOL, 0), {}),
+        ("/v3.0/sections", {"starting_after": [_id(_SECTION, 3)]}),
+        ("/v3.0/schools/" + _id(_SCHOOL, 0), {}),
         ("/v3.0/nope", {}),
         ("/oauth/tokens", {"owner_type": ["district"]}),
     ]

@@ -1,8 +1,8 @@
 """Clever API v3.0 client: district token lookup, Test Connection, paged reads.
 
-Everything goes through one injected `requests.Session` (the demo district is a transport
-adapter mounted on it, so the demo runs this very code). Facts this module relies on are in
-shared/reference/clever-api.md:
+Everything goes through one injected `requests.Session`, on which the caller may mount a
+transport: districts.py mounts the demo district's, so the demo runs this very code. Facts
+this module relies on are in shared/reference/clever-api.md:
 
 - tokens are *listed*, not minted: GET {oauth}/oauth/tokens?owner_type=district&district=<id>
   with HTTP Basic app credentials (§1);
@@ -203,7 +203,7 @@ class Connection:
     """What Test Connection found: the district, and how its token was obtained."""
 
     district: District
-    token_source: str  # "app credentials", "CLEVER_DISTRICT_TOKEN" or "demo"
+    token_source: str  # "app credentials" or "CLEVER_DISTRICT_TOKEN"
     scopes: tuple[str, ...] = ()
 
 
@@ -583,28 +583,12 @@ def find_district_token(http: Http, settings: CleverSettings, district_id: str) 
     )
 
 
-def open_session(
-    settings: CleverSettings, demo: Any = None
-) -> tuple[requests.Session, CleverSettings]:
-    """A Session for these settings. With no Clever configuration, the demo district is mounted
-    on the session and its demo app credentials are used: the rest of the code is unchanged."""
+def new_session() -> requests.Session:
+    """A plain Session for Clever. A caller may mount a transport on it before use (the demo
+    district is one: see districts.clever_session); this module never decides that."""
     session = requests.Session()
     session.headers["User-Agent"] = "mgi-roster-review/0.1"
-    if not settings.is_demo:
-        return session, settings
-    from mgi_roster import demo as demo_module
-
-    district = demo if demo is not None else demo_module.DemoDistrict()
-    demo_module.mount_demo(
-        session, district, api_base=settings.api_base, oauth_base=settings.oauth_base
-    )
-    demo_settings = CleverSettings(
-        api_base=settings.api_base,
-        oauth_base=settings.oauth_base,
-        client_id=demo_module.DEMO_CLIENT_ID,
-        client_secret=demo_module.DEMO_CLIENT_SECRET,
-    )
-    return session, demo_settings
+    return session
 
 
 def connect(
@@ -612,14 +596,11 @@ def connect(
     settings: CleverSettings,
     *,
     session: requests.Session | None = None,
-    demo: Any = None,
     **http_options: Any,
 ) -> tuple[CleverClient, DistrictToken]:
     """A client for one district: format check, then the token lookup. No data call yet."""
     district_id = check_district_id(district_id)
-    if session is None:
-        session, settings = open_session(settings, demo)
-    http = Http(session, **http_options)
+    http = Http(session if session is not None else new_session(), **http_options)
     token = find_district_token(http, settings, district_id)
     return CleverClient(http, token.token, api_base=settings.api_base), token
 
@@ -629,17 +610,15 @@ def check_connection(
     settings: CleverSettings,
     *,
     session: requests.Session | None = None,
-    demo: Any = None,
     **http_options: Any,
 ) -> Connection:
     """The guide's Test Connection: check the ID, find the token, read the district."""
     district_id = check_district_id(district_id)
-    client, token = connect(district_id, settings, session=session, demo=demo, **http_options)
+    client, token = connect(district_id, settings, session=session, **http_options)
     district = client.district()
     if district.id and district.id != district_id:
         raise DistrictNotFound(
             f"The token belongs to district {district.id}, not {district_id}. Check the District "
             "ID, or the CLEVER_DISTRICT_TOKEN setting."
         )
-    source = "demo" if settings.is_demo else token.source
-    return Connection(district=district, token_source=source, scopes=token.scopes)
+    return Connection(district=district, token_source=token.source, scopes=token.scopes)
