@@ -268,8 +268,12 @@ class Store:
     """
 
     def __init__(self, target: str | os.PathLike[str] | duckdb.DuckDBPyConnection) -> None:
-        self._con = target if isinstance(target, duckdb.DuckDBPyConnection) else None
-        self._path = None if self._con is not None else target
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._path: str | os.PathLike[str] | None = None
+        if isinstance(target, duckdb.DuckDBPyConnection):
+            self._con = target
+        else:
+            self._path = target
 
     @contextmanager
     def session(self) -> Iterator[duckdb.DuckDBPyConnection]:

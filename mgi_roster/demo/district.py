@@ -169,7 +169,8 @@ class DemoDistrict:
         decoded = _decode(record_id)
         if decoded is None or not self.exists(*decoded):
             return None
-        return json.loads(self.fragment(*decoded))
+        found: dict[str, Any] = json.loads(self.fragment(*decoded))
+        return found
 
     def records(self, entity: str) -> Iterator[dict[str, Any]]:
         """Every record of an entity (``schools``, ``students``, ``teachers``, ``sections``,
@@ -571,7 +572,7 @@ def _planted(students: int, seed: int) -> Planted:
         record: Any = district.record(_id(code, index))
         for key in path:
             record = record[key]
-        return record
+        return str(record)
 
     def student_change(index: int, field: str) -> Change:
         return Change(

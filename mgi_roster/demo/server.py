@@ -132,6 +132,8 @@ def serve(district: DemoDistrict, host: str = "127.0.0.1", port: int = 0, **kw: 
     """Serve the demo district until Ctrl-C or SIGTERM, then close the socket and return."""
     server = make_server(district, host, port, **kw)
     bound_host, bound_port = server.server_address[:2]
+    if isinstance(bound_host, bytes):
+        bound_host = bound_host.decode()
     faults = getattr(server, "faults", None)
     print(
         f"Demo Clever district {DEMO_DISTRICT_ID} (day {district.day}, "

@@ -73,12 +73,12 @@ class DemoAdapter(BaseAdapter):
             {**result.headers, "Content-Length": str(len(result.body))}
         )
         response._content = result.body
-        response._content_consumed = True
+        response._content_consumed = True  # type: ignore[attr-defined]  # requests' private flag: the body is read
         response.encoding = requests.utils.get_encoding_from_headers(response.headers)
         response.reason = HTTPStatus(result.status).phrase
         response.url = request.url or ""
         response.request = request
-        response.connection = self
+        response.connection = self  # type: ignore[assignment]  # an adapter, as requests' own
         return response
 
     def _faulted(

@@ -318,7 +318,10 @@ def _merge_entity(
 ) -> None:
     table = sql.roster_table(entity)
     columns = [sql.q(c) for c in entity.column_names]
-    on_plan = lambda alias: sql.key_join(entity, alias, "p")  # noqa: E731
+
+    def on_plan(alias: str) -> str:
+        return sql.key_join(entity, alias, "p")
+
     args = {
         "run": run.run_id,
         "district": run.district_id,
