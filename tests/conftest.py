@@ -1,3 +1,11 @@
+"""Fixtures, built from tests/support.py (where everything else tests share lives).
+
+Stores, after sqlite-utils' `fresh_db`:
+    fresh_db      an in-memory store with the schema
+    seeded_db     an in-memory store holding the test district synced and approved (version 1)
+    file_db       (path, connection) of a store in a file, as the command line and dashboard use
+"""
+
 from __future__ import annotations
 
 import os
@@ -6,29 +14,20 @@ import pytest
 import requests
 from hypothesis import settings
 
+from mgi_roster import store
+from mgi_roster.sources import clever
+
+# API, OAUTH and FakeClock live in tests/support.py; they stay importable from here for the test
+# modules that still import them from conftest (test_app_security, test_cli, test_secrets).
+from tests.support import API, OAUTH, FakeClock, seed
+
+__all__ = ["API", "OAUTH", "FakeClock"]
+
 # CI machines are small and shared: judge properties, not speed. Derandomized, so the gate
 # gives the same verdict on every run; HYPOTHESIS_PROFILE=explore searches new examples.
 settings.register_profile("mgi", deadline=None, max_examples=200, derandomize=True)
 settings.register_profile("explore", deadline=None, max_examples=1000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "mgi"))
-
-API = "https://api.clever.com"
-OAUTH = "https://clever.com"
-
-
-class FakeClock:
-    """A clock that only moves when the code under test sleeps: no real waiting in tests."""
-
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture
@@ -44,8 +43,6 @@ def session() -> requests.Session:
 @pytest.fixture(autouse=True)
 def _no_real_configuration(monkeypatch, tmp_path_factory):
     """Tests never see the developer's Clever credentials, secrets file or database."""
-    from mgi_roster.sources import clever
-
     monkeypatch.setattr(clever, "SECRETS_FILE", tmp_path_factory.getbasetemp() / "no-secrets.toml")
     for name in (
         "CLEVER_CLIENT_ID",
@@ -61,18 +58,22 @@ def _no_real_configuration(monkeypatch, tmp_path_factory):
 @pytest.fixture
 def fresh_db():
     """An in-memory store with the schema: the fastest store a test can have."""
-    from mgi_roster import store
-
     con = store.connect(":memory:")
     yield con
     con.close()
 
 
 @pytest.fixture
+def seeded_db(fresh_db):
+    """An in-memory store holding the test district (support.DISTRICT_ID, default parameters)
+    with `small_district(10)` synced and approved: roster version 1, no issues, nothing pending."""
+    seed(fresh_db)
+    return fresh_db
+
+
+@pytest.fixture
 def file_db(tmp_path):
     """(path, connection) of a store in a file, as the command line and the dashboard use."""
-    from mgi_roster import store
-
     path = tmp_path / "mgi.duckdb"
     con = store.connect(path)
     yield path, con

@@ -1,27 +1,12 @@
-"""Real recorded Clever responses (tests/fixtures/clever-recorded, MIT; see SOURCES.md there)."""
+"""The recorded-answer readers' old address: they live in tests/support.py now.
 
-from __future__ import annotations
+Kept only for tests/test_validation.py (`from tests import recorded`); delete this file once it
+imports `recorded_body` and its siblings from `tests.support`.
+"""
 
-import json
-from pathlib import Path
-from typing import Any
+from tests.support import RECORDED
+from tests.support import recorded_body as body
+from tests.support import recorded_interactions as interactions
+from tests.support import recorded_records as records
 
-RECORDED = Path(__file__).parent / "fixtures" / "clever-recorded"
-
-
-def interactions(name: str) -> list[dict[str, Any]]:
-    """The request/response pairs of one cassette, e.g. interactions("client__users_next")."""
-    return json.loads((RECORDED / f"{name}.json").read_text())["interactions"]
-
-
-def body(name: str, index: int = 0) -> Any:
-    return interactions(name)[index]["response"]["body"]
-
-
-def records(name: str) -> list[dict[str, Any]]:
-    """Every record served by a cassette's list responses, in order."""
-    out: list[dict[str, Any]] = []
-    for interaction in interactions(name):
-        data = interaction["response"]["body"]["data"]
-        out.extend(item["data"] for item in data)
-    return out
+__all__ = ["RECORDED", "body", "interactions", "records"]

@@ -22,8 +22,7 @@ from mgi_roster.errors import (
 )
 from mgi_roster.sources import clever
 from mgi_roster.sources.clever import CleverClient, CleverSettings, Http
-from tests import recorded
-from tests.conftest import API, OAUTH
+from tests.support import API, OAUTH, recorded_body, recorded_interactions
 
 DISTRICT = "58da8a43cc70ab00017a1a87"  # the recorded demo district
 SECRET = "s3cr3t-client-secret"
@@ -104,7 +103,7 @@ def test_half_configured_credentials_are_a_clear_error():
 
 @responses.activate
 def test_token_found_with_basic_auth_and_district_filter(session, clock):
-    body = recorded.body("authentication__tokens")
+    body = recorded_body("authentication__tokens")
     body["data"][0]["access_token"] = TOKEN
     responses.get(
         f"{OAUTH}/oauth/tokens",
@@ -132,7 +131,7 @@ def test_no_token_means_rostering_request_not_accepted(session, clock):
 
 @responses.activate
 def test_token_of_another_district_is_not_taken(session, clock):
-    body = recorded.body("authentication__tokens")  # three districts; none is ours
+    body = recorded_body("authentication__tokens")  # three districts; none is ours
     responses.get(f"{OAUTH}/oauth/tokens", json=body)
     with pytest.raises(RosteringNotAccepted):
         clever.find_district_token(Http(session, clock=clock, sleep=clock.sleep), APP, "0" * 24)
@@ -167,7 +166,7 @@ def test_check_connection_returns_the_recorded_district(session, clock):
             ]
         },
     )
-    responses.get(f"{API}/v3.0/districts", json=recorded.body("client__districts"))
+    responses.get(f"{API}/v3.0/districts", json=recorded_body("client__districts"))
     connection = clever.check_connection(
         DISTRICT, APP, session=session, clock=clock, sleep=clock.sleep
     )
@@ -184,7 +183,7 @@ def test_check_connection_returns_the_recorded_district(session, clock):
 
 @responses.activate
 def test_check_connection_with_a_token_of_another_district(session, clock):
-    responses.get(f"{API}/v3.0/districts", json=recorded.body("client__districts"))
+    responses.get(f"{API}/v3.0/districts", json=recorded_body("client__districts"))
     with pytest.raises(DistrictNotFound, match="belongs to district"):
         clever.check_connection("a" * 24, CleverSettings(district_token=TOKEN), session=session)
 
@@ -250,7 +249,7 @@ def test_pages_follow_relative_next_links_and_stop_at_empty_page(session, clock)
 
 @responses.activate
 def test_pages_stop_when_next_is_absent(session, clock):
-    responses.get(f"{API}/v3.0/terms", json=recorded.body("client__terms"))
+    responses.get(f"{API}/v3.0/terms", json=recorded_body("client__terms"))
     pages = list(make_client(session, clock).pages("/terms"))
     assert len(pages) == 1 and len(pages[0].records) == 5
     assert "limit=10000" in responses.calls[0].request.url
@@ -258,7 +257,7 @@ def test_pages_stop_when_next_is_absent(session, clock):
 
 @responses.activate
 def test_recorded_users_pages_parse_with_extra_keys(session, clock):
-    first, second = recorded.interactions("client__users_next")
+    first, second = recorded_interactions("client__users_next")
     after = second["request"]["query"]
     responses.get(f"{API}/v3.0/users?{after}", json=second["response"]["body"])
     responses.get(
@@ -363,7 +362,7 @@ def test_413_names_the_page_limit(session, clock):
 
 @responses.activate
 def test_recorded_html_404_is_unexpected_response(session, clock):
-    recorded_404 = recorded.interactions("client__resources_student")[0]["response"]
+    recorded_404 = recorded_interactions("client__resources_student")[0]["response"]
     responses.get(
         f"{API}/v3.0/resources",
         status=404,

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,9 +30,16 @@ from mgi_roster.demo import DEMO_DISTRICT_ID, DEMO_DISTRICT_TOKEN, DemoDistrict,
 from mgi_roster.errors import ConfigError, MergeRefused, RosterError, SyncRefused
 from mgi_roster.parameters import Parameters
 from mgi_roster.roster import merge
-from tests.builders import copy_store
-from tests.test_crash import REPO, build_two_day_db, fingerprint
-from tests.test_faults import roster_snapshot, running, settings_for
+from tests.support import (
+    REPO,
+    build_two_day_db,
+    copied_store,
+    copy_store,
+    fingerprint,
+    roster_snapshot,
+    running,
+    settings_for,
+)
 
 STUDENTS = 300
 PAGE = 50
@@ -59,12 +66,10 @@ def two_days(tmp_path_factory) -> TwoDays:
 
 
 @pytest.fixture
-def con(two_days: TwoDays, tmp_path: Path):
-    path = tmp_path / "mgi.duckdb"
-    copy_store(two_days.path, path)
-    con = store.connect(path)
-    yield con
-    con.close()
+def two_days_db(two_days: TwoDays, tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A copy of the two-day store (day 3 staged), for one test to race in."""
+    with copied_store(two_days.path, tmp_path) as con:
+        yield con
 
 
 def at_once(work: Callable[[duckdb.DuckDBPyConnection], Any], con, threads: int = 2) -> list[Any]:
@@ -93,20 +98,23 @@ def at_once(work: Callable[[duckdb.DuckDBPyConnection], Any], con, threads: int 
 # --- syncs ------------------------------------------------------------------------------------
 
 
-def test_a_sync_started_while_one_runs_in_this_process_is_refused(con) -> None:
-    before = roster_snapshot(con)
+def test_a_sync_started_while_one_runs_in_this_process_is_refused(two_days_db) -> None:
+    before = roster_snapshot(two_days_db, with_merges=True)
     server = make_server(DemoDistrict(students=STUDENTS, day=3), faults=["slow=0.3"])
     with running(server) as base:
         first: list[sync.SyncResult] = []
         worker = threading.Thread(
             target=lambda: first.append(
                 sync.run_sync(
-                    con.cursor(), DEMO_DISTRICT_ID, settings=settings_for(base), page_size=PAGE
+                    two_days_db.cursor(),
+                    DEMO_DISTRICT_ID,
+                    settings=settings_for(base),
+                    page_size=PAGE,
                 )
             )
         )
         worker.start()
-        watcher = con.cursor()
+        watcher = two_days_db.cursor()
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             fetching = watcher.execute(
@@ -118,7 +126,7 @@ def test_a_sync_started_while_one_runs_in_this_process_is_refused(con) -> None:
         assert fetching, "the first sync never started"
         with pytest.raises(SyncRefused) as refused:
             sync.run_sync(
-                con.cursor(), DEMO_DISTRICT_ID, settings=settings_for(base), page_size=PAGE
+                two_days_db.cursor(), DEMO_DISTRICT_ID, settings=settings_for(base), page_size=PAGE
             )
         worker.join(timeout=30)
     running_id = fetching[0][0]
@@ -127,15 +135,19 @@ def test_a_sync_started_while_one_runs_in_this_process_is_refused(con) -> None:
         "it to finish, then look at its result."
     )
     assert first and first[0].run_id == running_id and first[0].status == "staged"
-    assert con.execute("SELECT count(*) FROM runs WHERE status = 'fetching'").fetchone() == (0,)
-    assert roster_snapshot(con) == before
+    assert two_days_db.execute(
+        "SELECT count(*) FROM runs WHERE status = 'fetching'"
+    ).fetchone() == (0,)
+    assert roster_snapshot(two_days_db, with_merges=True) == before
 
 
-def test_two_syncs_started_at_the_same_moment_in_one_process_never_both_run(con) -> None:
+def test_two_syncs_started_at_the_same_moment_in_one_process_never_both_run(two_days_db) -> None:
     outcomes = []
     for _ in range(30):
-        outcomes.append(at_once(lambda c: sync.start_run(c, DEMO_DISTRICT_ID, "manual"), con))
-        con.execute("UPDATE runs SET status = 'failed' WHERE status = 'fetching'")
+        outcomes.append(
+            at_once(lambda c: sync.start_run(c, DEMO_DISTRICT_ID, "manual"), two_days_db)
+        )
+        two_days_db.execute("UPDATE runs SET status = 'failed' WHERE status = 'fetching'")
     for results in outcomes:
         assert sum(isinstance(r, int) for r in results) == 1, results
         assert sum(isinstance(r, SyncRefused) for r in results) == 1, results
@@ -234,35 +246,39 @@ def test_a_process_holding_the_store_longer_than_the_wait_gets_a_plain_sentence(
 # --- approvals --------------------------------------------------------------------------------
 
 
-def test_two_approvals_at_once_in_one_process_merge_once(con, two_days: TwoDays) -> None:
+def test_two_approvals_at_once_in_one_process_merge_once(two_days_db, two_days: TwoDays) -> None:
     results = at_once(
-        lambda c: merge.approve(c, two_days.run_id, by="reference", confirm_guards=True), con
+        lambda c: merge.approve(c, two_days.run_id, by="reference", confirm_guards=True),
+        two_days_db,
     )
     # the loser's answer (already merged, or an error) is judged by the next test
     merged = [r for r in results if isinstance(r, merge.MergeResult) and not r.already_merged]
     assert len(merged) == 1, results
-    assert fingerprint(con, two_days.run_id) == two_days.after
+    assert fingerprint(two_days_db, two_days.run_id) == two_days.after
 
 
 def test_an_approval_that_loses_the_race_in_one_process_gets_a_clear_answer(
-    con, two_days: TwoDays, monkeypatch
+    two_days_db, two_days: TwoDays
 ) -> None:
     # Hold the first approval inside its transaction (after its writes, before its commit).
     inside, release = threading.Event(), threading.Event()
-    audit = merge.audit
 
-    def held_audit(*args: Any, **kwargs: Any) -> None:
-        audit(*args, **kwargs)
-        if threading.current_thread().name == "first":
+    def hold_before_commit(progress: merge.MergeProgress) -> None:
+        if progress.done:
             inside.set()
             release.wait(30)
 
-    monkeypatch.setattr(merge, "audit", held_audit)
     first: list[Any] = []
     worker = threading.Thread(
         name="first",
         target=lambda: first.append(
-            merge.approve(con.cursor(), two_days.run_id, by="reference", confirm_guards=True)
+            merge.approve(
+                two_days_db.cursor(),
+                two_days.run_id,
+                by="reference",
+                confirm_guards=True,
+                progress=hold_before_commit,
+            )
         ),
     )
     worker.start()
@@ -270,7 +286,7 @@ def test_an_approval_that_loses_the_race_in_one_process_gets_a_clear_answer(
     try:
         try:
             second: Any = merge.approve(
-                con.cursor(), two_days.run_id, by="second", confirm_guards=True
+                two_days_db.cursor(), two_days.run_id, by="second", confirm_guards=True
             )
         except RosterError as exc:
             second = exc
@@ -281,4 +297,4 @@ def test_an_approval_that_loses_the_race_in_one_process_gets_a_clear_answer(
         worker.join(timeout=30)
     assert first and not first[0].already_merged
     assert isinstance(second, MergeRefused) or second.already_merged
-    assert fingerprint(con, two_days.run_id) == two_days.after
+    assert fingerprint(two_days_db, two_days.run_id) == two_days.after

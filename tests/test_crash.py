@@ -31,57 +31,19 @@ from mgi_roster.parameters import Parameters
 from mgi_roster.roster import merge
 from mgi_roster.staging import runfile
 from mgi_roster.sync import run_sync
-from tests.builders import copy_store, staging_of
-from tests.test_faults import running, settings_for
+from tests.support import (
+    REPO,
+    build_two_day_db,
+    copy_store,
+    fingerprint,
+    running,
+    settings_for,
+    staging_of,
+)
 
-REPO = Path(__file__).resolve().parents[1]
 STUDENTS = 30_000  # the merge takes most of a second: a wide window to land kills in
 TRIALS = 24
 HAS_PROC = Path("/proc/self/fd").is_dir()
-
-
-def build_two_day_db(path: Path, students: int, page_size: int = 10_000) -> int:
-    """A database with the demo district's day 1 merged and its day 3 staged; the run id."""
-    with store.opened(path) as con:
-        parameters.save(con, DEMO_DISTRICT_ID, Parameters())
-        run_ids = []
-        for day in (1, 3):
-            with running(make_server(DemoDistrict(students=students, day=day))) as base:
-                result = run_sync(
-                    con, DEMO_DISTRICT_ID, settings=settings_for(base), page_size=page_size
-                )
-            assert result.ok and result.issues["error"] == 0, result.message
-            run_ids.append(result.run_id)
-            if day == 1:
-                merge.approve(con, result.run_id, by="day one")
-    return run_ids[-1]
-
-
-def fingerprint(con, run_id: int) -> dict[str, Any]:
-    """Everything an approve writes, compared whole: every roster table (all versions: a count
-    and an order-free sum of 64-bit row hashes), the merges, the run's status, its staging."""
-    state: dict[str, Any] = {}
-    for entity in ENTITIES:
-        state[f"roster_{entity.name}"] = con.execute(
-            f"SELECT count(*), sum(hash(t)::HUGEINT) FROM roster_{entity.name} t"
-        ).fetchone()
-        state[f"stg_{entity.name}"] = con.execute(
-            f"SELECT count(*) FROM stg_{entity.name} WHERE run_id = ?", [run_id]
-        ).fetchone()
-    state["merges"] = con.execute(
-        "SELECT version, run_id, kind, actor, counts, undone, undoes FROM merges ORDER BY ALL"
-    ).fetchall()
-    state["run"] = con.execute(
-        "SELECT status, decided_by FROM runs WHERE run_id = ?", [run_id]
-    ).fetchone()
-    state["audit"] = con.execute(
-        "SELECT action, run_id, version, actor FROM audit ORDER BY ALL"
-    ).fetchall()
-    state["findings"] = con.execute(
-        "SELECT (SELECT count(*) FROM issues WHERE run_id = $r), (SELECT count(*) FROM changes WHERE run_id = $r)",
-        {"r": run_id},
-    ).fetchone()
-    return state
 
 
 def fingerprint_of(path: Path, run_id: int) -> dict[str, Any]:

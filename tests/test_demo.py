@@ -36,8 +36,8 @@ from mgi_roster.demo import (
 from mgi_roster.demo.ids import _SECTION, _STUDENT, _id
 from mgi_roster.demo.people import _NAME_GROUPS
 from mgi_roster.errors import InputError
+from tests.support import API
 
-API = "https://api.clever.com"
 BEARER = {"Authorization": f"Bearer {DEMO_DISTRICT_TOKEN}"}
 HEX24 = re.compile(r"[0-9a-f]{24}")
 # Facts from real Clever responses (shared/reference/clever-recorded/, recorded 2023-04-24 by

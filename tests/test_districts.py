@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -11,7 +10,7 @@ import pytest
 import requests
 from requests.adapters import HTTPAdapter
 
-from mgi_roster import demo, districts, store
+from mgi_roster import demo, districts
 from mgi_roster.errors import ConfigError, InputError
 from mgi_roster.sources import clever
 from mgi_roster.sources.clever import CleverSettings
@@ -22,10 +21,10 @@ APP = CleverSettings(client_id="app-id", client_secret="app-secret")
 
 
 @pytest.fixture
-def con() -> Iterator[duckdb.DuckDBPyConnection]:
-    with store.opened(":memory:") as con:
-        districts.ensure_demo(con)
-        yield con
+def with_demo(fresh_db: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A fresh store listing the demo district, as every store does once the dashboard opened it."""
+    districts.ensure_demo(fresh_db)
+    return fresh_db
 
 
 def imported_modules(path: str) -> set[str]:
@@ -51,8 +50,8 @@ def test_the_client_alone_never_falls_back_to_the_demo() -> None:
         clever.check_connection(DEMO, CleverSettings(), session=requests.Session())
 
 
-def test_the_demo_district_gets_the_demo_mounted_with_its_app_credentials(con) -> None:
-    session, effective = districts.clever_session(con, DEMO, CleverSettings())
+def test_the_demo_district_gets_the_demo_mounted_with_its_app_credentials(with_demo) -> None:
+    session, effective = districts.clever_session(with_demo, DEMO, CleverSettings())
     for url in (f"{effective.api_base}/v3.0/users", f"{effective.oauth_base}/oauth/tokens"):
         assert isinstance(session.get_adapter(url), demo.DemoAdapter)
     assert (effective.client_id, effective.client_secret) == (
@@ -65,23 +64,23 @@ def test_the_demo_district_gets_the_demo_mounted_with_its_app_credentials(con) -
     assert connection.token_source == "app credentials"
 
 
-def test_the_demo_session_serves_the_stored_sis_day(con) -> None:
-    districts.advance_demo_day(con)
-    session, effective = districts.clever_session(con, DEMO, CleverSettings())
+def test_the_demo_session_serves_the_stored_sis_day(with_demo) -> None:
+    districts.advance_demo_day(with_demo)
+    session, effective = districts.clever_session(with_demo, DEMO, CleverSettings())
     adapter = session.get_adapter(f"{effective.api_base}/v3.0/users")
     assert isinstance(adapter, demo.DemoAdapter) and adapter.district.day == 2
 
 
-def test_a_configured_district_gets_a_plain_session(con) -> None:
-    session, effective = districts.clever_session(con, OTHER, APP)
+def test_a_configured_district_gets_a_plain_session(with_demo) -> None:
+    session, effective = districts.clever_session(with_demo, OTHER, APP)
     assert effective == APP
     assert type(session.get_adapter(f"{APP.api_base}/v3.0/users")) is HTTPAdapter
     assert type(session.get_adapter(f"{APP.oauth_base}/oauth/tokens")) is HTTPAdapter
 
 
-def test_with_no_configuration_only_the_demo_district_is_reachable(con) -> None:
+def test_with_no_configuration_only_the_demo_district_is_reachable(with_demo) -> None:
     with pytest.raises(InputError, match="only the demo district"):
-        districts.clever_session(con, OTHER, CleverSettings())
+        districts.clever_session(with_demo, OTHER, CleverSettings())
 
 
 def test_which_districts_use_the_demo() -> None:

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import re
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 import requests
 
@@ -38,13 +37,18 @@ from mgi_roster.entities import ENTITIES
 from mgi_roster.errors import InputError
 from mgi_roster.parameters import Parameters
 from mgi_roster.roster import merge
-from mgi_roster.sources.clever import CleverSettings
 from mgi_roster.staging import runfile
 from mgi_roster.sync import SyncResult, run_sync
-from tests.builders import copy_store, staging_of
-from tests.conftest import FakeClock
+from tests.support import (
+    API,
+    FakeClock,
+    copied_store,
+    roster_snapshot,
+    running,
+    settings_for,
+    staging_of,
+)
 
-API = "https://api.clever.com"
 BEARER = {"Authorization": f"Bearer {DEMO_DISTRICT_TOKEN}"}
 DISTRICT = DemoDistrict(students=300)  # 4 schools, 14 teachers, 77 sections
 PAGE = 50  # students come in 6 full pages and an empty one: about 14 data requests a sync
@@ -219,24 +223,6 @@ def test_demo_serve_takes_repeated_fault_options(monkeypatch, capsys) -> None:
 # --- syncs under faults ----------------------------------------------------------------------
 
 
-@contextmanager
-def running(server) -> Iterator[str]:
-    """Serve in a thread; yield the base URL; stop it."""
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    try:
-        host, port = server.server_address[:2]
-        yield f"http://{host}:{port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-def settings_for(base: str) -> CleverSettings:
-    return CleverSettings(api_base=base, oauth_base=base, district_token=DEMO_DISTRICT_TOKEN)
-
-
 def staged(con, run_id: int) -> dict[str, list[tuple]]:
     """A run's staged rows per entity, without the run id, in a stable order: from its own file,
     or (a failed run's file is gone) from the main store, where nothing may remain."""
@@ -263,12 +249,6 @@ def findings(con, run_id: int) -> tuple[list[tuple], list[tuple]]:
         "SELECT * EXCLUDE (run_id) FROM changes WHERE run_id = ? ORDER BY ALL", [run_id]
     ).fetchall()
     return issues, changes
-
-
-def roster_snapshot(con) -> dict[str, list[tuple]]:
-    """Every roster table whole (all versions), and the merges: what a sync must never touch."""
-    tables = [f"roster_{e.name}" for e in ENTITIES] + ["merges"]
-    return {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables}
 
 
 @dataclass(frozen=True)
@@ -299,12 +279,10 @@ def reference(tmp_path_factory) -> Reference:
 
 
 @pytest.fixture
-def con(reference: Reference, tmp_path: Path):
-    path = tmp_path / "mgi.duckdb"
-    copy_store(reference.path, path)
-    con = store.connect(path)
-    yield con
-    con.close()
+def reference_db(reference: Reference, tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A copy of the reference store, for one test to sync into."""
+    with copied_store(reference.path, tmp_path) as con:
+        yield con
 
 
 @dataclass(frozen=True)
@@ -335,7 +313,7 @@ def sync_with(con, *faults: str, read_timeout: float = 5.0) -> Outcome:
 def assert_complete_or_cleanly_failed(con, outcome: Outcome, reference: Reference, before) -> str:
     """The invariant of this file; returns the run's status."""
     result = outcome.result
-    assert roster_snapshot(con) == before, "a sync changed the roster"
+    assert roster_snapshot(con, with_merges=True) == before, "a sync changed the roster"
     assert con.execute("SELECT count(*) FROM runs WHERE status = 'fetching'").fetchone() == (0,)
     row = con.execute(
         "SELECT status, message FROM runs WHERE run_id = ?", [result.run_id]
@@ -358,73 +336,79 @@ def assert_complete_or_cleanly_failed(con, outcome: Outcome, reference: Referenc
     return result.status
 
 
-def test_429_bursts_are_waited_out_and_the_sync_completes(con, reference) -> None:
-    before = roster_snapshot(con)
-    outcome = sync_with(con, "429-burst=3")
-    assert assert_complete_or_cleanly_failed(con, outcome, reference, before) == "staged"
+def test_429_bursts_are_waited_out_and_the_sync_completes(reference_db, reference) -> None:
+    before = roster_snapshot(reference_db, with_merges=True)
+    outcome = sync_with(reference_db, "429-burst=3")
+    assert assert_complete_or_cleanly_failed(reference_db, outcome, reference, before) == "staged"
     assert outcome.fired["429-burst"] >= 4  # the end of one minute's burst and a whole next one
     # each wait runs until just past X-RateLimit-Reset (2 s ahead), never a blind long sleep
     assert outcome.sleeps and all(2.0 <= s <= 3.5 for s in outcome.sleeps), outcome.sleeps
 
 
-def test_5xx_answers_are_retried_and_the_sync_completes(con, reference) -> None:
-    before = roster_snapshot(con)
-    outcome = sync_with(con, "5xx=3")
-    assert assert_complete_or_cleanly_failed(con, outcome, reference, before) == "staged"
+def test_5xx_answers_are_retried_and_the_sync_completes(reference_db, reference) -> None:
+    before = roster_snapshot(reference_db, with_merges=True)
+    outcome = sync_with(reference_db, "5xx=3")
+    assert assert_complete_or_cleanly_failed(reference_db, outcome, reference, before) == "staged"
     assert outcome.fired["5xx"] >= 3  # 500, 502 (an HTML body) and 503 (plain text)
     assert len(outcome.sleeps) == outcome.fired["5xx"]
 
 
 def test_answers_slower_than_the_read_timeout_are_retried_and_the_sync_completes(
-    con, reference
+    reference_db, reference
 ) -> None:
-    before = roster_snapshot(con)
-    outcome = sync_with(con, "slow=0.75", read_timeout=0.25)
-    assert assert_complete_or_cleanly_failed(con, outcome, reference, before) == "staged"
+    before = roster_snapshot(reference_db, with_merges=True)
+    outcome = sync_with(reference_db, "slow=0.75", read_timeout=0.25)
+    assert assert_complete_or_cleanly_failed(reference_db, outcome, reference, before) == "staged"
     assert outcome.fired["slow"] >= 2
     assert len(outcome.sleeps) >= outcome.fired["slow"]  # one backoff per timed-out answer
 
 
-def test_an_html_page_with_status_200_fails_the_run_with_a_clear_message(con, reference) -> None:
-    before = roster_snapshot(con)
-    outcome = sync_with(con, "html")
-    assert assert_complete_or_cleanly_failed(con, outcome, reference, before) == "failed"
+def test_an_html_page_with_status_200_fails_the_run_with_a_clear_message(
+    reference_db, reference
+) -> None:
+    before = roster_snapshot(reference_db, with_merges=True)
+    outcome = sync_with(reference_db, "html")
+    assert assert_complete_or_cleanly_failed(reference_db, outcome, reference, before) == "failed"
     assert outcome.fired["html"] == 1
     assert re.search(
         r"answered an HTML page instead of JSON for 127\.0\.0\.1:\d+/v3\.0/", outcome.result.message
     )
 
 
-def test_a_token_revoked_mid_sync_fails_the_run_with_the_guides_advice(con, reference) -> None:
-    before = roster_snapshot(con)
-    outcome = sync_with(con, "revoke-after=8")
-    assert assert_complete_or_cleanly_failed(con, outcome, reference, before) == "failed"
+def test_a_token_revoked_mid_sync_fails_the_run_with_the_guides_advice(
+    reference_db, reference
+) -> None:
+    before = roster_snapshot(reference_db, with_merges=True)
+    outcome = sync_with(reference_db, "revoke-after=8")
+    assert assert_complete_or_cleanly_failed(reference_db, outcome, reference, before) == "failed"
     assert outcome.fired["revoke-after"] == 1  # a 401 is not retried
     assert "refused the district token (HTTP 401)" in outcome.result.message
     assert "reconnect the MGI in Clever" in outcome.result.message
 
 
-def test_a_truncated_page_is_fetched_again_and_the_sync_completes(con, reference) -> None:
+def test_a_truncated_page_is_fetched_again_and_the_sync_completes(reference_db, reference) -> None:
     """A 200 whose JSON stops halfway was cut off on the way: the client asks again."""
-    before = roster_snapshot(con)
-    outcome = sync_with(con, "truncated-json")
-    assert assert_complete_or_cleanly_failed(con, outcome, reference, before) == "staged"
+    before = roster_snapshot(reference_db, with_merges=True)
+    outcome = sync_with(reference_db, "truncated-json")
+    assert assert_complete_or_cleanly_failed(reference_db, outcome, reference, before) == "staged"
     assert outcome.fired["truncated-json"] >= 6  # every page URL was cut once
     assert len(outcome.sleeps) == outcome.fired["truncated-json"]
 
 
-def test_a_connection_dropped_mid_page_is_retried_and_the_sync_completes(con, reference) -> None:
-    before = roster_snapshot(con)
-    outcome = sync_with(con, "disconnect")
-    assert assert_complete_or_cleanly_failed(con, outcome, reference, before) == "staged"
+def test_a_connection_dropped_mid_page_is_retried_and_the_sync_completes(
+    reference_db, reference
+) -> None:
+    before = roster_snapshot(reference_db, with_merges=True)
+    outcome = sync_with(reference_db, "disconnect")
+    assert assert_complete_or_cleanly_failed(reference_db, outcome, reference, before) == "staged"
     assert outcome.fired["disconnect"] >= 6
     assert len(outcome.sleeps) == outcome.fired["disconnect"]
 
 
-def test_every_fault_at_once_never_stages_a_partial_run(con, reference) -> None:
-    before = roster_snapshot(con)
+def test_every_fault_at_once_never_stages_a_partial_run(reference_db, reference) -> None:
+    before = roster_snapshot(reference_db, with_merges=True)
     outcome = sync_with(
-        con, "429-burst=2", "5xx=4", "slow=0.4", "revoke-after=12", read_timeout=0.25
+        reference_db, "429-burst=2", "5xx=4", "slow=0.4", "revoke-after=12", read_timeout=0.25
     )
-    assert assert_complete_or_cleanly_failed(con, outcome, reference, before) == "failed"
+    assert assert_complete_or_cleanly_failed(reference_db, outcome, reference, before) == "failed"
     assert "refused the district token" in outcome.result.message

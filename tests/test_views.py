@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 
 import duckdb
 import pytest
@@ -18,22 +17,18 @@ from mgi_roster import demo, districts, parameters, store, sync, views
 from mgi_roster.parameters import Parameters
 from mgi_roster.roster import merge
 from mgi_roster.sources.clever import CleverSettings
+from tests.support import DISTRICT_ID
 
-D = "d15c0000000000000000000a"
+D = DISTRICT_ID
 RUN = 7
 SCHOOLS = {"5c01": "Alder Creek", "5c02": "Bayview"}
 
 
 @pytest.fixture
-def con() -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = store.connect(":memory:")
-    yield connection
-    connection.close()
-
-
-@pytest.fixture
-def seeded(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """A staged run with 250 issues and 300 changes over two schools."""
+def staged_run(fresh_db: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A staged run with 251 issues and 300 changes over two schools, written by hand: exact
+    counts to page, filter and search by (a real sync could not plant them so precisely)."""
+    con = fresh_db
     con.execute(
         "INSERT INTO runs (run_id, district_id, status, errors, warnings, counts, changes) VALUES (?, ?, 'staged', 50, 200, ?, ?)",
         [
@@ -78,91 +73,100 @@ def seeded(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def test_issues_come_a_page_at_a_time_with_the_filtered_total(seeded):
-    first = views.issues_page(seeded, RUN, page=1, page_size=20)
+def test_issues_come_a_page_at_a_time_with_the_filtered_total(staged_run):
+    first = views.issues_page(staged_run, RUN, page=1, page_size=20)
     assert first.total == 251
     assert len(first.frame) == 20
     assert first.pages(20) == 13
-    last = views.issues_page(seeded, RUN, page=13, page_size=20)
+    last = views.issues_page(staged_run, RUN, page=13, page_size=20)
     assert len(last.frame) == 11
-    assert views.issues_page(seeded, RUN, page=99, page_size=20).frame.empty
+    assert views.issues_page(staged_run, RUN, page=99, page_size=20).frame.empty
 
 
-def test_issue_pages_are_stable_and_do_not_overlap(seeded):
+def test_issue_pages_are_stable_and_do_not_overlap(staged_run):
     seen = []
     for page in range(1, 14):
-        seen += views.issues_page(seeded, RUN, page=page, page_size=20).frame["record_id"].tolist()
+        seen += (
+            views.issues_page(staged_run, RUN, page=page, page_size=20).frame["record_id"].tolist()
+        )
     assert len(seen) == len(set(seen)) == 251
-    again = views.issues_page(seeded, RUN, page=3, page_size=20).frame["record_id"].tolist()
+    again = views.issues_page(staged_run, RUN, page=3, page_size=20).frame["record_id"].tolist()
     assert again == seen[40:60]
 
 
-def test_errors_come_first(seeded):
-    frame = views.issues_page(seeded, RUN, page_size=60).frame
+def test_errors_come_first(staged_run):
+    frame = views.issues_page(staged_run, RUN, page_size=60).frame
     severities = frame["severity"].tolist()
     assert severities == sorted(severities, key=lambda s: s != "error")
     assert severities[0] == "error"
 
 
-def test_issue_filters_combine(seeded):
-    errors = views.issues_page(seeded, RUN, views.IssueFilter(severities=("error",)))
+def test_issue_filters_combine(staged_run):
+    errors = views.issues_page(staged_run, RUN, views.IssueFilter(severities=("error",)))
     assert errors.total == 51
     in_alder = views.issues_page(
-        seeded, RUN, views.IssueFilter(severities=("error",), schools=("5c01",))
+        staged_run, RUN, views.IssueFilter(severities=("error",), schools=("5c01",))
     )
     assert in_alder.total == 26  # i % 10 == 0 (25) + the planted one
     assert set(in_alder.frame["school"]) == {"Alder Creek"}
-    by_check = views.issues_page(seeded, RUN, views.IssueFilter(checks=("required_grade",)))
+    by_check = views.issues_page(staged_run, RUN, views.IssueFilter(checks=("required_grade",)))
     assert by_check.total == 50
 
 
-def test_issue_search_matches_name_sis_id_or_record_id_case_insensitively(seeded):
-    assert views.issues_page(seeded, RUN, views.IssueFilter(search="student 12")).total == 11
-    assert views.issues_page(seeded, RUN, views.IssueFilter(search="s1042")).total == 1
-    assert views.issues_page(seeded, RUN, views.IssueFilter(search="ST0100")).total == 1
+def test_issue_search_matches_name_sis_id_or_record_id_case_insensitively(staged_run):
+    assert views.issues_page(staged_run, RUN, views.IssueFilter(search="student 12")).total == 11
+    assert views.issues_page(staged_run, RUN, views.IssueFilter(search="s1042")).total == 1
+    assert views.issues_page(staged_run, RUN, views.IssueFilter(search="ST0100")).total == 1
 
 
-def test_search_wildcards_are_literal_and_sql_stays_data(seeded):
-    assert views.issues_page(seeded, RUN, views.IssueFilter(search="100%_")).total == 1
-    assert views.issues_page(seeded, RUN, views.IssueFilter(search="%")).total == 1
-    assert views.issues_page(seeded, RUN, views.IssueFilter(search="X_1")).total == 1
+def test_search_wildcards_are_literal_and_sql_stays_data(staged_run):
+    assert views.issues_page(staged_run, RUN, views.IssueFilter(search="100%_")).total == 1
+    assert views.issues_page(staged_run, RUN, views.IssueFilter(search="%")).total == 1
+    assert views.issues_page(staged_run, RUN, views.IssueFilter(search="X_1")).total == 1
     assert (
-        views.issues_page(seeded, RUN, views.IssueFilter(search="'; DROP TABLE issues; --")).total
+        views.issues_page(
+            staged_run, RUN, views.IssueFilter(search="'; DROP TABLE issues; --")
+        ).total
         == 1
     )
-    assert views.issues_page(seeded, RUN, views.IssueFilter(entities=("x') OR 1=1 --",))).total == 0
-    assert views.issue_totals(seeded, RUN) == {"error": 51, "warning": 200}
+    assert (
+        views.issues_page(staged_run, RUN, views.IssueFilter(entities=("x') OR 1=1 --",))).total
+        == 0
+    )
+    assert views.issue_totals(staged_run, RUN) == {"error": 51, "warning": 200}
 
 
-def test_issue_options_and_counts_by_check(seeded):
-    options = views.issue_options(seeded, RUN)
+def test_issue_options_and_counts_by_check(staged_run):
+    options = views.issue_options(staged_run, RUN)
     assert options.entities == ("students",)
     assert set(options.checks) == {"required_grade", "grade_outside_school_span", "required_login"}
     assert options.schools == (("5c01", "Alder Creek"), ("5c02", "Bayview"))
-    by_check = views.issues_by_check(seeded, RUN)
+    by_check = views.issues_by_check(staged_run, RUN)
     assert by_check.iloc[0]["check"] == "grade_outside_school_span"
     assert by_check["issues"].sum() == 251
 
 
-def test_changes_page_filters_by_kind_school_and_search(seeded):
-    added = views.changes_page(seeded, RUN, views.ChangeFilter(changes=("added",)), page_size=25)
+def test_changes_page_filters_by_kind_school_and_search(staged_run):
+    added = views.changes_page(
+        staged_run, RUN, views.ChangeFilter(changes=("added",)), page_size=25
+    )
     assert added.total == 200 and len(added.frame) == 25
     assert added.frame["field"].isna().all()
-    updated = views.changes_page(seeded, RUN, views.ChangeFilter(changes=("updated",)))
+    updated = views.changes_page(staged_run, RUN, views.ChangeFilter(changes=("updated",)))
     assert updated.total == 100
     assert updated.frame.iloc[0][["field", "before", "after"]].tolist() == ["grade", "3", "4"]
     bayview = views.changes_page(
-        seeded, RUN, views.ChangeFilter(changes=("updated",), schools=("5c02",))
+        staged_run, RUN, views.ChangeFilter(changes=("updated",), schools=("5c02",))
     )
     assert bayview.total == 50 and set(bayview.frame["school"]) == {"Bayview"}
-    assert views.changes_page(seeded, RUN, views.ChangeFilter(search="student 299")).total == 1
-    assert views.change_options(seeded, RUN).schools == (
+    assert views.changes_page(staged_run, RUN, views.ChangeFilter(search="student 299")).total == 1
+    assert views.change_options(staged_run, RUN).schools == (
         ("5c01", "Alder Creek"),
         ("5c02", "Bayview"),
     )
 
 
-def test_change_count_tables(seeded):
+def test_change_count_tables(staged_run):
     changes = {
         "students": {"added": 200, "updated": 100, "archived": 0, "restored": 0, "unchanged": 5}
     }
@@ -192,8 +196,9 @@ def _roster_student(
 
 
 @pytest.fixture
-def versioned(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+def versioned(fresh_db: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     """A roster with two merge versions: version 2 changed one grade and archived one student."""
+    con = fresh_db
     con.execute(
         "INSERT INTO roster_schools (district_id, id, name, valid_from) VALUES (?, '5c01', 'Alder Creek', 1)",
         [D],
@@ -248,25 +253,27 @@ def test_quality_aggregates(versioned):
     assert views.students_per_teacher(versioned, D).empty
 
 
-def test_section_sizes_and_students_per_teacher(con):
-    con.execute(
+def test_section_sizes_and_students_per_teacher(fresh_db):
+    fresh_db.execute(
         "INSERT INTO roster_sections (district_id, id, name, valid_from) VALUES (?, 's1', 'Math', 1), (?, 's2', 'Art', 1)",
         [D, D],
     )
-    con.execute(
+    fresh_db.execute(
         "INSERT INTO roster_teachers (district_id, id, first_name, valid_from) VALUES (?, 't1', 'T', 1)",
         [D],
     )
-    con.execute(
+    fresh_db.execute(
         """INSERT INTO roster_enrollments (district_id, section_id, user_id, role, valid_from) VALUES
            ($d, 's1', 'a', 'student', 1), ($d, 's1', 'b', 'student', 1), ($d, 's1', 't1', 'teacher', 1)""",
         {"d": D},
     )
-    assert views.section_sizes(con, D).to_dict("records") == [
+    assert views.section_sizes(fresh_db, D).to_dict("records") == [
         {"students": 0, "sections": 1},
         {"students": 2, "sections": 1},
     ]
-    assert views.students_per_teacher(con, D).to_dict("records") == [{"students": 2, "teachers": 1}]
+    assert views.students_per_teacher(fresh_db, D).to_dict("records") == [
+        {"students": 2, "teachers": 1}
+    ]
 
 
 def test_requirements_table_follows_the_parameters():
@@ -285,17 +292,17 @@ def test_requirements_table_follows_the_parameters():
     assert {"required_state_id", "screening_class_coverage"} <= set(more["rule"])
 
 
-def test_runs_and_districts_tables(seeded):
-    runs = views.runs_table(seeded, D)
+def test_runs_and_districts_tables(staged_run):
+    runs = views.runs_table(staged_run, D)
     assert (
         runs.iloc[0]["run"] == RUN
         and runs.iloc[0]["added"] == 200
         and runs.iloc[0]["records"] == 302
     )
-    assert views.merges_table(seeded, D).empty
-    assert views.run_choices(seeded, D)[0][0] == RUN
-    districts.ensure_demo(seeded)
-    table = views.districts_table(districts.all_districts(seeded))
+    assert views.merges_table(staged_run, D).empty
+    assert views.run_choices(staged_run, D)[0][0] == RUN
+    districts.ensure_demo(staged_run)
+    table = views.districts_table(districts.all_districts(staged_run))
     assert table.iloc[0]["District ID"] == demo.DEMO_DISTRICT_ID
     assert views.counts_table({"students": 3, "schools": 1})["entity"].tolist() == [
         "Schools",
@@ -303,34 +310,36 @@ def test_runs_and_districts_tables(seeded):
     ]
 
 
-def test_an_empty_database_reads_as_empty(con):
-    assert views.issues_page(con, 1).total == 0
-    assert views.changes_page(con, 1).frame.empty
-    assert views.issues_across_runs(con, D).empty
-    assert views.sharing(con, D) == views.Sharing(None, {}, 0)
-    assert views.roster_counts(con, D)["students"] == 0
+def test_an_empty_database_reads_as_empty(fresh_db):
+    assert views.issues_page(fresh_db, 1).total == 0
+    assert views.changes_page(fresh_db, 1).frame.empty
+    assert views.issues_across_runs(fresh_db, D).empty
+    assert views.sharing(fresh_db, D) == views.Sharing(None, {}, 0)
+    assert views.roster_counts(fresh_db, D)["students"] == 0
 
 
 @pytest.mark.slow
-def test_a_million_rows_are_read_a_page_at_a_time(con):
-    con.execute("INSERT INTO runs (run_id, district_id, status) VALUES (1, ?, 'staged')", [D])
-    con.execute(
+def test_a_million_rows_are_read_a_page_at_a_time(fresh_db):
+    fresh_db.execute("INSERT INTO runs (run_id, district_id, status) VALUES (1, ?, 'staged')", [D])
+    fresh_db.execute(
         """INSERT INTO issues (run_id, district_id, entity, record_id, "check", severity, message, school, record_name, sis_id)
            SELECT 1, ?, 'students', printf('%07d', i), 'required_grade',
                   CASE WHEN i % 100 = 0 THEN 'error' ELSE 'warning' END, 'm', '5c01', printf('Name %d', i), printf('S%d', i)
            FROM range(1000000) t(i)""",
         [D],
     )
-    con.execute(
+    fresh_db.execute(
         """INSERT INTO roster_students (district_id, id, first_name, last_name, grade, school, valid_from)
            SELECT ?, printf('%07d', i), 'First', printf('Last%d', i), '3', '5c01', 1 FROM range(1000000) t(i)""",
         [D],
     )
     started = time.perf_counter()
-    page = views.issues_page(con, 1, views.IssueFilter(search="name 99999"), page=2, page_size=5)
-    paged = views.issues_page(con, 1, page=20_000, page_size=50)
-    roster = views.roster_page(con, D, "students", search="last12345", page=1)
-    views.field_completeness(con, D, "students")
+    page = views.issues_page(
+        fresh_db, 1, views.IssueFilter(search="name 99999"), page=2, page_size=5
+    )
+    paged = views.issues_page(fresh_db, 1, page=20_000, page_size=50)
+    roster = views.roster_page(fresh_db, D, "students", search="last12345", page=1)
+    views.field_completeness(fresh_db, D, "students")
     elapsed = time.perf_counter() - started
     assert page.total == 11 and len(page.frame) == 5
     assert paged.total == 1_000_000 and len(paged.frame) == 50

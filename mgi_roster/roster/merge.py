@@ -21,6 +21,7 @@ diffed. Approving a merged run again merges nothing and says so.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +62,21 @@ class UndoResult:
     version: int  # the merge version that was undone
     run_id: int
     restored_version: int  # the version the roster is at now
+
+
+@dataclass(frozen=True)
+class MergeProgress:
+    """Reported inside an approval's transaction: before each entity is merged, then once more
+    (`done`) when every row is written and the transaction is about to commit. The callback runs
+    inside the transaction, so an exception it raises rolls the whole approval back."""
+
+    step: int  # 1-based index of the entity about to be merged; `steps` once done
+    steps: int
+    entity: str | None  # None once done
+    done: bool = False
+
+
+MergeProgressCallback = Callable[[MergeProgress], None]
 
 
 @dataclass(frozen=True)
@@ -144,10 +160,11 @@ def approve(
     *,
     by: str | None = None,
     confirm_guards: bool = False,
+    progress: MergeProgressCallback | None = None,
 ) -> MergeResult:
     """Merge a staged run into the roster, all or nothing."""
     try:
-        return _approve(con, run_id, by=by, confirm_guards=confirm_guards)
+        return _approve(con, run_id, by=by, confirm_guards=confirm_guards, progress=progress)
     except (duckdb.TransactionException, runfile.StagingInUse):
         # Another session of this process changed the same rows first (two reviewers clicking
         # Approve together): DuckDB rolled this one back. Say what happened, not a traceback.
@@ -175,8 +192,14 @@ def _already_merged(con: duckdb.DuckDBPyConnection, run: Run) -> MergeResult:
 
 
 def _approve(
-    con: duckdb.DuckDBPyConnection, run_id: int, *, by: str | None, confirm_guards: bool
+    con: duckdb.DuckDBPyConnection,
+    run_id: int,
+    *,
+    by: str | None,
+    confirm_guards: bool,
+    progress: MergeProgressCallback | None,
 ) -> MergeResult:
+    report = progress or (lambda _: None)
     run = load_run(con, run_id)
     if run.status == RunStatus.MERGED:
         return _already_merged(con, run)
@@ -195,7 +218,8 @@ def _approve(
         version = next_version(con, run.district_id)
         latest = latest_merge(con, run.district_id)
         previous_run = latest[1] if latest else None
-        for entity in ENTITIES:
+        for step, entity in enumerate(ENTITIES, start=1):
+            report(MergeProgress(step, len(ENTITIES), entity.name))
             _merge_entity(con, entity, run, version, previous_run, staging)
         con.execute(
             "INSERT INTO merges (version, district_id, run_id, kind, actor, counts) VALUES (?, ?, ?, ?, ?, ?)",
@@ -219,6 +243,7 @@ def _approve(
         )
         runfile.discard(con, run_id, keep_findings=True)
         quality.refresh(con, run.district_id, version)
+        report(MergeProgress(len(ENTITIES), len(ENTITIES), None, done=True))
     runfile.remove(path)
     return MergeResult(run_id, run.district_id, version, run.changes)
 
