@@ -10,9 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,22 +17,9 @@ import pytest
 from mgi_roster import parameters, store
 from mgi_roster.demo import DEMO_DISTRICT_ID, DEMO_DISTRICT_TOKEN, DemoDistrict, make_server
 from mgi_roster.parameters import Parameters
+from tests.support import REPO, running
 
-REPO = Path(__file__).resolve().parent.parent
 OTHER_DISTRICT = "0ddd0000000000000000beef"  # served by a second demo server with the demo's token
-
-
-@contextmanager
-def serving(server) -> Iterator[str]:
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    try:
-        host, port = server.server_address[:2]
-        yield f"http://{host}:{port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def sync_process(path: Path, district: str, base: str) -> subprocess.Popen[str]:
@@ -75,7 +59,7 @@ def test_syncs_of_two_districts_in_two_processes_run_at_the_same_time(tmp_path: 
     # middle of their fetch at the same time.
     first = make_server(DemoDistrict(students=200), faults=["slow=3"])
     second = make_server(DemoDistrict(students=200), faults=["slow=3"])
-    with serving(first) as one, serving(second) as two:
+    with running(first) as one, running(second) as two:
         processes = [
             sync_process(path, DEMO_DISTRICT_ID, one),
             sync_process(path, OTHER_DISTRICT, two),
