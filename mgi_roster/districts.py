@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import requests
@@ -19,6 +19,9 @@ from mgi_roster import demo
 from mgi_roster.errors import InputError
 from mgi_roster.sources import clever
 from mgi_roster.sources.clever import CleverSettings, Connection
+
+if TYPE_CHECKING:
+    from mgi_roster.checklist import Checklist
 
 DEMO_NAME = "Maple Valley Unified (demo)"
 
@@ -159,3 +162,29 @@ def test_connection(
 
 
 test_connection.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+
+
+def checklist(
+    con: duckdb.DuckDBPyConnection,
+    district_id: str,
+    settings: CleverSettings,
+    *,
+    now: datetime | None = None,
+) -> Checklist:
+    """The connection checklist (checklist.py) for a district, through Clever or the demo.
+    A district whose request is accepted is remembered, as Test Connection does."""
+    from mgi_roster import checklist as steps
+
+    if settings.is_demo:
+        # No Clever configuration: the demo answers for any ID (an unknown one is then a
+        # wrong ID, named beside the demo district the demo credentials see).
+        known = get(con, district_id)
+        session, effective = demo_session((known.demo_day if known else None) or 1)
+    elif uses_demo(district_id, settings):
+        session, effective = clever_session(con, district_id, settings)
+    else:
+        session, effective = clever.new_session(), settings
+    result = steps.run(district_id, effective, session, now=now)
+    if result.ok:
+        test_connection(con, district_id, settings)
+    return result

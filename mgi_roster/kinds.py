@@ -52,6 +52,15 @@ class Severity(StrEnum):
     WARNING = "warning"  # informs
 
 
+class StepState(StrEnum):
+    """A connection checklist step (checklist.py)."""
+
+    OK = "ok"
+    WARNING = "warning"  # works, but something needs a look before a sync
+    FAILED = "failed"
+    UNKNOWN = "unknown"  # not judged: an earlier step failed
+
+
 class MergeKind(StrEnum):
     MERGE = "merge"
     UNDO = "undo"

@@ -464,6 +464,10 @@ class CleverClient:
             )
         return districts[0]
 
+    def has_records(self, path: str, params: Mapping[str, str] | None = None) -> bool:
+        """Whether a list endpoint holds any record the token can see (one record fetched)."""
+        return next(self.pages(path, params, page_size=1), None) is not None
+
     def pages(
         self,
         path: str,
@@ -581,6 +585,44 @@ def find_district_token(http: Http, settings: CleverSettings, district_id: str) 
         "rostering request yet. Ask the district to accept it in its Clever dashboard "
         "(Applications), then Test Connection again. If it has, check the District ID."
     )
+
+
+@dataclass(frozen=True)
+class ConnectedDistrict:
+    id: str
+    name: str | None
+
+
+def connected_districts(
+    http: Http, settings: CleverSettings, *, limit: int = 20
+) -> list[ConnectedDistrict]:
+    """The districts the app's credentials hold a token for, with their names (each read with
+    its own token), at most `limit`: for a District ID that is not among them."""
+    if not (settings.client_id and settings.client_secret):
+        return []
+    body = http.get_json(
+        f"{settings.oauth_base}/oauth/tokens",
+        params={"owner_type": "district"},
+        auth=(settings.client_id, settings.client_secret),
+        unauthorized=_bad_app_credentials,
+    )
+    found: list[ConnectedDistrict] = []
+    for item in body.get("data") or []:
+        if len(found) >= limit:
+            break
+        owner = item.get("owner") if isinstance(item, dict) else None
+        owner_id = text(owner.get("id")) if isinstance(owner, dict) else None
+        token = text(item.get("access_token")) if isinstance(item, dict) else None
+        if not owner_id:
+            continue
+        name = None
+        if token:
+            try:
+                name = CleverClient(http, token, api_base=settings.api_base).district().name
+            except CleverError:
+                name = None
+        found.append(ConnectedDistrict(owner_id, name))
+    return found
 
 
 def new_session() -> requests.Session:
