@@ -9,7 +9,15 @@ from mgi_roster.entities import BY_NAME, ENTITIES
 from mgi_roster.errors import MergeRefused
 from mgi_roster.parameters import Parameters
 from mgi_roster.roster import merge, sql, versions
-from tests.support import DISTRICT_ID, roster_snapshot, small_district, student, synced
+from tests.support import (
+    DISTRICT_ID,
+    hex_id,
+    roster_snapshot,
+    school,
+    small_district,
+    student,
+    synced,
+)
 
 
 def changes(con, run_id: int) -> set[tuple]:
@@ -140,6 +148,26 @@ def test_mass_absence_is_held_until_guards_are_confirmed(seeded_db):
     assert merged.version == 2
     archived = {k for k, (a, *_) in current(seeded_db).items() if a}
     assert archived == missing
+
+
+def test_a_school_no_longer_shared_holds_the_run_and_is_named(fresh_db):
+    parameters.save(fresh_db, DISTRICT_ID, Parameters())
+    day1 = small_district(10)
+    day1.schools.append(school(2, name="Lincoln Elementary"))
+    for s in day1.students[8:]:
+        s["roles"]["student"]["school"] = s["roles"]["student"]["schools"][0] = hex_id("5c", 2)
+    merge.approve(fresh_db, synced(fresh_db, day1).run_id)
+
+    day2 = small_district(10)  # school 2 is gone, with its two students
+    day2.students = day2.students[:8]
+    day2.sections[0]["students"] = day2.sections[0]["students"][:8]
+    result = synced(fresh_db, day2)
+    assert result.status == "held"
+    school_guard = next(g for g in result.guards if g["kind"] == "school_unshared")
+    assert school_guard["record_id"] == hex_id("5c", 2) and school_guard["count"] == 2
+    assert "school no longer shared: Lincoln Elementary" in result.message
+    with pytest.raises(MergeRefused, match="held by its guards"):
+        merge.approve(fresh_db, result.run_id)
 
 
 def test_present_but_invalid_student_is_never_archived(seeded_db):

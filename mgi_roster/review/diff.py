@@ -17,11 +17,12 @@ or updated above the district's thresholds; the first sync into an empty roster 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 from typing import Any
 
 import duckdb
 
-from mgi_roster.entities import ENTITIES, Entity
+from mgi_roster.entities import BY_NAME, ENTITIES, Entity
 from mgi_roster.kinds import COUNTED_CHANGES, LISTED_CHANGES, ChangeKind
 from mgi_roster.parameters import Parameters
 from mgi_roster.roster import sql
@@ -32,22 +33,41 @@ CHANGE_KINDS = tuple(str(k) for k in LISTED_CHANGES)
 COUNT_KINDS = tuple(str(k) for k in COUNTED_CHANGES)
 
 
+class GuardKind(StrEnum):
+    ARCHIVE = "archive"  # a share of an entity archived above the threshold
+    UPDATE = "update"  # a share of an entity updated above the threshold
+    SCHOOL_UNSHARED = "school_unshared"  # a school of the roster missing from the sync
+
+
 @dataclass(frozen=True)
 class Guard:
+    """A safeguard that holds a run for a person's confirmation (this tool's, not the MGI's)."""
+
     entity: str
-    kind: str  # "archive" or "update"
+    kind: GuardKind
     pct: float
     threshold: float
-    count: int
+    count: int  # records affected (for a school no longer shared: its students in the roster)
     total: int
+    record_id: str | None = None  # the school, for SCHOOL_UNSHARED
+    name: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            k: (str(v) if isinstance(v, StrEnum) else v)
+            for k, v in asdict(self).items()
+            if v is not None
+        }
 
     def sentence(self) -> str:
-        verb = "archive" if self.kind == "archive" else "update"
+        if self.kind == GuardKind.SCHOOL_UNSHARED:
+            return (
+                f"school no longer shared: {self.name or self.record_id} is in the roster but not "
+                f"in this sync ({self.count} of its students would no longer be current); ask the "
+                "district whether it stopped sharing the school in Clever"
+            )
         return (
-            f"this sync would {verb} {self.count} of {self.total} {self.entity} "
+            f"this sync would {self.kind} {self.count} of {self.total} {self.entity} "
             f"({self.pct:.1f} %, above the {self.threshold:g} % threshold)"
         )
 
@@ -114,7 +134,7 @@ def diff_run(
             counts[entity.name][change] = int(n)
     con.execute("DROP TABLE IF EXISTS diff_plan")
     version = current_version(con, district_id) if roster_version is None else roster_version
-    return Diff(counts, guards(con, district_id, counts, params), version)
+    return Diff(counts, guards(con, district_id, counts, params, run_id), version)
 
 
 def guards(
@@ -122,6 +142,7 @@ def guards(
     district_id: str,
     counts: dict[str, dict[str, int]],
     params: Parameters,
+    run_id: int,
 ) -> list[Guard]:
     tripped = []
     for entity in ENTITIES:
@@ -132,11 +153,30 @@ def guards(
         if total == 0:
             continue  # nothing to lose: the first sync, or an entity the district never sent
         for kind, change, threshold in (
-            ("archive", "archived", params.archive_threshold_pct),
-            ("update", "updated", params.update_threshold_pct),
+            (GuardKind.ARCHIVE, ChangeKind.ARCHIVED, params.archive_threshold_pct),
+            (GuardKind.UPDATE, ChangeKind.UPDATED, params.update_threshold_pct),
         ):
             count = counts[entity.name][change]
             pct = 100.0 * count / total
             if pct > threshold:
                 tripped.append(Guard(entity.name, kind, round(pct, 2), threshold, count, total))
-    return tripped
+    return tripped + unshared_schools(con, district_id, run_id)
+
+
+def unshared_schools(con: duckdb.DuckDBPyConnection, district_id: str, run_id: int) -> list[Guard]:
+    """Schools live in the roster and missing from the sync (this run's changes): a sharing
+    change in Clever, which would take all their students out, whatever the thresholds."""
+    students = BY_NAME["students"]
+    rows = execute(
+        con,
+        f"""SELECT c.record_id, c.record_name,
+                   (SELECT count(*) FROM {sql.current(students, live=True)} s WHERE s.school = c.record_id)
+            FROM changes c
+            WHERE c.run_id = $run AND c.entity = 'schools' AND c.change IN ('{ChangeKind.ARCHIVED}', '{ChangeKind.ABSENT}')
+            ORDER BY c.record_name""",
+        {"district": district_id, "run": run_id},
+    ).fetchall()
+    return [
+        Guard("schools", GuardKind.SCHOOL_UNSHARED, 100.0, 0.0, int(n), int(n), str(i), name)
+        for i, name, n in rows
+    ]
