@@ -17,8 +17,9 @@ import requests
 
 from mgi_roster import demo
 from mgi_roster.errors import InputError
+from mgi_roster.settings import DEFAULT_API_BASE, CleverSettings
 from mgi_roster.sources import clever
-from mgi_roster.sources.clever import CleverSettings, Connection
+from mgi_roster.sources.clever import Connection
 
 DEMO_NAME = "Maple Valley Unified (demo)"
 
@@ -97,7 +98,7 @@ def advance_demo_day(
 
 
 def uses_demo(district_id: str, settings: CleverSettings) -> bool:
-    default_base = settings.api_base == CleverSettings.api_base
+    default_base = settings.api_base == DEFAULT_API_BASE
     return settings.is_demo or (district_id == demo.DEMO_DISTRICT_ID and default_base)
 
 

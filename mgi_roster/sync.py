@@ -29,8 +29,9 @@ from mgi_roster import districts, parameters
 from mgi_roster.entities import FETCHED
 from mgi_roster.errors import RosterError, SyncRefused
 from mgi_roster.review import diff, validation
+from mgi_roster.settings import CleverSettings
 from mgi_roster.sources import clever
-from mgi_roster.sources.clever import CleverClient, CleverSettings, Page
+from mgi_roster.sources.clever import CleverClient, Page
 from mgi_roster.staging.pages import EnvelopeReader, discard_staging, stage_page, staged_counts
 from mgi_roster.store import transaction
 

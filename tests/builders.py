@@ -12,7 +12,7 @@ from typing import Any
 
 import responses
 
-from mgi_roster.sources.clever import CleverSettings
+from mgi_roster.settings import CleverSettings
 from tests.conftest import API
 
 DISTRICT_ID = "d15c0000000000000000000a"

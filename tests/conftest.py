@@ -44,9 +44,8 @@ def session() -> requests.Session:
 @pytest.fixture(autouse=True)
 def _no_real_configuration(monkeypatch, tmp_path_factory):
     """Tests never see the developer's Clever credentials, secrets file or database."""
-    from mgi_roster.sources import clever
-
-    monkeypatch.setattr(clever, "SECRETS_FILE", tmp_path_factory.getbasetemp() / "no-secrets.toml")
+    no_file = tmp_path_factory.getbasetemp() / "no-secrets.toml"
+    monkeypatch.setattr("mgi_roster.settings.SECRETS_FILE", no_file)
     for name in (
         "CLEVER_CLIENT_ID",
         "CLEVER_CLIENT_SECRET",
@@ -54,5 +53,6 @@ def _no_real_configuration(monkeypatch, tmp_path_factory):
         "CLEVER_API_BASE",
         "CLEVER_OAUTH_BASE",
         "MGI_DB",
+        "MGI_DUCKDB_MEMORY",
     ):
         monkeypatch.delenv(name, raising=False)

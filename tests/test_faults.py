@@ -37,7 +37,7 @@ from mgi_roster.entities import ENTITIES
 from mgi_roster.errors import InputError
 from mgi_roster.parameters import Parameters
 from mgi_roster.roster import merge
-from mgi_roster.sources.clever import CleverSettings
+from mgi_roster.settings import CleverSettings
 from mgi_roster.sync import SyncResult, run_sync
 from tests.conftest import FakeClock
 

@@ -17,7 +17,7 @@ import pytest
 from mgi_roster import demo, districts, parameters, store, sync, views
 from mgi_roster.parameters import Parameters
 from mgi_roster.roster import merge
-from mgi_roster.sources.clever import CleverSettings
+from mgi_roster.settings import CleverSettings
 
 D = "d15c0000000000000000000a"
 RUN = 7
