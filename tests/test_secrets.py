@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import responses
 
-from mgi_roster.__main__ import main
+from mgi_roster.cli import main
 from mgi_roster.errors import ConfigError
 from mgi_roster.settings import CleverSettings
 from tests.builders import DISTRICT_ID, serve, small_district
