@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import socket
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -194,6 +196,12 @@ def test_schedule_set_takes_pause_windows_as_start_dot_dot_end(db, capsys):
     assert run(db, "schedule", "show", "--district", DEMO) == 0
     shown = capsys.readouterr().out
     assert "Next run: " in shown and "mgi_roster scheduler --once" in shown
+
+
+def test_the_console_script_is_this_main():
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    module, _, function = scripts["mgi-roster"].partition(":")
+    assert getattr(importlib.import_module(module), function) is main
 
 
 def test_setting_parameters_starts_without_the_heavy_libraries(tmp_path):
