@@ -10,8 +10,8 @@ import streamlit as st
 from mgi_roster import districts, parameters, ui, views
 from mgi_roster.districts import District
 from mgi_roster.errors import RosterError
+from mgi_roster.settings import CleverSettings
 from mgi_roster.sources import clever
-from mgi_roster.sources.clever import CleverSettings
 
 PROVIDERS = ("Clever", "OneRoster")
 

@@ -27,14 +27,9 @@ POLICY_LABELS = {
 }
 
 
-def _pauses(text: str) -> list[list[str]]:
-    """One window a line, "start..end" (a single date pauses one day)."""
-    windows = []
-    for line in text.splitlines():
-        if line.strip():
-            start, _, end = line.strip().partition("..")
-            windows.append([start.strip(), (end or start).strip()])
-    return windows
+def _pauses(text: str) -> list[tuple[str, str]]:
+    """One window a line, START..END (a single date pauses one day)."""
+    return [schedule.parse_pause(line) for line in text.splitlines() if line.strip()]
 
 
 def _edited(current: Schedule) -> Schedule:
@@ -96,7 +91,7 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
     )
     st.text_area(
         "Pause windows (one a line: YYYY-MM-DD..YYYY-MM-DD)",
-        value="\n".join(f"{a}..{b}" for a, b in current.pauses),
+        value="\n".join(schedule.format_pause(p) for p in current.pauses),
         key="sched_pauses",
         help="No automatic sync on these days, e.g. over the summer rollover.",
     )

@@ -39,7 +39,7 @@ import duckdb  # noqa: E402
 from mgi_roster import demo, parameters, store, sync  # noqa: E402
 from mgi_roster.parameters import Parameters  # noqa: E402
 from mgi_roster.roster import merge  # noqa: E402
-from mgi_roster.sources.clever import CleverSettings  # noqa: E402
+from mgi_roster.settings import CleverSettings  # noqa: E402
 
 
 def rss_mb() -> float:

@@ -25,8 +25,9 @@ import requests
 
 from mgi_roster.errors import CleverError, DistrictIdError, RosteringNotAccepted
 from mgi_roster.kinds import StepState
+from mgi_roster.settings import CleverSettings
 from mgi_roster.sources import clever
-from mgi_roster.sources.clever import CleverClient, CleverSettings, ConnectedDistrict, Http
+from mgi_roster.sources.clever import CleverClient, ConnectedDistrict, Http
 
 STALE_SYNC = timedelta(days=7)  # a Clever sync older than this is a warning before any sync
 PAUSED_STATES = frozenset({"pause", "paused", "error", "failed", "failure"})

@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 import requests
+from pydantic import SecretStr
 
 from mgi_roster import demo
 from mgi_roster.errors import InputError
+from mgi_roster.settings import DEFAULT_API_BASE, CleverSettings
 from mgi_roster.sources import clever
-from mgi_roster.sources.clever import CleverSettings, Connection
+from mgi_roster.sources.clever import Connection
 
 if TYPE_CHECKING:
     from mgi_roster.checklist import Checklist
@@ -102,14 +104,16 @@ def advance_demo_day(
 def uses_demo(district_id: str, settings: CleverSettings) -> bool:
     """Whether this district's roster comes from the demo: always with no Clever configuration,
     and for the demo's own District ID while the API base is Clever's (not a loopback server)."""
-    default_base = settings.api_base == CleverSettings.api_base
+    default_base = settings.api_base == DEFAULT_API_BASE
     return settings.is_demo or (district_id == demo.DEMO_DISTRICT_ID and default_base)
 
 
 def demo_session(day: int = 1) -> tuple[requests.Session, CleverSettings]:
     """A Session with the demo district (on this SIS day) mounted for Clever's API and OAuth
     hosts, and the demo's app credentials: the Clever client then runs unchanged."""
-    settings = CleverSettings(client_id=demo.DEMO_CLIENT_ID, client_secret=demo.DEMO_CLIENT_SECRET)
+    settings = CleverSettings(
+        client_id=demo.DEMO_CLIENT_ID, client_secret=SecretStr(demo.DEMO_CLIENT_SECRET)
+    )
     session = clever.new_session()
     demo.mount_demo(
         session,

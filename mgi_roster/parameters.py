@@ -15,12 +15,27 @@ to the district as CSV, and enforced by validation.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any
 
-import duckdb
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    StrictBool,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
 
 from mgi_roster.errors import ParametersError
+from mgi_roster.problems import item, problem, sentence, setting, shown
+
+if TYPE_CHECKING:
+    import duckdb
 
 SUBJECTS = (
     "english/language arts",
@@ -167,72 +182,99 @@ HELP = {
 }
 
 
-@dataclass(frozen=True)
-class ScreeningClassRule:
-    subjects: tuple[str, ...] = ()
-    course_numbers: tuple[str, ...] = ()
-    name_contains: str = ""
+def _words(values: tuple[str, ...]) -> tuple[str, ...]:
+    """Trimmed, blanks dropped: what a comma-separated text box or a hand-written list gives."""
+    return tuple(v.strip() for v in values if v.strip())
+
+
+def _known_subjects(subjects: tuple[str, ...]) -> tuple[str, ...]:
+    for s in subjects:
+        if s not in SUBJECTS:
+            raise problem(
+                f"Unknown subject {s!r} in screening_class_rule.subjects; Clever's subjects are: "
+                f"{', '.join(SUBJECTS)}."
+            )
+    return subjects
+
+
+Words = Annotated[tuple[StrictStr, ...], AfterValidator(_words)]
+
+
+class ScreeningClassRule(BaseModel):
+    """Which sections are screening classes: any whose subject, course number or name matches.
+    Validated as part of Parameters, which says what is wrong in a sentence."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    subjects: Annotated[Words, AfterValidator(_known_subjects)] = ()
+    course_numbers: Words = ()
+    name_contains: Annotated[StrictStr, AfterValidator(str.strip)] = ""
 
     @property
     def is_empty(self) -> bool:
-        return not (self.subjects or self.course_numbers or self.name_contains.strip())
+        return not (self.subjects or self.course_numbers or self.name_contains)
 
 
-@dataclass(frozen=True)
-class Parameters:
-    testing_measures: tuple[str, ...] = ("student_application",)
-    distribute_by_class: bool = False
-    screening_class_rule: ScreeningClassRule = field(default_factory=ScreeningClassRule)
-    all_records_processing: bool = True
-    archive_threshold_pct: float = 10.0
-    update_threshold_pct: float = 75.0
+def _known_measures(measures: tuple[str, ...]) -> tuple[str, ...]:
+    if not measures:
+        raise problem(f"testing_measures must name at least one measure: {', '.join(MEASURES)}.")
+    for m in measures:
+        if m not in MEASURES:
+            raise problem(
+                f"Unknown testing measure {m!r} in testing_measures; the known ones are "
+                f"{', '.join(MEASURES)}."
+            )
+    return tuple(dict.fromkeys(measures))
+
+
+# Testing Measures stay one plain field with its own rule: they are about to be redesigned.
+MeasureList = Annotated[Words, AfterValidator(_known_measures)]
+Percentage = Annotated[float, Field(ge=0, le=100, strict=True)]
+
+
+class Parameters(BaseModel):
+    """A district's parameters. Constructing one with a bad value raises a ParametersError that
+    names the setting and what it must be."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    testing_measures: MeasureList = ("student_application",)
+    distribute_by_class: StrictBool = False
+    screening_class_rule: ScreeningClassRule = ScreeningClassRule()
+    all_records_processing: StrictBool = True
+    archive_threshold_pct: Percentage = 10.0
+    update_threshold_pct: Percentage = 75.0
+
+    @model_validator(mode="after")
+    def _screening_classes_named(self) -> Parameters:
+        if self.distribute_by_class and self.screening_class_rule.is_empty:
+            raise problem(
+                "distribute_by_class is on but screening_class_rule names no subject, course "
+                "number or name: say which sections are screening classes."
+            )
+        return self
+
+    # Defined last: pydantic applies model validators in the order they are written, each one
+    # around those before it, so this one also catches the rule above.
+    @model_validator(mode="wrap")
+    @classmethod
+    def _said_as_a_sentence(
+        cls, data: Any, handler: ModelWrapValidatorHandler[Parameters]
+    ) -> Parameters:
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            raise ParametersError(sentence(exc, _say)) from None
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["testing_measures"] = list(self.testing_measures)
-        rule = data["screening_class_rule"]
-        rule["subjects"], rule["course_numbers"] = (
-            list(rule["subjects"]),
-            list(rule["course_numbers"]),
-        )
-        return data
+        return self.model_dump(mode="json")
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
 
     @classmethod
     def from_dict(cls, data: Any) -> Parameters:
-        if not isinstance(data, dict):
-            raise ParametersError(
-                "District Parameters must be a JSON object, like the example in the README."
-            )
-        known = {f for f in cls.__dataclass_fields__}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ParametersError(
-                f"Unknown District Parameter {unknown[0]!r}; the known ones are {', '.join(sorted(known))}."
-            )
-        defaults = cls()
-        params = cls(
-            testing_measures=_measures(
-                data.get("testing_measures", list(defaults.testing_measures))
-            ),
-            distribute_by_class=_bool(data, "distribute_by_class", defaults.distribute_by_class),
-            screening_class_rule=_rule(data.get("screening_class_rule", {})),
-            all_records_processing=_bool(
-                data, "all_records_processing", defaults.all_records_processing
-            ),
-            archive_threshold_pct=_pct(
-                data, "archive_threshold_pct", defaults.archive_threshold_pct
-            ),
-            update_threshold_pct=_pct(data, "update_threshold_pct", defaults.update_threshold_pct),
-        )
-        if params.distribute_by_class and params.screening_class_rule.is_empty:
-            raise ParametersError(
-                "distribute_by_class is on but screening_class_rule names no subject, course "
-                "number or name: say which sections are screening classes."
-            )
-        return params
+        return cls.model_validate(data)
 
     @classmethod
     def from_json(cls, text: str) -> Parameters:
@@ -254,69 +296,35 @@ class Parameters:
         return {r.rule for r in self.requirements()}
 
 
-def _bool(data: dict[str, Any], key: str, default: bool) -> bool:
-    value = data.get(key, default)
-    if not isinstance(value, bool):
-        raise ParametersError(f"{key} must be true or false, not {json.dumps(value)[:40]}.")
-    return value
+# What each setting must be, for pydantic's own errors (a wrong type, out of range).
+EXPECTED = {
+    "testing_measures": "a list of strings",
+    "distribute_by_class": "true or false",
+    "screening_class_rule": "an object with subjects, course_numbers and name_contains",
+    "screening_class_rule.subjects": "a list of strings",
+    "screening_class_rule.course_numbers": "a list of strings",
+    "screening_class_rule.name_contains": "a string",
+    "all_records_processing": "true or false",
+    "archive_threshold_pct": "a number from 0 to 100 (a percentage)",
+    "update_threshold_pct": "a number from 0 to 100 (a percentage)",
+}
 
 
-def _pct(data: dict[str, Any], key: str, default: float) -> float:
-    value = data.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
-        raise ParametersError(
-            f"{key} must be a number from 0 to 100 (a percentage), not {json.dumps(value)[:40]}."
-        )
-    return float(value)
-
-
-def _strings(value: Any, key: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ParametersError(f"{key} must be a list of strings.")
-    return tuple(v.strip() for v in value if v.strip())
-
-
-def _measures(value: Any) -> tuple[str, ...]:
-    measures = _strings(value, "testing_measures")
-    if not measures:
-        raise ParametersError(
-            f"testing_measures must name at least one measure: {', '.join(MEASURES)}."
-        )
-    for m in measures:
-        if m not in MEASURES:
-            raise ParametersError(
-                f"Unknown testing measure {m!r} in testing_measures; the known ones are {', '.join(MEASURES)}."
-            )
-    return tuple(dict.fromkeys(measures))
-
-
-def _rule(value: Any) -> ScreeningClassRule:
-    if not isinstance(value, dict):
-        raise ParametersError(
-            "screening_class_rule must be an object with subjects, course_numbers and name_contains."
-        )
-    known = set(ScreeningClassRule.__dataclass_fields__)
-    unknown = sorted(set(value) - known)
-    if unknown:
-        raise ParametersError(
-            f"Unknown key {unknown[0]!r} in screening_class_rule; the known ones are {', '.join(sorted(known))}."
-        )
-    subjects = _strings(value.get("subjects", []), "screening_class_rule.subjects")
-    for s in subjects:
-        if s not in SUBJECTS:
-            raise ParametersError(
-                f"Unknown subject {s!r} in screening_class_rule.subjects; Clever's subjects are: {', '.join(SUBJECTS)}."
-            )
-    name_contains = value.get("name_contains", "")
-    if not isinstance(name_contains, str):
-        raise ParametersError("screening_class_rule.name_contains must be a string.")
-    return ScreeningClassRule(
-        subjects=subjects,
-        course_numbers=_strings(
-            value.get("course_numbers", []), "screening_class_rule.course_numbers"
-        ),
-        name_contains=name_contains.strip(),
-    )
+def _say(error: ErrorDetails) -> str:
+    name, value = setting(error), error.get("input")
+    if error["type"] == "extra_forbidden":
+        *parent, key = error["loc"]
+        if parent:
+            known = ", ".join(sorted(ScreeningClassRule.model_fields))
+            return f"Unknown key {key!r} in screening_class_rule; the known ones are {known}."
+        known = ", ".join(sorted(Parameters.model_fields))
+        return f"Unknown District Parameter {key!r}; the known ones are {known}."
+    if name not in EXPECTED:  # the document itself: a list, a number, ...
+        return "District Parameters must be a JSON object, like the example in the README."
+    position = item(error)
+    if position is not None:
+        return f"{name} must be {EXPECTED[name]}; item {position} is {shown(value)}."
+    return f"{name} must be {EXPECTED[name]}, not {shown(value)}."
 
 
 # --- persistence ----------------------------------------------------------------------------

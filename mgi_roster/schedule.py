@@ -15,41 +15,103 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import shlex
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import duckdb
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
 
-from mgi_roster import sync
 from mgi_roster.errors import InputError, RosterError
-from mgi_roster.roster import merge
-from mgi_roster.sources.clever import CleverSettings
-from mgi_roster.store import transaction
+from mgi_roster.problems import problem, sentence, setting
+from mgi_roster.store import Store, transaction
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from mgi_roster.settings import CleverSettings
 
 log = logging.getLogger(__name__)
 
-KINDS = ("off", "daily", "weekdays", "hourly")
-POLICIES = ("auto", "review")
+Kind = Literal["off", "daily", "weekdays", "hourly"]
+Policy = Literal["auto", "review"]
+KINDS: tuple[Kind, ...] = get_args(Kind)
+POLICIES: tuple[Policy, ...] = get_args(Policy)
 SCHEDULER = "scheduler"  # the name merges by the scheduler are audited under
+PAUSE_EXAMPLE = "2027-06-15..2027-08-20"
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_CLOCK = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 
 
-@dataclass(frozen=True)
-class Schedule:
-    kind: str = "off"
-    at: str = "06:00"  # HH:MM local time, for daily and weekdays
-    every_hours: int = 24  # for hourly: slots at 00:00 + k × N local time each day
-    tz: str = "UTC"
-    pauses: tuple[tuple[str, str], ...] = ()  # inclusive (start, end) dates, YYYY-MM-DD
-    policy: str = "auto"
+def _clock_time(at: str) -> str:
+    if not _CLOCK.fullmatch(at):
+        raise ValueError("not HH:MM")
+    return at
 
-    def __post_init__(self) -> None:
-        problems = _problems(self)
-        if problems:
-            raise InputError(problems[0])
+
+def _zone(tz: str) -> str:
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError("unknown time zone") from None
+    return tz
+
+
+def _window(pause: tuple[str, str]) -> tuple[str, str]:
+    start, end = pause
+    try:
+        if not (_DATE.fullmatch(start) and _DATE.fullmatch(end)):
+            raise ValueError
+        ends_first = date.fromisoformat(start) > date.fromisoformat(end)
+    except ValueError:
+        raise problem(f"The pause window {start}..{end} needs dates as YYYY-MM-DD.") from None
+    if ends_first:
+        raise problem(f"The pause window {start}..{end} ends before it starts.")
+    return pause
+
+
+# An inclusive (start, end) pair of dates, YYYY-MM-DD: they compare as text.
+Pause = Annotated[tuple[StrictStr, StrictStr], AfterValidator(_window)]
+
+
+class Schedule(BaseModel):
+    """A district's schedule. Constructing one with a bad value raises an InputError that says
+    what to enter instead."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Kind = "off"
+    at: Annotated[StrictStr, AfterValidator(_clock_time)] = "06:00"  # local time: daily, weekdays
+    # hourly: slots at 00:00 + k × N local time each day
+    every_hours: Annotated[StrictInt, Field(ge=1, le=24)] = 24
+    tz: Annotated[StrictStr, AfterValidator(_zone)] = "UTC"
+    pauses: tuple[Pause, ...] = ()
+    policy: Policy = "auto"
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _said_as_a_sentence(
+        cls, data: Any, handler: ModelWrapValidatorHandler[Schedule]
+    ) -> Schedule:
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            raise InputError(sentence(exc, _say)) from None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -60,21 +122,11 @@ class Schedule:
         return self.kind != "off"
 
     def to_json(self) -> str:
-        data = asdict(self)
-        data["pauses"] = [list(p) for p in self.pauses]
-        return json.dumps(data)
+        return json.dumps(self.model_dump(mode="json"))
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Schedule:
-        unknown = sorted(set(data) - set(cls.__dataclass_fields__))
-        if unknown:
-            raise InputError(f"Unknown schedule setting {unknown[0]!r}.")
-        pauses = data.get("pauses", ())
-        if not isinstance(pauses, list | tuple) or not all(
-            isinstance(p, list | tuple) and len(p) == 2 for p in pauses
-        ):
-            raise InputError("Pause windows must be pairs of dates: [start, end].")
-        return cls(**{**data, "pauses": tuple((str(a), str(b)) for a, b in pauses)})
+    def from_dict(cls, data: Any) -> Schedule:
+        return cls.model_validate(data)
 
     def describe(self) -> str:
         if self.kind == "off":
@@ -92,31 +144,39 @@ class Schedule:
         return f"Sync {when} ({self.tz}), {merge_rule}."
 
 
-def _problems(s: Schedule) -> list[str]:
-    out = []
-    if s.kind not in KINDS:
-        out.append(f"Unknown schedule {s.kind!r}: choose one of {', '.join(KINDS)}.")
-    if s.policy not in POLICIES:
-        out.append(f"Unknown policy {s.policy!r}: choose auto or review.")
-    try:
-        hour, minute = (int(p) for p in s.at.split(":"))
-        if not (0 <= hour < 24 and 0 <= minute < 60) or len(s.at) != 5:
-            raise ValueError
-    except ValueError:
-        out.append(f"The time {s.at!r} must be HH:MM on a 24-hour clock, e.g. 06:30.")
-    if not isinstance(s.every_hours, int) or not 1 <= s.every_hours <= 24:
-        out.append("every_hours must be a whole number from 1 to 24.")
-    try:
-        ZoneInfo(s.tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        out.append(f"Unknown time zone {s.tz!r}: use a name such as America/Chicago.")
-    for start, end in s.pauses:
-        try:
-            if date.fromisoformat(start) > date.fromisoformat(end):
-                out.append(f"The pause window {start}..{end} ends before it starts.")
-        except ValueError:
-            out.append(f"The pause window {start}..{end} needs dates as YYYY-MM-DD.")
-    return out
+def _say(error: ErrorDetails) -> str:
+    name, value = setting(error).partition(".")[0], error.get("input")
+    if error["type"] == "extra_forbidden":
+        known = ", ".join(sorted(Schedule.model_fields))
+        return f"Unknown schedule setting {error['loc'][-1]!r}; the known ones are {known}."
+    sentences = {
+        "kind": f"Unknown schedule {value!r}: choose one of {', '.join(KINDS)}.",
+        "policy": f"Unknown policy {value!r}: choose one of {', '.join(POLICIES)}.",
+        "at": f"The time {value!r} must be HH:MM on a 24-hour clock, e.g. 06:30.",
+        "every_hours": "every_hours must be a whole number from 1 to 24.",
+        "tz": f"Unknown time zone {value!r}: use a name such as America/Chicago.",
+        "pauses": f"Pause windows must be pairs of dates: [start, end], e.g. {PAUSE_EXAMPLE}.",
+    }
+    return sentences.get(
+        name, "A schedule must be an object with kind, at, every_hours, tz, pauses and policy."
+    )
+
+
+def parse_pause(text: str) -> tuple[str, str]:
+    """A pause window as it is typed, on the command line and on the Schedule page:
+    START..END, or one date for a single day."""
+    start, dots, end = text.strip().partition("..")
+    start, end = start.strip(), (end if dots else start).strip()
+    if not (_DATE.fullmatch(start) and _DATE.fullmatch(end)):
+        raise InputError(
+            f"A pause window is START..END with dates as YYYY-MM-DD, e.g. {PAUSE_EXAMPLE} "
+            f"(not {text.strip()!r})."
+        )
+    return start, end
+
+
+def format_pause(pause: tuple[str, str]) -> str:
+    return "..".join(pause)
 
 
 # --- when is a district due -----------------------------------------------------------------
@@ -229,17 +289,22 @@ def due(con: duckdb.DuckDBPyConnection, now: datetime) -> list[tuple[str, Schedu
 
 
 def run_district(
-    con: duckdb.DuckDBPyConnection,
+    target: Store | duckdb.DuckDBPyConnection,
     district_id: str,
     schedule: Schedule,
     slot: datetime,
     settings: CleverSettings | None = None,
 ) -> Outcome:
-    """One scheduled sync, and a merge when the policy allows and the run is clean."""
-    with transaction(con):
+    """One scheduled sync, and a merge when the policy allows and the run is clean. The store
+    is taken for moments only (a sync's long work is in its own file)."""
+    from mgi_roster import sync  # here, not at the top: the command line starts without pandas
+    from mgi_roster.roster import merge
+
+    store = target if isinstance(target, Store) else Store(target)
+    with store.session() as con, transaction(con):
         con.execute("UPDATE schedules SET last_slot = ? WHERE district_id = ?", [slot, district_id])
     try:
-        result = sync.run_sync(con, district_id, settings=settings, trigger="scheduled")
+        result = sync.run_sync(store, district_id, settings=settings, trigger="scheduled")
     except RosterError as exc:  # refused: no parameters, another sync running, ...
         return Outcome(district_id, slot, "skipped", None, exc.message)
     if not result.ok:
@@ -247,7 +312,8 @@ def run_district(
     clean = result.status == "staged" and result.issues["error"] == 0
     if clean and schedule.policy == "auto":
         try:
-            merged = merge.approve(con, result.run_id or 0, by=SCHEDULER)
+            with store.session() as con:
+                merged = merge.approve(con, result.run_id or 0, by=SCHEDULER)
         except RosterError as exc:
             return Outcome(district_id, slot, "held for review", result.run_id, exc.message)
         return Outcome(
@@ -268,13 +334,18 @@ def run_district(
 
 
 def run_due(
-    con: duckdb.DuckDBPyConnection, now: datetime, settings: CleverSettings | None = None
+    target: Store | duckdb.DuckDBPyConnection,
+    now: datetime,
+    settings: CleverSettings | None = None,
 ) -> list[Outcome]:
     """`scheduler --once`: every due district, one after another; one failure stops nothing."""
+    store = target if isinstance(target, Store) else Store(target)
+    with store.session() as con:
+        found = due(con, now)
     outcomes = []
-    for district_id, schedule, slot in due(con, now):
+    for district_id, schedule, slot in found:
         try:
-            outcome = run_district(con, district_id, schedule, slot, settings)
+            outcome = run_district(store, district_id, schedule, slot, settings)
         except Exception as exc:  # a bug in one district's run must not stop the others
             log.exception("scheduled sync of %s failed", district_id)
             outcome = Outcome(district_id, slot, "failed", None, f"{type(exc).__name__}: {exc}")
@@ -296,7 +367,7 @@ class Scheduler:
     in between; schedules edited meanwhile are picked up within `recheck` seconds.
     """
 
-    open_db: Callable[[], Any]  # a context manager yielding a connection
+    store: Store
     settings: CleverSettings | None = None
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     recheck: float = 60.0
@@ -305,11 +376,11 @@ class Scheduler:
     def run_forever(self, on_outcome: Callable[[Outcome], None] = lambda _o: None) -> None:
         while not self.stop.is_set():
             now = self.clock()
-            with self.open_db() as con:
-                for outcome in run_due(con, now, self.settings):
-                    on_outcome(outcome)
-                    if self.stop.is_set():  # SIGTERM: stop between runs, never inside one
-                        return
+            for outcome in run_due(self.store, now, self.settings):
+                on_outcome(outcome)
+                if self.stop.is_set():  # SIGTERM: stop between runs, never inside one
+                    return
+            with self.store.session() as con:
                 wake = next_wake(con, self.clock())
             delay = self.recheck if wake is None else (wake - self.clock()).total_seconds()
             self.stop.wait(max(0.0, min(delay, self.recheck)))
@@ -329,10 +400,19 @@ def recent_runs(
 
 
 def service_lines(python: str, project_dir: str, db: str) -> dict[str, str]:
-    """The cron and systemd lines that run the scheduler, for the Schedule page and README."""
-    once = f"cd {project_dir} && MGI_DB={db} {python} -m mgi_roster scheduler --once"
+    """The cron and systemd lines that run the scheduler, for the Schedule page and the command
+    line. Paths are quoted for the shell (a folder may have a space in its name); cron reads an
+    unescaped % as a line break, systemd as a specifier, so each gets it escaped its own way."""
+    q = shlex.quote
+    log_file = f"{project_dir.rstrip('/')}/data/scheduler.log"
+    once = f"cd {q(project_dir)} && MGI_DB={q(db)} {q(python)} -m mgi_roster scheduler --once"
+    cron = f"*/5 * * * * {once} >> {q(log_file)} 2>&1".replace("%", r"\%")
+
+    def unit(value: str) -> str:
+        return value.replace("%", "%%")
+
     return {
-        "cron": f"*/5 * * * * {once} >> {project_dir}/data/scheduler.log 2>&1",
+        "cron": cron,
         "systemd": "\n".join(
             [
                 "[Unit]",
@@ -340,10 +420,10 @@ def service_lines(python: str, project_dir: str, db: str) -> dict[str, str]:
                 "After=network-online.target",
                 "",
                 "[Service]",
-                f"WorkingDirectory={project_dir}",
-                f"Environment=MGI_DB={db}",
+                unit(f"WorkingDirectory={project_dir}"),
+                unit(f"Environment={q(f'MGI_DB={db}')}"),
                 "EnvironmentFile=-/etc/mgi-roster/clever.env",
-                f"ExecStart={python} -m mgi_roster scheduler",
+                unit(f"ExecStart={q(python)} -m mgi_roster scheduler"),
                 "Restart=on-failure",
                 "KillSignal=SIGTERM",
                 "",

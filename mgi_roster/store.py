@@ -38,11 +38,10 @@ from mgi_roster.kinds import RunStatus
 from mgi_roster.roster.sql import q
 from mgi_roster.roster.sql import roster_table as roster
 from mgi_roster.roster.sql import staging_table as stg
+from mgi_roster.settings import StoreSettings
 
-DEFAULT_PATH = Path("data") / "mgi.duckdb"
 RUN_STATUSES = tuple(str(s) for s in RunStatus)
 LOCK_WAIT_SECONDS = 15.0
-DEFAULT_DUCKDB_MEMORY = "1024MB"
 
 
 _NAMED = re.compile(r"\$([A-Za-z_]\w*)")
@@ -58,7 +57,7 @@ def execute(
 
 def db_path(cli_value: str | os.PathLike[str] | None = None) -> Path:
     """--db, else MGI_DB, else data/mgi.duckdb."""
-    return Path(cli_value or os.environ.get("MGI_DB") or DEFAULT_PATH)
+    return Path(cli_value) if cli_value else StoreSettings().db
 
 
 def _entity_columns(entity: Entity) -> str:
@@ -194,6 +193,7 @@ def connect(
     for it a little, then say so plainly.
     """
     target = str(path) if path is not None else str(db_path())
+    memory_mb = StoreSettings().duckdb_memory  # a bad MGI_DUCKDB_MEMORY stops before opening
     if target != ":memory:":
         Path(target).parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + wait
@@ -215,7 +215,7 @@ def connect(
             time.sleep(0.1)
         except duckdb.Error:
             raise _not_a_database(target) from None
-    configure(con)
+    configure(con, memory_mb)
     migrate(con)
     return con
 
@@ -237,17 +237,12 @@ def _not_a_database(target: str) -> ConfigError:
     )
 
 
-def configure(con: duckdb.DuckDBPyConnection) -> None:
-    """Bound DuckDB's memory. It would otherwise cache up to 80 % of the machine's memory; a
-    bound keeps a million-student sync's memory flat (what does not fit goes to temporary
-    files)."""
-    memory = os.environ.get("MGI_DUCKDB_MEMORY", DEFAULT_DUCKDB_MEMORY)
-    try:
-        con.execute(f"SET memory_limit = '{int(memory.rstrip('MBmb'))}MB'")
-    except ValueError:
-        raise ConfigError(
-            f"MGI_DUCKDB_MEMORY must be a size in megabytes, e.g. 1024MB (not {memory!r})."
-        ) from None
+def configure(con: duckdb.DuckDBPyConnection, memory_mb: int | None = None) -> None:
+    """Bound DuckDB's memory (MGI_DUCKDB_MEMORY). It would otherwise cache up to 80 % of the
+    machine's memory; a bound keeps a million-student sync's memory flat (what does not fit
+    goes to temporary files)."""
+    memory_mb = StoreSettings().duckdb_memory if memory_mb is None else memory_mb
+    con.execute(f"SET memory_limit = '{memory_mb}MB'")
 
 
 def database_path(con: duckdb.DuckDBPyConnection) -> Path | None:

@@ -37,8 +37,9 @@ from mgi_roster.kinds import RunStatus
 from mgi_roster.review import diff, validation
 from mgi_roster.roster import sql
 from mgi_roster.roster.versions import current_version
+from mgi_roster.settings import CleverSettings
 from mgi_roster.sources import clever
-from mgi_roster.sources.clever import CleverClient, CleverSettings, Page
+from mgi_roster.sources.clever import CleverClient, Page
 from mgi_roster.staging import runfile
 from mgi_roster.staging.pages import EnvelopeReader, stage_page, staged_counts
 from mgi_roster.store import Store, transaction
@@ -385,8 +386,9 @@ def scrub(text: str, settings: CleverSettings | None = None) -> str:
     """Text fit to store and show: every configured secret and every credential-shaped value
     replaced by •••."""
     for secret in (settings.client_secret, settings.district_token) if settings else ():
-        if secret:
-            text = text.replace(secret, "•••")
+        value = secret.get_secret_value() if secret is not None else ""
+        if value:
+            text = text.replace(value, "•••")
     return _CREDENTIALS.sub(lambda m: m.group(1) + "•••", text)
 
 

@@ -15,7 +15,6 @@ import requests
 from hypothesis import settings
 
 from mgi_roster import store
-from mgi_roster.sources import clever
 
 # API, OAUTH and FakeClock live in tests/support.py; they stay importable from here for the test
 # modules that still import them from conftest (test_app_security, test_cli, test_secrets).
@@ -43,7 +42,8 @@ def session() -> requests.Session:
 @pytest.fixture(autouse=True)
 def _no_real_configuration(monkeypatch, tmp_path_factory):
     """Tests never see the developer's Clever credentials, secrets file or database."""
-    monkeypatch.setattr(clever, "SECRETS_FILE", tmp_path_factory.getbasetemp() / "no-secrets.toml")
+    no_file = tmp_path_factory.getbasetemp() / "no-secrets.toml"
+    monkeypatch.setattr("mgi_roster.settings.SECRETS_FILE", no_file)
     for name in (
         "CLEVER_CLIENT_ID",
         "CLEVER_CLIENT_SECRET",
@@ -51,6 +51,7 @@ def _no_real_configuration(monkeypatch, tmp_path_factory):
         "CLEVER_API_BASE",
         "CLEVER_OAUTH_BASE",
         "MGI_DB",
+        "MGI_DUCKDB_MEMORY",
     ):
         monkeypatch.delenv(name, raising=False)
 

@@ -33,7 +33,7 @@ from mgi_roster.demo import DEMO_DISTRICT_ID, DEMO_DISTRICT_TOKEN, DemoDistrict,
 from mgi_roster.entities import ENTITIES
 from mgi_roster.parameters import Parameters
 from mgi_roster.roster import merge
-from mgi_roster.sources.clever import CleverSettings
+from mgi_roster.settings import CleverSettings
 from mgi_roster.staging import runfile
 from mgi_roster.sync import SyncResult, run_sync
 

@@ -17,8 +17,7 @@ from mgi_roster import demo, districts, parameters, schedule, store, sync, views
 from mgi_roster.errors import CleverUnavailable, ConfigError
 from mgi_roster.parameters import Parameters
 from mgi_roster.roster import merge
-from mgi_roster.sources import clever
-from mgi_roster.sources.clever import CleverSettings
+from mgi_roster.settings import CleverSettings
 from tests.builders import copy_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,7 +41,7 @@ def demo_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     demo district is reached in-process, and nothing here can reach the network."""
     for name in CLEVER_ENV:
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(clever, "SECRETS_FILE", tmp_path / "no-secrets.toml")
+    monkeypatch.setattr("mgi_roster.settings.SECRETS_FILE", tmp_path / "no-secrets.toml")
 
 
 @pytest.fixture

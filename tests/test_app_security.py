@@ -405,7 +405,7 @@ def test_no_secret_appears_on_any_page(signed_in, use_db, day1_db, monkeypatch, 
         monkeypatch.setenv(name, value)
     secrets_file = tmp_path / "secrets.toml"
     secrets_file.write_text("".join(f'{k} = "{v}"\n' for k, v in FILE_SECRETS.items()))
-    monkeypatch.setattr(clever, "SECRETS_FILE", secrets_file)
+    monkeypatch.setattr("mgi_roster.settings.SECRETS_FILE", secrets_file)
     monkeypatch.setattr(clever, "DEFAULT_BACKOFF", 0.0)
     secret_values = [*CLEVER_SECRETS.values(), *FILE_SECRETS.values()]
     if signed_in:

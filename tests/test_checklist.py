@@ -11,8 +11,8 @@ from mgi_roster import districts
 from mgi_roster.checklist import ACCEPTED, SETUP, SIS, TEST, run
 from mgi_roster.demo import DEMO_DISTRICT_ID
 from mgi_roster.kinds import StepState
+from mgi_roster.settings import CleverSettings
 from mgi_roster.sources import clever
-from mgi_roster.sources.clever import CleverSettings
 from tests.support import API, DISTRICT_ID, OAUTH, TOKEN, school, student
 
 APP = CleverSettings(api_base=API, oauth_base=OAUTH, client_id="app-id", client_secret="app-secret")

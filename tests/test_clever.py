@@ -20,8 +20,9 @@ from mgi_roster.errors import (
     TokenRevoked,
     UnexpectedResponse,
 )
+from mgi_roster.settings import CleverSettings
 from mgi_roster.sources import clever
-from mgi_roster.sources.clever import CleverClient, CleverSettings, Http
+from mgi_roster.sources.clever import CleverClient, Http
 from tests.support import API, OAUTH, recorded_body, recorded_interactions
 
 DISTRICT = "58da8a43cc70ab00017a1a87"  # the recorded demo district
@@ -73,29 +74,31 @@ def test_district_id_rejected_before_any_call(value, said):
 # --- settings -------------------------------------------------------------------------------
 
 
-def test_settings_from_env_and_secrets_hidden_in_repr():
-    settings = CleverSettings.from_env(
-        {
-            "CLEVER_CLIENT_ID": "app-id",
-            "CLEVER_CLIENT_SECRET": SECRET,
-            "CLEVER_API_BASE": "http://127.0.0.1:8765/",
-            "CLEVER_DISTRICT_TOKEN": TOKEN,
-        }
-    )
+def test_settings_from_env_and_secrets_hidden_in_repr(monkeypatch):
+    for name, value in {
+        "CLEVER_CLIENT_ID": "app-id",
+        "CLEVER_CLIENT_SECRET": SECRET,
+        "CLEVER_API_BASE": "http://127.0.0.1:8765/",
+        "CLEVER_DISTRICT_TOKEN": TOKEN,
+    }.items():
+        monkeypatch.setenv(name, value)
+    settings = CleverSettings.from_env()
     assert settings.api_base == "http://127.0.0.1:8765"
     assert settings.oauth_base == "https://clever.com"
     assert not settings.is_demo
     assert SECRET not in repr(settings) and TOKEN not in repr(settings)
 
 
-def test_no_configuration_means_demo():
-    assert CleverSettings.from_env({}).is_demo
-    assert CleverSettings.from_env({"CLEVER_CLIENT_ID": " "}).is_demo
+def test_no_configuration_means_demo(monkeypatch):
+    assert CleverSettings.from_env().is_demo
+    monkeypatch.setenv("CLEVER_CLIENT_ID", " ")
+    assert CleverSettings.from_env().is_demo
 
 
-def test_half_configured_credentials_are_a_clear_error():
+def test_half_configured_credentials_are_a_clear_error(monkeypatch):
+    monkeypatch.setenv("CLEVER_CLIENT_ID", "app-id")
     with pytest.raises(ConfigError, match="CLEVER_CLIENT_SECRET is not set"):
-        CleverSettings.from_env({"CLEVER_CLIENT_ID": "app-id"})
+        CleverSettings.from_env()
 
 
 # --- token lookup ---------------------------------------------------------------------------

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import socket
 import subprocess
 import sys
 import time
+import tomllib
+from pathlib import Path
 
 import pytest
 import requests
 import responses
 
-from mgi_roster import demo
-from mgi_roster.__main__ import main
+from mgi_roster import demo, schedule, store
+from mgi_roster.cli import main
 from tests.conftest import API
 
 DEMO = demo.DEMO_DISTRICT_ID
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -71,13 +75,14 @@ def test_unreadable_parameters_file_exits_2(db, tmp_path, capsys):
 def test_sync_before_parameters_is_refused(db, capsys):
     code, out = sync_json(db, capsys)
     assert code == 2
-    assert out["status"] == "refused" and "Define them first" in out["message"]
+    assert out == {"status": "refused", "reason": out["reason"]}
+    assert "Define them first" in out["reason"]
 
 
 def test_malformed_district_id_exits_2_without_traceback(db, capsys):
     code, out = sync_json(db, capsys, district="not-a-district")
     assert code == 2
-    assert "24 characters" in out["message"]
+    assert out["status"] == "refused" and "24 characters" in out["reason"]
 
 
 def test_demo_round_trip(db, params_file, capsys):
@@ -130,6 +135,9 @@ def test_demo_round_trip(db, params_file, capsys):
     assert code == 0 and day2["issues"]["error"] > 0
     assert run(db, "approve", "--run", str(day2["run_id"])) == 3
     assert "error" in capsys.readouterr().err
+    assert run(db, "approve", "--run", str(day2["run_id"]), "--json") == 3
+    refused = json.loads(capsys.readouterr().out)  # exactly one object, or this fails
+    assert refused["status"] == "refused" and "error" in refused["reason"]
 
     assert run(db, "history", "--district", DEMO, "--json") == 0
     history = json.loads(capsys.readouterr().out)
@@ -151,6 +159,78 @@ def test_failed_sync_exits_1_with_the_message(db, params_file, capsys, monkeypat
     assert code == 1
     assert out["status"] == "failed" and "refused the district token" in out["message"]
     assert "secret-token-value" not in json.dumps(out)
+
+
+def test_every_json_command_answers_one_object_when_refused(db, capsys):
+    for args in (
+        ("connect", "--district", "not-an-id", "--json"),
+        ("approve", "--run", "999", "--json"),
+        ("sync", "--district", "not-an-id", "--json"),
+    ):
+        code = run(db, *args)
+        out = capsys.readouterr().out
+        assert code == 2, args
+        answer = json.loads(out)
+        assert answer["status"] == "refused" and answer["reason"].endswith("."), args
+
+
+def test_a_failure_with_json_is_one_object_too(tmp_path, capsys):
+    broken = tmp_path / "broken.duckdb"
+    broken.write_text("not a database")
+    assert main(["--db", str(broken), "history", "--district", DEMO, "--json"]) == 1
+    out = capsys.readouterr()
+    assert json.loads(out.out)["status"] == "failed"
+    assert "could not be opened" in json.loads(out.out)["reason"]
+    assert "could not be opened" in out.err
+
+
+def test_schedule_set_takes_pause_windows_as_start_dot_dot_end(db, capsys):
+    args = ("schedule", "set", "--district", DEMO, "--kind", "daily", "--at", "07:30")
+    assert run(db, *args, "--pause", "2027-06-15..2027-08-20", "--pause", "2027-12-24") == 0
+    assert "Sync every day at 07:30" in capsys.readouterr().out
+    with store.opened(db) as con:
+        saved = schedule.load(con, DEMO)
+    assert saved.pauses == (("2027-06-15", "2027-08-20"), ("2027-12-24", "2027-12-24"))
+    assert run(db, *args, "--pause", "2027-06-15:2027-08-20") == 2
+    assert "START..END" in capsys.readouterr().err
+    assert run(db, "schedule", "show", "--district", DEMO) == 0
+    shown = capsys.readouterr().out
+    assert "Next run: " in shown and "mgi_roster scheduler --once" in shown
+
+
+def test_the_console_script_is_this_main():
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    module, _, function = scripts["mgi-roster"].partition(":")
+    assert getattr(importlib.import_module(module), function) is main
+
+
+def test_setting_parameters_starts_without_the_heavy_libraries(tmp_path):
+    """`parameters set` is what scripts call in loops: it must not import validation's stack."""
+    params = tmp_path / "p.json"
+    params.write_text("{}")
+    program = (
+        "import json, sys\n"
+        "from mgi_roster.cli import main\n"
+        f"code = main(['--db', {str(tmp_path / 'x.duckdb')!r}, 'parameters', 'set',"
+        f" '--district', {DEMO!r}, '--file', {str(params)!r}])\n"
+        "heavy = ('pandas', 'pandera', 'pyarrow', 'numpy', 'altair', 'streamlit')\n"
+        "print(json.dumps([code, sorted(m for m in heavy if m in sys.modules)]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert json.loads(done.stdout.splitlines()[-1]) == [0, []], done.stderr
+
+
+def test_python_dash_m_still_runs_the_command_line():
+    done = subprocess.run(
+        [sys.executable, "-m", "mgi_roster", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0 and done.stdout.startswith("usage: python -m mgi_roster")
 
 
 def free_port() -> int:

@@ -12,8 +12,8 @@ from requests.adapters import HTTPAdapter
 
 from mgi_roster import demo, districts
 from mgi_roster.errors import ConfigError, InputError
+from mgi_roster.settings import CleverSettings
 from mgi_roster.sources import clever
-from mgi_roster.sources.clever import CleverSettings
 
 DEMO = demo.DEMO_DISTRICT_ID
 OTHER = "a" * 24
@@ -54,7 +54,7 @@ def test_the_demo_district_gets_the_demo_mounted_with_its_app_credentials(with_d
     session, effective = districts.clever_session(with_demo, DEMO, CleverSettings())
     for url in (f"{effective.api_base}/v3.0/users", f"{effective.oauth_base}/oauth/tokens"):
         assert isinstance(session.get_adapter(url), demo.DemoAdapter)
-    assert (effective.client_id, effective.client_secret) == (
+    assert (effective.client_id, effective.client_secret.get_secret_value()) == (
         demo.DEMO_CLIENT_ID,
         demo.DEMO_CLIENT_SECRET,
     )

@@ -63,6 +63,65 @@ def test_bad_values_are_errors_naming_the_key(data, named):
     assert named in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("data", "sentence"),
+    [
+        ([], "District Parameters must be a JSON object, like the example in the README."),
+        (
+            {"distribute_by_class": "yes"},
+            'distribute_by_class must be true or false, not "yes".',
+        ),
+        (
+            {"archive_threshold_pct": 101},
+            "archive_threshold_pct must be a number from 0 to 100 (a percentage), not 101.",
+        ),
+        (
+            {"testing_measures": ["student_application", 3]},
+            "testing_measures must be a list of strings; item 2 is 3.",
+        ),
+        (
+            {"screening_class_rule": {"name_contains": ["Screen"]}},
+            'screening_class_rule.name_contains must be a string, not ["Screen"].',
+        ),
+        (  # a misspelt key is reported before the bad value it leaves beside it
+            {"update_threshold_pct": "high", "archive_treshold_pct": 5},
+            "Unknown District Parameter 'archive_treshold_pct'; the known ones are "
+            "all_records_processing, archive_threshold_pct, distribute_by_class, "
+            "screening_class_rule, testing_measures, update_threshold_pct.",
+        ),
+    ],
+)
+def test_messages_name_the_setting_and_what_it_must_be(data, sentence):
+    with pytest.raises(ParametersError) as err:
+        Parameters.from_dict(data)
+    assert err.value.message == sentence
+
+
+def test_built_directly_a_bad_value_is_a_parameters_error_too():
+    with pytest.raises(ParametersError, match="archive_threshold_pct must be a number"):
+        Parameters(archive_threshold_pct=200)
+    with pytest.raises(ParametersError, match="Unknown subject 'Maths'"):
+        Parameters(screening_class_rule={"subjects": ["Maths"]})
+
+
+def test_parameters_are_frozen():
+    with pytest.raises(ValueError, match="frozen"):
+        Parameters().archive_threshold_pct = 50  # type: ignore[misc]
+
+
+def test_lists_are_trimmed_and_measures_kept_once_in_order():
+    params = Parameters.from_dict(
+        {
+            "testing_measures": [" state_reporting", "student_application", "state_reporting "],
+            "screening_class_rule": {"course_numbers": [" 101 ", "", "  "], "name_contains": " S "},
+        }
+    )
+    assert params.testing_measures == ("state_reporting", "student_application")
+    assert params.screening_class_rule == ScreeningClassRule(
+        course_numbers=("101",), name_contains="S"
+    )
+
+
 def test_not_json_is_a_clear_error():
     with pytest.raises(ParametersError, match="not valid JSON"):
         Parameters.from_json("{testing_measures: }")

@@ -13,7 +13,7 @@ from mgi_roster import store
 from mgi_roster.entities import FETCHED
 from mgi_roster.errors import DistrictIdError, InputError
 from mgi_roster.roster import exports
-from mgi_roster.schedule import Schedule
+from mgi_roster.schedule import Schedule, format_pause, parse_pause
 from mgi_roster.sources import clever
 from mgi_roster.sources.clever import read_envelope
 from mgi_roster.staging.pages import EnvelopeReader, stage_page, staged_counts
@@ -129,3 +129,24 @@ def test_any_schedule_is_valid_or_a_clear_error(kind, at, every, tz):
         assert exc.message.endswith(".")
     else:
         assert Schedule.from_dict(json.loads(plan.to_json())) == plan
+
+
+@given(st.text(max_size=30))
+def test_any_typed_pause_window_is_a_pair_of_dates_or_a_clear_error(text):
+    try:
+        start, end = parse_pause(text)
+    except InputError as exc:
+        assert exc.message.endswith(".") and "START..END" in exc.message
+    else:
+        assert parse_pause(format_pause((start, end))) == (start, end)
+        try:
+            Schedule(pauses=((start, end),))
+        except InputError as exc:  # an impossible date, or a window that ends first
+            assert "pause window" in exc.message
+
+
+@given(st.dates(), st.dates())
+def test_any_two_dates_make_a_pause_window_in_order(a, b):
+    start, end = sorted((a.isoformat(), b.isoformat()))
+    plan = Schedule(kind="daily", pauses=(parse_pause(f"{start}..{end}"),))
+    assert Schedule.from_dict(json.loads(plan.to_json())) == plan

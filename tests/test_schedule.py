@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shlex
 import signal
 import subprocess
 import sys
@@ -15,7 +17,7 @@ from mgi_roster import demo, parameters, schedule, store
 from mgi_roster.errors import InputError
 from mgi_roster.parameters import Parameters
 from mgi_roster.roster import merge
-from mgi_roster.schedule import Schedule, latest_due, next_due
+from mgi_roster.schedule import Schedule, format_pause, latest_due, next_due, parse_pause
 from mgi_roster.sync import run_sync, start_run
 from tests.builders import DISTRICT_ID, SETTINGS, serve, small_district
 
@@ -94,6 +96,101 @@ def test_off_is_never_due():
 def test_bad_schedules_are_clear_errors(settings, said):
     with pytest.raises(InputError, match=said):
         Schedule(**settings)
+
+
+def test_bad_schedule_messages_say_what_to_enter():
+    said = {
+        "kind": "Unknown schedule 'sometimes': choose one of off, daily, weekdays, hourly.",
+        "every_hours": "every_hours must be a whole number from 1 to 24.",
+        "policy": "Unknown policy 'yolo': choose one of auto, review.",
+    }
+    for name, value in (("kind", "sometimes"), ("every_hours", "6"), ("policy", "yolo")):
+        with pytest.raises(InputError) as err:
+            Schedule.from_dict({name: value})
+        assert err.value.message == said[name]
+
+
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        ({"kind": "daily", "colour": "blue"}, "Unknown schedule setting 'colour'; the known ones"),
+        ({"pauses": [["2027-06-15"]]}, "Pause windows must be pairs of dates"),
+        ({"pauses": "summer"}, "Pause windows must be pairs of dates"),
+        ({"pauses": [["20270615", "20270820"]]}, "needs dates as YYYY-MM-DD"),
+        ({"pauses": [["2027-02-30", "2027-03-01"]]}, "needs dates as YYYY-MM-DD"),
+        ({"at": "٠٦:٣٠"}, "HH:MM"),  # digits, but not ASCII ones
+        (["daily"], "A schedule must be an object"),
+    ],
+)
+def test_stored_schedules_are_checked_like_typed_ones(data, said):
+    with pytest.raises(InputError, match=said):
+        Schedule.from_dict(data)
+
+
+def test_a_schedule_round_trips_through_json_and_is_frozen():
+    summer = Schedule(
+        kind="weekdays", at="07:15", tz="Europe/Paris", pauses=(("2027-07-01", "2027-08-31"),)
+    )
+    assert Schedule.from_dict(json.loads(summer.to_json())) == summer
+    assert json.loads(summer.to_json())["pauses"] == [["2027-07-01", "2027-08-31"]]
+    with pytest.raises(ValueError, match="frozen"):
+        summer.kind = "off"  # type: ignore[misc]
+
+
+# --- pause windows as typed -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "window"),
+    [
+        ("2027-06-15..2027-08-20", ("2027-06-15", "2027-08-20")),
+        (" 2027-06-15 .. 2027-08-20 ", ("2027-06-15", "2027-08-20")),
+        ("2027-12-24", ("2027-12-24", "2027-12-24")),  # one date pauses one day
+    ],
+)
+def test_a_pause_window_is_start_dot_dot_end(typed, window):
+    assert parse_pause(typed) == window
+    assert parse_pause(format_pause(window)) == window
+
+
+@pytest.mark.parametrize("typed", ["2027-06-15:2027-08-20", "summer", "2027-06-15..", "6/15..8/20"])
+def test_another_pause_syntax_is_refused_with_the_right_one(typed):
+    with pytest.raises(InputError) as err:
+        parse_pause(typed)
+    assert "START..END" in err.value.message and "2027-06-15..2027-08-20" in err.value.message
+
+
+# --- the lines that run the scheduler -------------------------------------------------------
+
+
+def test_service_lines_quote_paths_for_the_shell():
+    lines = schedule.service_lines(
+        "/opt/my python/bin/python", "/srv/mgi roster", "/data/it's.duckdb"
+    )
+    minute, hour, day, month, weekday, command = lines["cron"].split(" ", 5)
+    assert (minute, hour, day, month, weekday) == ("*/5", "*", "*", "*", "*")
+    assert shlex.split(command) == [
+        "cd",
+        "/srv/mgi roster",
+        "&&",
+        "MGI_DB=/data/it's.duckdb",
+        "/opt/my python/bin/python",
+        "-m",
+        "mgi_roster",
+        "scheduler",
+        "--once",
+        ">>",
+        "/srv/mgi roster/data/scheduler.log",
+        "2>&1",
+    ]
+    assert "ExecStart='/opt/my python/bin/python' -m mgi_roster scheduler" in lines["systemd"]
+    assert "Environment='MGI_DB=/data/it'\"'\"'s.duckdb'" in lines["systemd"]
+
+
+def test_a_percent_sign_is_escaped_for_cron_and_systemd():
+    lines = schedule.service_lines("/usr/bin/python3", "/srv/100%", "/srv/100%/mgi.duckdb")
+    assert "%" not in lines["cron"].replace("\\%", "")
+    assert "%" not in lines["systemd"].replace("%%", "")
 
 
 # --- running what is due --------------------------------------------------------------------
@@ -217,7 +314,7 @@ def test_scheduler_loop_stops_between_runs(con, tmp_path):
     with store.opened(db) as setup:
         parameters.save(setup, demo.DEMO_DISTRICT_ID, Parameters())
         schedule.save(setup, demo.DEMO_DISTRICT_ID, DAILY, now=NOW - timedelta(days=1))
-    runner = schedule.Scheduler(open_db=lambda: store.opened(db), clock=lambda: NOW, recheck=0.01)
+    runner = schedule.Scheduler(store=store.Store(db), clock=lambda: NOW, recheck=0.01)
     seen = []
 
     def on_outcome(outcome):

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import responses
 
-from mgi_roster.__main__ import main
+from mgi_roster.cli import main
 from mgi_roster.errors import ConfigError
-from mgi_roster.sources.clever import CleverSettings
+from mgi_roster.settings import CleverSettings
 from tests.builders import DISTRICT_ID, serve, small_district
 from tests.conftest import API, OAUTH
 
@@ -20,24 +20,42 @@ CLIENT_SECRET = "cs_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 TOKEN = "dt_1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d"
 
 
-def test_settings_from_a_secrets_file_and_the_environment_wins(tmp_path):
+def test_settings_from_a_secrets_file_and_the_environment_wins(tmp_path, monkeypatch):
     secrets = tmp_path / "secrets.toml"
     secrets.write_text(
         f'CLEVER_CLIENT_ID = "file-id"\nCLEVER_CLIENT_SECRET = "{CLIENT_SECRET}"\nunrelated = 1\n'
     )
-    from_file = CleverSettings.from_env({}, secrets_file=secrets)
-    assert (from_file.client_id, from_file.client_secret) == ("file-id", CLIENT_SECRET)
-    overridden = CleverSettings.from_env({"CLEVER_CLIENT_ID": "env-id"}, secrets_file=secrets)
-    assert overridden.client_id == "env-id"
-    assert CLIENT_SECRET not in repr(from_file)
+    monkeypatch.setattr("mgi_roster.settings.SECRETS_FILE", secrets)
+    from_file = CleverSettings.from_env()
+    assert from_file.client_id == "file-id"
+    assert from_file.client_secret is not None
+    assert from_file.client_secret.get_secret_value() == CLIENT_SECRET
+    monkeypatch.setenv("CLEVER_CLIENT_ID", "env-id")
+    assert CleverSettings.from_env().client_id == "env-id"
+    for shown in (repr(from_file), str(from_file), from_file.model_dump_json()):
+        assert CLIENT_SECRET not in shown
 
 
-def test_a_broken_secrets_file_is_named_not_shown(tmp_path):
+def test_a_broken_secrets_file_is_named_not_shown(tmp_path, monkeypatch):
     secrets = tmp_path / "secrets.toml"
     secrets.write_text(f'CLEVER_CLIENT_SECRET = "{CLIENT_SECRET}\n')  # unterminated string
+    monkeypatch.setattr("mgi_roster.settings.SECRETS_FILE", secrets)
     with pytest.raises(ConfigError) as err:
-        CleverSettings.from_env({}, secrets_file=secrets)
+        CleverSettings.from_env()
     assert str(secrets) in str(err.value) and CLIENT_SECRET not in str(err.value)
+
+
+def test_a_bad_setting_beside_a_secret_never_shows_the_secret(monkeypatch):
+    monkeypatch.setenv("CLEVER_CLIENT_SECRET", CLIENT_SECRET)  # and no client id: half a pair
+    with pytest.raises(ConfigError) as err:
+        CleverSettings.from_env()
+    assert "CLEVER_CLIENT_ID is not set" in str(err.value)
+    assert CLIENT_SECRET not in str(err.value) + str(err.value.__context__)
+    monkeypatch.setenv("CLEVER_CLIENT_ID", "app-id")
+    monkeypatch.setenv("CLEVER_API_BASE", f"ftp://{CLIENT_SECRET}")  # a secret pasted in a URL
+    with pytest.raises(ConfigError, match="CLEVER_API_BASE must be an http") as err:
+        CleverSettings.from_env()
+    assert CLIENT_SECRET not in str(err.value) + str(err.value.__context__)
 
 
 def register_clever(rsps: responses.RequestsMock, *, data_status: int = 200) -> None:

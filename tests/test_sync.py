@@ -10,7 +10,7 @@ from mgi_roster.entities import ENTITIES
 from mgi_roster.errors import DistrictIdError, ParametersError, SyncRefused
 from mgi_roster.parameters import Parameters
 from mgi_roster.roster import merge
-from mgi_roster.sources.clever import CleverSettings
+from mgi_roster.settings import CleverSettings
 from mgi_roster.staging import runfile
 from mgi_roster.sync import run_sync, start_run
 from tests.support import (

@@ -16,7 +16,7 @@ import pytest
 from mgi_roster import demo, districts, parameters, store, sync, views
 from mgi_roster.parameters import Parameters
 from mgi_roster.roster import merge
-from mgi_roster.sources.clever import CleverSettings
+from mgi_roster.settings import CleverSettings
 from tests.support import DISTRICT_ID
 
 D = DISTRICT_ID

@@ -21,13 +21,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import time
-import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
@@ -45,6 +42,7 @@ from mgi_roster.errors import (
     TokenRevoked,
     UnexpectedResponse,
 )
+from mgi_roster.settings import DEFAULT_API_BASE, CleverSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -90,76 +88,6 @@ def _odd_characters(candidate: str) -> str:
         return ""
     shown = " ".join(repr(c) for c in odd[:5])
     return f", including {shown}"
-
-
-# --- settings -------------------------------------------------------------------------------
-
-SECRETS_FILE = Path(".streamlit") / "secrets.toml"
-SETTING_NAMES = (
-    "CLEVER_API_BASE",
-    "CLEVER_OAUTH_BASE",
-    "CLEVER_CLIENT_ID",
-    "CLEVER_CLIENT_SECRET",
-    "CLEVER_DISTRICT_TOKEN",
-)
-
-
-def _secrets(path: Path | None) -> dict[str, object]:
-    """The Clever keys of a Streamlit secrets file; nothing when there is none. A file that does
-    not parse is a ConfigError that names the file, never its content."""
-    if path is None or not path.is_file():
-        return {}
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(
-            f"The secrets file {path} could not be read ({type(exc).__name__}); fix or remove it."
-        ) from None
-    return {k: v for k, v in data.items() if k in SETTING_NAMES}
-
-
-@dataclass(frozen=True)
-class CleverSettings:
-    """Where Clever is and how to authenticate. Secrets are excluded from repr."""
-
-    api_base: str = "https://api.clever.com"
-    oauth_base: str = "https://clever.com"
-    client_id: str | None = None
-    client_secret: str | None = field(default=None, repr=False)
-    district_token: str | None = field(default=None, repr=False)
-
-    @classmethod
-    def from_env(
-        cls, env: Mapping[str, str] | None = None, secrets_file: Path | None = None
-    ) -> CleverSettings:
-        """Settings from the environment, else from .streamlit/secrets.toml (top-level keys with
-        the same names). The environment wins, so a deployment can override the file."""
-        env = os.environ if env is None else env
-        stored = _secrets(SECRETS_FILE if secrets_file is None else secrets_file)
-
-        def get(name: str) -> str | None:
-            value = env.get(name) or stored.get(name) or ""
-            return str(value).strip() or None
-
-        settings = cls(
-            api_base=(get("CLEVER_API_BASE") or cls.api_base).rstrip("/"),
-            oauth_base=(get("CLEVER_OAUTH_BASE") or cls.oauth_base).rstrip("/"),
-            client_id=get("CLEVER_CLIENT_ID"),
-            client_secret=get("CLEVER_CLIENT_SECRET"),
-            district_token=get("CLEVER_DISTRICT_TOKEN"),
-        )
-        if bool(settings.client_id) != bool(settings.client_secret):
-            missing = "CLEVER_CLIENT_SECRET" if settings.client_id else "CLEVER_CLIENT_ID"
-            raise ConfigError(
-                f"{missing} is not set: the app credentials need both CLEVER_CLIENT_ID and "
-                "CLEVER_CLIENT_SECRET (from the Clever developer dashboard)."
-            )
-        return settings
-
-    @property
-    def is_demo(self) -> bool:
-        """No Clever configuration at all means the built-in demo district."""
-        return not (self.client_id or self.district_token)
 
 
 # --- results --------------------------------------------------------------------------------
@@ -444,7 +372,7 @@ class _Bearer(requests.auth.AuthBase):
 class CleverClient:
     """Reads one district's roster with its district token."""
 
-    def __init__(self, http: Http, token: str, *, api_base: str = CleverSettings.api_base) -> None:
+    def __init__(self, http: Http, token: str, *, api_base: str = DEFAULT_API_BASE) -> None:
         self._http = http
         self._auth = _Bearer(token)
         self.api_base = api_base.rstrip("/")
@@ -560,7 +488,7 @@ class DistrictToken:
 def find_district_token(http: Http, settings: CleverSettings, district_id: str) -> DistrictToken:
     """Look the district's token up among the app's tokens (Clever: GET /oauth/tokens)."""
     if settings.district_token:
-        return DistrictToken(settings.district_token, "CLEVER_DISTRICT_TOKEN")
+        return DistrictToken(settings.district_token.get_secret_value(), "CLEVER_DISTRICT_TOKEN")
     if not (settings.client_id and settings.client_secret):
         raise ConfigError(
             "No Clever credentials are configured: set CLEVER_CLIENT_ID and CLEVER_CLIENT_SECRET "
@@ -569,7 +497,7 @@ def find_district_token(http: Http, settings: CleverSettings, district_id: str) 
     body = http.get_json(
         f"{settings.oauth_base}/oauth/tokens",
         params={"owner_type": "district", "district": district_id},
-        auth=(settings.client_id, settings.client_secret),
+        auth=(settings.client_id, settings.client_secret.get_secret_value()),
         unauthorized=_bad_app_credentials,
     )
     for item in body.get("data") or []:
@@ -603,7 +531,7 @@ def connected_districts(
     body = http.get_json(
         f"{settings.oauth_base}/oauth/tokens",
         params={"owner_type": "district"},
-        auth=(settings.client_id, settings.client_secret),
+        auth=(settings.client_id, settings.client_secret.get_secret_value()),
         unauthorized=_bad_app_credentials,
     )
     found: list[ConnectedDistrict] = []

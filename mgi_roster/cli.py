@@ -1,0 +1,410 @@
+"""The command line: scripted and scheduled syncs. Each command is one library call.
+
+    mgi-roster [--db PATH] parameters set  --district ID --file PARAMS.json
+    mgi-roster [--db PATH] parameters show --district ID
+    mgi-roster [--db PATH] connect --district ID [--json]
+    mgi-roster [--db PATH] sync    --district ID [--json]
+    mgi-roster [--db PATH] export  --run RUN_ID --what issues|changes [--format csv|json] [--out FILE]
+    mgi-roster [--db PATH] approve --run RUN_ID [--by NAME] [--confirm-guards] [--json]
+    mgi-roster [--db PATH] reject  --run RUN_ID [--by NAME]
+    mgi-roster [--db PATH] history --district ID [--json]
+    mgi-roster [--db PATH] undo    --district ID [--by NAME]
+    mgi-roster [--db PATH] schedule set  --district ID --kind off|daily|weekdays|hourly
+                           [--at HH:MM] [--every N] [--tz ZONE] [--pause START..END ...]
+                           [--policy auto|review]
+    mgi-roster [--db PATH] schedule show --district ID
+    mgi-roster [--db PATH] scheduler [--once]
+    mgi-roster [--db PATH] demo advance
+    mgi-roster demo serve [--host H] [--port P] [--students N] [--day D] [--fault MODE ...]
+
+`python -m mgi_roster` is the same program.
+
+Exit codes: 0 done (a sync that staged or is held); 1 failed (message on stderr, and in the
+JSON); 2 usage errors and bad input; 3 approve refused (errors, unconfirmed guards, stale run).
+With --json a command prints exactly one JSON object on standard output, whatever happens: its
+result, or {"status": "refused", "reason": ...} (exit 2 or 3), or {"status": "failed",
+"reason": ...} (exit 1).
+
+Start-up time is part of the contract (cron runs `scheduler --once` every few minutes; scripts
+call commands in loops): what only one command needs (a sync's validation with pandas and
+pandera, the demo server) is imported by that command's handler, not here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mgi_roster import districts, parameters, schedule, store
+from mgi_roster.errors import InputError, MergeRefused, ParametersError, RosterError, SyncRefused
+from mgi_roster.roster import exports, history, merge
+from mgi_roster.settings import CleverSettings
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from mgi_roster.sync import Progress
+
+    Handler = Callable[[duckdb.DuckDBPyConnection, argparse.Namespace], int]
+
+OK, FAILED, USAGE, REFUSED = 0, 1, 2, 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    as_module = sys.argv[0].endswith("__main__.py")  # `python -m mgi_roster`, not the script
+    parser = argparse.ArgumentParser(
+        prog="python -m mgi_roster" if as_module else "mgi-roster",
+        description="MGI Roster Review: Clever roster sync and review.",
+    )
+    parser.add_argument("--db", help="DuckDB file (default: $MGI_DB, else data/mgi.duckdb)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("parameters", help="District Parameters")
+    pc = p.add_subparsers(dest="action", required=True)
+    ps = pc.add_parser("set", help="save a district's parameters from a JSON file")
+    ps.add_argument("--district", required=True)
+    ps.add_argument("--file", required=True, type=Path)
+    pshow = pc.add_parser("show", help="print a district's parameters as JSON")
+    pshow.add_argument("--district", required=True)
+
+    c = commands.add_parser(
+        "connect", help="Test Connection: check the District ID and read the district from Clever"
+    )
+    c.add_argument("--district", required=True)
+    c.add_argument("--json", action="store_true", help="print one JSON object")
+
+    s = commands.add_parser("sync", help="run a test sync into staging, validate and diff it")
+    s.add_argument("--district", required=True)
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+
+    e = commands.add_parser("export", help="export a run's issues or changes")
+    e.add_argument("--run", required=True, type=int)
+    e.add_argument("--what", required=True, choices=("issues", "changes"))
+    e.add_argument("--format", default="csv", choices=("csv", "json"))
+    e.add_argument("--out", type=Path, help="write to this file instead of standard output")
+
+    a = commands.add_parser("approve", help="merge a staged run into the roster")
+    a.add_argument("--run", required=True, type=int)
+    a.add_argument("--by", help="reviewer name for the audit log")
+    a.add_argument("--confirm-guards", action="store_true", help="approve a run held by its guards")
+    a.add_argument("--json", action="store_true", help="print one JSON object")
+
+    r = commands.add_parser("reject", help="discard a staged run (kept in history as rejected)")
+    r.add_argument("--run", required=True, type=int)
+    r.add_argument("--by")
+
+    h = commands.add_parser("history", help="runs and merges of a district")
+    h.add_argument("--district", required=True)
+    h.add_argument("--json", action="store_true", help="print one JSON object")
+
+    u = commands.add_parser("undo", help="undo the district's latest merge")
+    u.add_argument("--district", required=True)
+    u.add_argument("--by")
+
+    sc = commands.add_parser("schedule", help="a district's automatic sync schedule")
+    scc = sc.add_subparsers(dest="action", required=True)
+    sset = scc.add_parser("set", help="set the schedule and policy")
+    sset.add_argument("--district", required=True)
+    sset.add_argument("--kind", required=True, choices=schedule.KINDS)
+    sset.add_argument("--at", default="06:00", help="HH:MM local time (daily, weekdays)")
+    sset.add_argument("--every", type=int, default=24, help="hours between syncs (hourly)")
+    sset.add_argument("--tz", default="UTC", help="IANA time zone, e.g. America/Chicago")
+    sset.add_argument(
+        "--pause",
+        action="append",
+        default=[],
+        metavar="START..END",
+        help=f"no syncs from START to END (YYYY-MM-DD, e.g. {schedule.PAUSE_EXAMPLE}; one date "
+        "pauses one day), repeatable",
+    )
+    sset.add_argument(
+        "--policy",
+        default="auto",
+        choices=schedule.POLICIES,
+        help="auto: merge clean runs; review: never merge on its own",
+    )
+    sset.add_argument("--by")
+    sshow = scc.add_parser("show", help="print the schedule, its next run and the cron line")
+    sshow.add_argument("--district", required=True)
+
+    sr = commands.add_parser(
+        "scheduler", help="run due syncs until stopped (SIGTERM stops between runs)"
+    )
+    sr.add_argument(
+        "--once", action="store_true", help="run what is due now and exit (cron, systemd timer)"
+    )
+
+    d = commands.add_parser("demo", help="the built-in demo district")
+    dc = d.add_subparsers(dest="action", required=True)
+    serve = dc.add_parser(
+        "serve", help="serve the demo district over HTTP, like Clever, on loopback"
+    )
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--students", type=int, default=None)
+    serve.add_argument("--day", type=int, default=1)
+    serve.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="MODE",
+        help="fail like a bad network or a struggling Clever, repeatable: 429-burst[=N], 5xx[=K], "
+        "slow[=SECONDS], truncated-json, disconnect, html[=K], revoke-after=N",
+    )
+    dc.add_parser("advance", help="move the demo SIS to its next day")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s"
+    )
+    try:
+        if args.command == "demo" and args.action == "serve":
+            return _demo_serve(args)
+        if args.command == "scheduler" and not args.once:
+            return _scheduler_forever(args)
+        if args.command in BRIEF:  # long work: the store is taken for moments only
+            return BRIEF[args.command](store.Store(store.db_path(args.db)), args)
+        with store.opened(store.db_path(args.db)) as con:
+            return COMMANDS[args.command](con, args)
+    except MergeRefused as exc:
+        return _stopped(args, exc, REFUSED, "refused")
+    except (InputError, ParametersError, SyncRefused) as exc:
+        return _stopped(args, exc, USAGE, "refused")
+    except RosterError as exc:
+        return _stopped(args, exc, FAILED, "failed")
+    except KeyboardInterrupt:
+        return FAILED
+
+
+def _stopped(args: argparse.Namespace, exc: RosterError, code: int, status: str) -> int:
+    """Why a command stopped, on stderr; with --json also as the one object on stdout."""
+    print(f"{exc.title}: {exc.message}", file=sys.stderr)
+    if getattr(args, "json", False):
+        _emit({"status": status, "reason": exc.message})
+    return code
+
+
+def _emit(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _parameters(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
+    if args.action == "show":
+        params = parameters.require(con, args.district)
+        print(params.to_json())
+        return OK
+    path: Path = args.file
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(
+            f"Cannot read the parameters file {path}: {exc.__class__.__name__}."
+        ) from None
+    params = parameters.Parameters.from_json(text)
+    district = districts.add(con, args.district)
+    parameters.save(con, district.district_id, params)
+    print(f"Saved the District Parameters of {district.label}.")
+    return OK
+
+
+def _connect(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
+    connection = districts.test_connection(con, args.district, CleverSettings.from_env())
+    d = connection.district
+    if args.json:
+        _emit(
+            {
+                "district_id": d.id,
+                "name": d.name,
+                "sis_type": d.sis_type,
+                "state": d.state,
+                "last_sync": d.last_sync,
+                "token_source": connection.token_source,
+            }
+        )
+    else:
+        print(
+            f"Connected: {d.name} ({d.id}); SIS {d.sis_type or 'unknown'}; Clever sync "
+            f"{d.state or 'unknown'}, last {d.last_sync or 'never'}."
+        )
+    return OK
+
+
+def _sync(target: store.Store, args: argparse.Namespace) -> int:
+    from mgi_roster import sync  # pandas and pandera: only a sync validates
+
+    result = sync.run_sync(target, args.district, progress=None if args.json else _progress)
+    if args.json:
+        _emit(result.to_dict())
+    else:
+        print(f"Run {result.run_id}: {result.status}. {result.message or ''}".strip())
+        for name, n in result.counts.items():
+            print(f"  {name:12} {n:>9,}")
+    if not result.ok:
+        print(f"Sync failed: {result.message}", file=sys.stderr)
+        return FAILED
+    return OK
+
+
+def _progress(p: Progress) -> None:
+    if p.done:
+        print(f"  [{p.step}/{p.steps}] {p.label}: {p.records:,} records", file=sys.stderr)
+
+
+def _export(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
+    text = exports.export(con, args.run, args.what, args.format)
+    out: Path | None = args.out
+    if out is not None:
+        out.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return OK
+
+
+def _approve(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
+    result = merge.approve(con, args.run, by=args.by, confirm_guards=args.confirm_guards)
+    if args.json:
+        _emit(result.to_dict())
+    elif result.already_merged:
+        print(
+            f"Run {result.run_id} was already merged (version {result.version}); nothing changed."
+        )
+    else:
+        print(f"Merged run {result.run_id} as roster version {result.version}.")
+    return OK
+
+
+def _reject(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
+    merge.reject(con, args.run, by=args.by)
+    print(f"Rejected run {args.run}.")
+    return OK
+
+
+def _history(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
+    entries = history.history(con, args.district)
+    if args.json:
+        _emit(entries)
+        return OK
+    for run in entries["runs"]:
+        print(
+            f"run {run['run_id']:>5}  {run['status']:9} {run['started_at']}  {run['message'] or ''}"
+        )
+    for m in entries["merges"]:
+        undone = "  (undone)" if m["undone"] else ""
+        print(
+            f"version {m['version']:>3}  {m['kind']:6} run {m['run_id']}  by {m['actor'] or '-'}  "
+            f"{m['merged_at']}{undone}"
+        )
+    return OK
+
+
+def _undo(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
+    result = merge.undo(con, args.district, by=args.by)
+    print(
+        f"Undid version {result.version} (run {result.run_id}); the roster is back at version "
+        f"{result.restored_version}."
+    )
+    return OK
+
+
+def _schedule(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
+    district = districts.add(con, args.district)
+    if args.action == "show":
+        plan = schedule.load(con, district.district_id)
+        upcoming = schedule.next_due(plan, _now())
+        lines = schedule.service_lines(sys.executable, str(Path.cwd()), str(store.db_path(args.db)))
+        print(plan.describe())
+        print(f"Next run: {upcoming.isoformat() if upcoming else 'none'}")
+        print(f"Run the scheduler from cron with:\n  {lines['cron']}")
+        return OK
+    plan = schedule.Schedule(
+        kind=args.kind,
+        at=args.at,
+        every_hours=args.every,
+        tz=args.tz,
+        pauses=tuple(schedule.parse_pause(window) for window in args.pause),
+        policy=args.policy,
+    )
+    schedule.save(con, district.district_id, plan, now=_now(), by=args.by)
+    print(plan.describe())
+    return OK
+
+
+def _scheduler(target: store.Store, args: argparse.Namespace) -> int:
+    """--once: run what is due now, print one line per district, exit."""
+    outcomes = schedule.run_due(target, _now())
+    for o in outcomes:
+        run = f" (run {o.run_id})" if o.run_id else ""
+        print(f"{o.district_id}: {o.outcome}{run}. {o.message}".strip())
+    if not outcomes:
+        print("Nothing is due.")
+    return FAILED if any(o.outcome == "failed" for o in outcomes) else OK
+
+
+def _scheduler_forever(args: argparse.Namespace) -> int:
+    import signal
+    from types import FrameType
+
+    runner = schedule.Scheduler(store=store.Store(store.db_path(args.db)))
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        print("Stopping after the current run.", file=sys.stderr)
+        runner.stop.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print("Scheduler running; SIGTERM or Ctrl-C stops it between runs.", file=sys.stderr)
+    runner.run_forever(
+        lambda o: print(
+            f"{o.slot.isoformat()} {o.district_id}: {o.outcome}. {o.message}", flush=True
+        )
+    )
+    return OK
+
+
+def _demo(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
+    districts.ensure_demo(con)
+    day = districts.advance_demo_day(con)
+    print(f"The demo SIS is now on day {day}.")
+    return OK
+
+
+def _demo_serve(args: argparse.Namespace) -> int:
+    from mgi_roster import demo
+
+    size = args.students if args.students is not None else demo.DEFAULT_STUDENTS
+    options = {"faults": [demo.parse_fault(f) for f in args.fault]} if args.fault else {}
+    demo.serve(demo.DemoDistrict(students=size, day=args.day), args.host, args.port, **options)
+    return OK
+
+
+COMMANDS: dict[str, Handler] = {
+    "parameters": _parameters,
+    "connect": _connect,
+    "export": _export,
+    "approve": _approve,
+    "reject": _reject,
+    "history": _history,
+    "undo": _undo,
+    "schedule": _schedule,
+    "demo": _demo,
+}
+# Commands whose work is long (a sync): they get the store to take for moments, not a
+# connection held throughout, so other processes are never kept waiting.
+BRIEF: dict[str, Callable[[store.Store, argparse.Namespace], int]] = {
+    "sync": _sync,
+    "scheduler": _scheduler,
+}

@@ -1,0 +1,255 @@
+"""Settings: where Clever is, how to authenticate, and where the database lives.
+
+Each setting is an environment variable; the Clever ones may also be top-level keys of
+Streamlit's secrets file, `.streamlit/secrets.toml` (never committed), under the same names.
+The environment wins, so a deployment can override the file:
+
+    CLEVER_API_BASE, CLEVER_OAUTH_BASE    where Clever is (a loopback `demo serve` in tests)
+    CLEVER_CLIENT_ID, CLEVER_CLIENT_SECRET the MGI app's credentials
+    CLEVER_DISTRICT_TOKEN                  or a district token directly
+    MGI_DB                                 the DuckDB file (the command line's --db wins)
+    MGI_DUCKDB_MEMORY                      DuckDB's memory bound, in megabytes
+
+Secrets are `SecretStr`: a repr, a message or a log line shows `**********`; only the code that
+sends one to Clever asks for its value. A bad setting is a ConfigError that names the variable
+and never quotes a secret.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, PydanticUseDefault
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
+
+from mgi_roster.errors import ConfigError
+from mgi_roster.problems import problem, sentence, setting, shown
+
+SECRETS_FILE = Path(".streamlit") / "secrets.toml"
+DEFAULT_API_BASE = "https://api.clever.com"
+DEFAULT_OAUTH_BASE = "https://clever.com"
+DEFAULT_DB = Path("data") / "mgi.duckdb"
+DEFAULT_DUCKDB_MEMORY_MB = 1024
+
+
+def _blank_is_unset(value: Any) -> Any:
+    """A variable set to spaces is not set (an empty one is ignored before it gets here)."""
+    if isinstance(value, str):
+        value = value.strip()
+        if not value:
+            raise PydanticUseDefault()
+    return value
+
+
+def _url(value: Any) -> Any:
+    value = _blank_is_unset(value)
+    if isinstance(value, str):
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("not an http(s) URL")
+        return value.rstrip("/")
+    return value
+
+
+Text = Annotated[str | None, BeforeValidator(_blank_is_unset)]
+Secret = Annotated[SecretStr | None, BeforeValidator(_blank_is_unset)]
+Url = Annotated[str, BeforeValidator(_url)]
+
+
+class CleverSettings(BaseModel):
+    """Where Clever is and how to authenticate: the values given, nothing else.
+
+    `CleverSettings()` is "nothing configured", which means the demo district; the demo's own
+    settings and the tests' are built the same way. `from_env()` reads this process's settings.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore", hide_input_in_errors=True)
+
+    api_base: Url = DEFAULT_API_BASE
+    oauth_base: Url = DEFAULT_OAUTH_BASE
+    client_id: Text = None
+    client_secret: Secret = None
+    district_token: Secret = None
+
+    @model_validator(mode="after")
+    def _credentials_come_in_pairs(self) -> CleverSettings:
+        if bool(self.client_id) != bool(self.client_secret):
+            missing = "CLEVER_CLIENT_SECRET" if self.client_id else "CLEVER_CLIENT_ID"
+            raise problem(
+                f"{missing} is not set: the app credentials need both CLEVER_CLIENT_ID and "
+                "CLEVER_CLIENT_SECRET (from the Clever developer dashboard)."
+            )
+        return self
+
+    # Defined last: pydantic applies model validators in the order they are written, each one
+    # around those before it, so this one also catches the rule above.
+    @model_validator(mode="wrap")
+    @classmethod
+    def _said_as_a_sentence(
+        cls, data: Any, handler: ModelWrapValidatorHandler[CleverSettings]
+    ) -> CleverSettings:
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            raise ConfigError(sentence(exc, _say)) from None
+
+    @classmethod
+    def from_env(cls) -> CleverSettings:
+        """This process's Clever settings: the environment, else the secrets file."""
+        return Settings.read().clever
+
+    @property
+    def is_demo(self) -> bool:
+        """No Clever configuration at all means the built-in demo district."""
+        return not (self.client_id or self.district_token)
+
+
+def _say(error: ErrorDetails) -> str:
+    if not setting(error):  # a variable named CLEVER alone, read as the whole group
+        names = ", ".join("CLEVER_" + name.upper() for name in CleverSettings.model_fields)
+        return f"CLEVER is not a setting; unset it. The Clever settings are {names}."
+    variable = "CLEVER_" + setting(error).upper()
+    if setting(error) in ("api_base", "oauth_base"):
+        return f"{variable} must be an http(s) URL, such as {DEFAULT_API_BASE}."
+    return f"{variable} must be text (in quotes in {SECRETS_FILE})."
+
+
+def _megabytes(value: Any) -> Any:
+    """1024MB, 1024mb or 1024: DuckDB's memory bound in megabytes."""
+    if isinstance(value, str):
+        number = value.strip().upper().removesuffix("MB").strip()
+        if number.isascii() and number.isdigit():
+            return int(number)
+    return value
+
+
+class StoreSettings(BaseSettings):
+    """Where the database is and how much memory DuckDB may use: MGI_DB, MGI_DUCKDB_MEMORY.
+
+    From the environment only (a broken secrets file must not keep the database closed); read
+    again on every construction."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MGI_", env_ignore_empty=True, frozen=True, extra="ignore"
+    )
+
+    db: Path = DEFAULT_DB
+    duckdb_memory: Annotated[int, BeforeValidator(_megabytes), Field(gt=0, strict=True)] = (
+        DEFAULT_DUCKDB_MEMORY_MB
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _said_as_a_sentence(
+        cls, data: Any, handler: ModelWrapValidatorHandler[StoreSettings]
+    ) -> StoreSettings:
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            raise ConfigError(sentence(exc, _say_store)) from None
+
+
+def _say_store(error: ErrorDetails) -> str:
+    if setting(error) == "duckdb_memory":
+        return (
+            "MGI_DUCKDB_MEMORY must be a size in megabytes, e.g. 1024MB "
+            f"(not {shown(error.get('input'))})."
+        )
+    return f"MGI_DB must be the path of a file, such as {DEFAULT_DB} (not {shown(error.get('input'))})."
+
+
+class _SecretsFile(EnvSettingsSource):
+    """The top-level keys of Streamlit's secrets file, read like environment variables (the
+    same names, the same nesting); its tables ([auth], [mgi]) are for the dashboard's sign-in.
+    No file, no settings. A file that does not parse is a ConfigError that names the file,
+    never its content."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path) -> None:
+        self.path = path
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:  # as pydantic-settings' .env source
+        if not self.path.is_file():
+            return {}
+        try:
+            data = tomllib.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(
+                f"The secrets file {self.path} could not be read ({type(exc).__name__}); fix or "
+                "remove it."
+            ) from None
+        return {
+            key.lower(): str(value)
+            for key, value in data.items()
+            if isinstance(value, str | int | float) and key.upper().startswith("CLEVER_")
+        }
+
+
+class Settings(BaseSettings):
+    """The Clever settings of this process, from the environment, else the secrets file.
+
+    A variable's first word names its group, the rest the field: CLEVER_CLIENT_ID is
+    clever.client_id (pydantic-settings' nesting, split once at the first underscore)."""
+
+    model_config = SettingsConfigDict(
+        frozen=True,
+        extra="ignore",
+        env_ignore_empty=True,
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        hide_input_in_errors=True,
+    )
+
+    clever: CleverSettings = CleverSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The module's SECRETS_FILE when settings are read, so a test can point it elsewhere.
+        return (init_settings, env_settings, _SecretsFile(settings_cls, SECRETS_FILE))
+
+    @classmethod
+    def read(cls) -> Settings:
+        """The settings as they are now: read again on every call, nothing is cached."""
+        try:
+            return cls()
+        except SettingsError as exc:  # a variable pydantic-settings could not even parse
+            raise ConfigError(
+                f"A setting could not be read ({exc.__class__.__name__}): check the CLEVER_ "
+                f"environment variables and {SECRETS_FILE}."
+            ) from None
