@@ -20,21 +20,8 @@ from typing import Any
 
 import duckdb
 
+from mgi_roster.entities import SUBJECTS
 from mgi_roster.errors import ParametersError
-
-SUBJECTS = (
-    "english/language arts",
-    "math",
-    "science",
-    "social studies",
-    "language",
-    "homeroom/advisory",
-    "interventions/online learning",
-    "technology and engineering",
-    "PE and health",
-    "arts and music",
-    "other",
-)
 
 
 @dataclass(frozen=True)
