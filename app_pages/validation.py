@@ -64,6 +64,7 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
         "val_issues",
         lambda page, size: views.issues_page(con, run_id, filters, page, size),
         signature=(run_id, filters),
+        column_config={"params": None},  # the data its message is rendered from
         empty="No issue matches these filters." if filters != views.IssueFilter() else "No issues.",
     )
     ui.download_csv(

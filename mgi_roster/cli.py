@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from mgi_roster import districts, parameters, schedule, store
 from mgi_roster.errors import InputError, MergeRefused, ParametersError, RosterError, SyncRefused
-from mgi_roster.roster import exports, history, merge
+from mgi_roster.roster import history, merge
 from mgi_roster.settings import CleverSettings
 
 if TYPE_CHECKING:
@@ -265,6 +265,8 @@ def _progress(p: Progress) -> None:
 
 
 def _export(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
+    from mgi_roster.roster import exports  # renders messages: pandas, only when exporting
+
     text = exports.export(con, args.run, args.what, args.format)
     out: Path | None = args.out
     if out is not None:

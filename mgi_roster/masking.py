@@ -1,7 +1,7 @@
 """Presentation mode: a roster's personal values masked, for sharing a screen with a district.
 
 Every table the dashboard shows goes through `Masker.frame` when presentation mode is on. What is
-masked, and how:
+masked is declared on the entities' fields (entities.Mask), and how:
 
     students' and teachers' names     "Student ·3f2a9c"   the record's name, wherever it is shown
                                                           (a record column, an issue message)
@@ -15,55 +15,62 @@ session chooses, so the same person gets the same token on every table of the se
 distinguishable, a record is recognisable across pages) while the token cannot be looked up in a
 list of names or dates. Missing values stay missing: completeness is not personal.
 
-Issue messages name their record the way validation writes them ("Student Zoë García (SIS id
-100234): date of birth "13/45/2010" is not…"). The name in that label, the quoted value of a
-masked field and the names a duplicate-SIS-id message lists are replaced; a message that does not
-have the expected shape is replaced whole ("details hidden in presentation mode"), so a value
-never shows because it was written in a way this module did not foresee. Email addresses are
-masked in every text cell of every table (reviewers' emails in History, a run's message).
+Issue messages are rendered from the issue's fields (review/validation/messages.py), so a masked
+message is rendered from masked fields: the record's name becomes its token, the value of a
+personal field its mask, the other records a check names their tokens. No sentence is ever
+searched for what to hide. An issue written before issues were data has only its sentence: it is
+shown as "details hidden in presentation mode".
+
+Email addresses are also masked in every other text cell of every table (a reviewer's email in
+History, a run's message): those are free text a person typed or an error wrote, with no field
+to say what they hold, so the one pattern an address has is the only way to find it there.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import pandas as pd
 
-from mgi_roster.review.validation import CONTROL, SHOWN_CHARS, SHOWN_CONTROL
+from mgi_roster.entities import ENTITIES, Mask
+from mgi_roster.review.validation import messages
+from mgi_roster.review.validation.messages import Finding
 
-PEOPLE = {"students": "Student", "teachers": "Teacher"}  # entities whose records are people
+
+def _masks() -> dict[str, Mask]:
+    """Each personal field's mask, by field name (a field masks the same in every entity)."""
+    found: dict[str, Mask] = {}
+    for entity in ENTITIES:
+        for column in entity.columns:
+            mask = column.mask
+            if mask is not None and found.setdefault(column.name, mask) is not mask:
+                raise ValueError(f"{column.name} is masked two ways in entities.py")
+    return found
+
+
+MASKS = _masks()
+PEOPLE = {e.name: e.word for e in ENTITIES if e.person}  # entities whose records are people
+# A name part's token word: "First ·…", "Last ·…", "Principal ·…".
 NAME_FIELDS = {
-    "first_name": "First",
-    "middle_name": "Middle",
-    "last_name": "Last",
-    "principal_name": "Name",
+    c.name: c.title.split()[0] for e in ENTITIES for c in e.columns if c.mask is Mask.NAME
 }
-EMAIL_FIELDS = ("email", "principal_email")
-USERNAME_FIELDS = ("district_username",)
-HIDDEN_FIELDS = ("dob", "gender", "race", "hispanic_ethnicity", "ell_status")
-SENSITIVE_FIELDS = frozenset((*NAME_FIELDS, *EMAIL_FIELDS, *USERNAME_FIELDS, *HIDDEN_FIELDS))
+EMAIL_FIELDS = tuple(f for f, m in MASKS.items() if m is Mask.EMAIL)
+USERNAME_FIELDS = tuple(f for f, m in MASKS.items() if m is Mask.USERNAME)
+HIDDEN_FIELDS = tuple(f for f, m in MASKS.items() if m is Mask.HIDDEN)
+SENSITIVE_FIELDS = frozenset(MASKS)
 HIDDEN = "•••"
 RECORD_COLUMNS = ("record", "record_name")  # a record's display name, in issue and change tables
 VALUE_COLUMNS = ("value", "before", "after")  # values of the row's `field`
 # Anything around an "@" up to spaces and punctuation that cannot be in an address (a sentence's
 # full stop is not part of it): over-masks odd text rather than leaving half an address.
 EMAIL = re.compile(r"[^\s@<>\"'(),;:]+@[^\s@<>\"'(),;:]*[^\s@<>\"'(),;:.]")
-# How validation labels a record with a name: "Student <name> (SIS id …): " and its variants.
-# Greedy, so a name holding the same words is masked whole (and some of the tail with it).
-LABEL = re.compile(r"^(Student|Teacher) (.+) \((?:SIS id .*?|Clever id .*?|no Clever id)\): ", re.S)
-ALSO_USED = re.compile(
-    r" is also used by (.*?)((?: and \d+ more)?\. Each \w+ needs its own SIS id)"
-)
-# Labels without a name: "Student with SIS id 1042: ", "Student without a Clever id: ", "Student: ".
-NAMELESS = re.compile(
-    r"^(Student|Teacher)(: | with SIS id | with Clever id | without a Clever id: )"
-)
-CLEVER_ID = re.compile(r"\(Clever id ([^)]*)\)")
 
 
 @dataclass(frozen=True)
@@ -86,44 +93,67 @@ class Masker:
         """One value of a field (a roster column, or a before/after/value of that field)."""
         if not _present(value) or field not in SENSITIVE_FIELDS:
             return value
-        if field in HIDDEN_FIELDS:
+        mask = MASKS[field]
+        if mask is Mask.HIDDEN:
             return HIDDEN
-        if field in NAME_FIELDS:
+        if mask is Mask.NAME:
             return f"{NAME_FIELDS[field]} ·{self.token('name', value)}"
         tag = self.token("login", value)  # an email and the same text as username match
-        return f"user·{tag}@masked.invalid" if field in EMAIL_FIELDS else f"user·{tag}"
+        return f"user·{tag}@masked.invalid" if mask is Mask.EMAIL else f"user·{tag}"
 
     def text(self, value: Any) -> Any:
-        """Any other text: the email addresses in it masked."""
+        """Free text: the email addresses in it masked."""
         if not isinstance(value, str) or "@" not in value:
             return value
         return EMAIL.sub(lambda m: self.value("email", m.group(0)), value)
 
-    def message(self, message: Any, *, entity: str, record_id: Any, field: Any, value: Any) -> Any:
-        """An issue message with the names and masked values it quotes replaced."""
-        if not isinstance(message, str):
-            return message
-        out = message
-        if entity in PEOPLE:
-            label = LABEL.match(out)
-            if label is not None:
-                start, end = label.span(2)
-                out = out[:start] + self.record(entity, record_id).split(" ", 1)[1] + out[end:]
-            elif not NAMELESS.match(out):
-                return self._hidden(entity, record_id)  # not a label validation writes
-            if " is also used by " in out:
-                out = self._also_used(out, entity)
-                if out is None:
-                    return self._hidden(entity, record_id)
-        if isinstance(field, str) and field in SENSITIVE_FIELDS and _present(value):
-            shown = f'"{_shown(value)}"'
-            out = out.replace(shown, f'"{self.value(field, value)}"')
-            if shown in out:
-                return self._hidden(entity, record_id)
-        return self.text(out)
+    def finding(self, f: Finding) -> Finding:
+        """An issue's fields as presentation mode shows them, for messages.render: a person's
+        name is their record's token, a personal value its mask, other text has its emails
+        masked."""
+        person = f.entity in PEOPLE
+        name = f.record_name
+        if person and name:
+            name = self.record(f.entity, f.record_id, name).split(" ", 1)[1]  # "Student ·…"
+        field = f.field or ""
+        value = self.value(field, f.value) if field in SENSITIVE_FIELDS else self.text(f.value)
+        return replace(
+            f,
+            record_name=self.text(name),
+            value=value,
+            sis_id=self.text(f.sis_id),
+            params=self.params(f.entity, f.params) if f.params is not None else None,
+        )
+
+    def params(self, entity: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """A check's params masked: records it names ({"id", "name"}) by their tokens, text
+        with its emails masked."""
+        return {key: self._param(entity, value) for key, value in params.items()}
+
+    def _param(self, entity: str, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self._param(entity, v) for v in value]
+        if isinstance(value, Mapping):
+            if "id" in value and "name" in value and entity in PEOPLE:
+                named = _present(value["name"])
+                return {**value, "name": self.record(entity, value["id"]) if named else None}
+            return {k: self._param(entity, v) for k, v in value.items()}
+        return self.text(value)
+
+    def message(self, f: Finding) -> str:
+        """An issue's sentence rendered from its masked fields."""
+        return self._message(f, None if f.legacy else self.finding(f))
+
+    def _message(self, f: Finding, masked: Finding | None) -> str:
+        if masked is None:  # only a finished sentence: nothing says which words are personal
+            who = self.record(f.entity, f.record_id) if f.entity in PEOPLE else "This record"
+            return f"{who}: details hidden in presentation mode."
+        return messages.render(masked)
 
     def frame(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """A table with its personal values masked; the columns and rows stay as they were."""
+        """A table with its personal values masked; the columns and rows stay as they were.
+        A table of issues (`check` and `message` columns) gets its messages rendered again from
+        its masked fields, and its `params` masked."""
         if frame.empty:
             return frame
         out = frame.copy()
@@ -131,15 +161,33 @@ class Masker:
         ids = _ids(out)
         fields = out["field"] if "field" in out.columns else None
         done: set[str] = set()
+        if {"check", "message"} <= set(out.columns):
+            found = messages.frame_findings(frame)
+            masked = [None if f.legacy else self.finding(f) for f in found]
+            out["message"] = pd.Series(
+                [self._message(f, m) for f, m in zip(found, masked, strict=True)],
+                index=out.index,
+                dtype=object,
+            )
+            done.add("message")
+            if "params" in out.columns:
+                out["params"] = pd.Series(
+                    [_json(m.params) if m is not None else None for m in masked],
+                    index=out.index,
+                    dtype=object,
+                )
+                done.add("params")
         for column in out.columns:
             name = str(column)
             if name in SENSITIVE_FIELDS:
-                out[column] = _cells(out[column], lambda v, f=name: self.value(f, v))
+                out[column] = _cells(out[column], partial(self.value, name))
                 done.add(name)
         for column in RECORD_COLUMNS:
             if column in out.columns and entities is not None:
                 out[column] = [
-                    self.record(_entity(e), i, v) if _entity(e) in PEOPLE and _present(v) else v
+                    self.record(_entity(e), i, v)
+                    if _entity(e) in PEOPLE and _present(v)
+                    else self.text(v)
                     for e, i, v in zip(entities, ids, out[column], strict=True)
                 ]
                 done.add(column)
@@ -151,49 +199,14 @@ class Masker:
                         for f, v in zip(fields, out[column], strict=True)
                     ]
                     done.add(column)
-        if "message" in out.columns:
-            raw_values = frame["value"] if "value" in frame.columns else [None] * len(out)
-            out["message"] = [
-                self.message(
-                    m,
-                    entity=_entity(e) if entities is not None else "",
-                    record_id=i,
-                    field=f,
-                    value=v,
-                )
-                for m, e, i, f, v in zip(
-                    out["message"],
-                    entities if entities is not None else [None] * len(out),
-                    ids,
-                    fields if fields is not None else [None] * len(out),
-                    raw_values,
-                    strict=True,
-                )
-            ]
-            done.add("message")
         for column in out.columns:
             if str(column) not in done and _textual(out[column]):
                 out[column] = _cells(out[column], self.text)
         return out
 
-    def _hidden(self, entity: str, record_id: Any) -> str:
-        who = self.record(entity, record_id) if entity in PEOPLE else "This record"
-        return f"{who}: details hidden in presentation mode."
 
-    def _also_used(self, message: str, entity: str) -> str | None:
-        """The other records a duplicate-SIS-id message lists, by Clever id (None: not the
-        shape validation writes)."""
-        found = ALSO_USED.search(message)
-        if found is None:
-            return None
-        others = [
-            f"{self.record(entity, clever_id)} (Clever id {clever_id})"
-            for clever_id in CLEVER_ID.findall(found.group(1))
-        ]
-        if not others:
-            return None
-        start, end = found.span(1)
-        return message[:start] + "; ".join(others) + message[end:]
+def _json(params: Mapping[str, Any] | None) -> str:
+    return json.dumps(params, ensure_ascii=False) if params else "{}"
 
 
 def _present(value: Any) -> bool:
@@ -223,10 +236,3 @@ def _textual(column: pd.Series) -> bool:
 
 def _cells(column: pd.Series, mask: Callable[[Any], Any]) -> pd.Series:
     return pd.Series([mask(v) for v in column], index=column.index, dtype=object)
-
-
-def _shown(value: Any) -> str:
-    """A value as validation quotes it inside a message: control characters made visible, then
-    cut to SHOWN_CHARS (validation._shown)."""
-    text = re.sub(CONTROL, SHOWN_CONTROL, str(value))
-    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "…"

@@ -31,25 +31,12 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from mgi_roster.entities import SUBJECTS
 from mgi_roster.errors import ParametersError
 from mgi_roster.problems import item, problem, sentence, setting, shown
 
 if TYPE_CHECKING:
     import duckdb
-
-SUBJECTS = (
-    "english/language arts",
-    "math",
-    "science",
-    "social studies",
-    "language",
-    "homeroom/advisory",
-    "interventions/online learning",
-    "technology and engineering",
-    "PE and health",
-    "arts and music",
-    "other",
-)
 
 
 @dataclass(frozen=True)

@@ -153,8 +153,24 @@ def _schema_v4() -> list[str]:
     ]
 
 
+def _schema_issues_as_data() -> list[str]:
+    """Issues are data (review/validation/messages.py): a row keeps its check's params and its
+    sentence is rendered when shown. Rows written before keep their stored `message` (and no
+    params), and render as that message; new rows leave `message` NULL."""
+    return [
+        "ALTER TABLE issues ADD COLUMN params JSON",
+        "ALTER TABLE issues ALTER COLUMN message DROP NOT NULL",
+    ]
+
+
 # Each entry brings the schema from version i to i + 1. Append, never edit.
-MIGRATIONS: list[list[str]] = [_schema_v1(), _schema_v2(), _schema_v3(), _schema_v4()]
+MIGRATIONS: list[list[str]] = [
+    _schema_v1(),
+    _schema_v2(),
+    _schema_v3(),
+    _schema_v4(),
+    _schema_issues_as_data(),
+]
 SCHEMA_VERSION = len(MIGRATIONS)  # what this program writes; a newer file is refused
 
 

@@ -21,11 +21,11 @@ from typing import Any, NamedTuple
 import duckdb
 import pandas as pd
 
-from mgi_roster.entities import BY_NAME, ENROLLMENTS, ENTITIES, Entity, entity
+from mgi_roster.entities import BY_NAME, ENROLLMENTS, ENTITIES, GRADES, Entity, entity
 from mgi_roster.kinds import RunStatus
 from mgi_roster.parameters import Parameters
 from mgi_roster.review.diff import COUNT_KINDS
-from mgi_roster.review.validation import GRADES
+from mgi_roster.review.validation import messages
 from mgi_roster.roster import history, quality, sql
 from mgi_roster.roster import versions as versions_
 from mgi_roster.roster.sql import q
@@ -331,7 +331,11 @@ def issues_page(
     page: int = 1,
     page_size: int = DEFAULT_PAGE_SIZE,
 ) -> Paged:
-    """One page of a run's issues: errors first, then by entity, check, record and field."""
+    """One page of a run's issues: errors first, then by entity, check, record and field.
+
+    Each row's `message` is rendered from its fields; `params` (JSON) stays in the frame so
+    presentation mode can render it again from masked fields (masking.Masker.frame). Pages hide
+    it."""
     where = _Where(run=run_id, district=_run_district(con, run_id))
     where.add("i.run_id = $run")
     where.any_of("i.entity", filters.entities)
@@ -339,7 +343,7 @@ def issues_page(
     where.any_of('i."check"', filters.checks)
     where.any_of("i.school", filters.schools)
     where.search(("i.record_name", "i.sis_id", "i.record_id"), filters.search)
-    return _paged(
+    found = _paged(
         con,
         "issues i",
         where,
@@ -348,9 +352,12 @@ def issues_page(
         page_size,
         extra=f", rowid AS _row, {SEVERITY_ORDER} AS _rank",
         show=f"""SELECT p.severity, p."check", p.entity, p.record_name AS record, p.message, p.field,
-            p.value, s.name AS school, p.sis_id AS "SIS id", p.record_id
+            p.value, s.name AS school, p.sis_id AS "SIS id", p.record_id, p.params
             FROM page p LEFT JOIN {_school_names()} s ON s.id = p.school""",
     )
+    frame = found.frame.astype({"message": object})
+    frame["message"] = [messages.render(f) for f in messages.frame_findings(frame)]
+    return Paged(frame, found.total)
 
 
 def issues_by_check(con: duckdb.DuckDBPyConnection, run_id: int) -> pd.DataFrame:

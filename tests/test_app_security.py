@@ -334,6 +334,14 @@ def test_presentation_mode_masks_personal_values_on_every_page(use_db, day2_db):
     at = goto(at, "app_pages/validation.py")
     at.multiselect(key="val_entity").select("students").run()
     assert_masked(at, personal, "validation students")
+    # Messages are rendered again from masked fields: they still say what is wrong, and name
+    # the student by the same token as the record column.
+    [issues] = [f for f in frames(at) if "message" in f.columns and "check" in f.columns]
+    assert not issues["message"].str.contains("details hidden").any()
+    named = issues[issues["record"].notna()]
+    assert not named.empty and all(
+        m.startswith(r + " (") for r, m in zip(named["record"], named["message"], strict=True)
+    )
     # Off again: the same pages show the real values (the masks are a view, not a change).
     at.toggle(key="presenting").set_value(False).run()
     assert any(name in rendered(at) for name in personal["names"])

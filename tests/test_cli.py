@@ -115,7 +115,9 @@ def test_demo_round_trip(db, params_file, capsys):
 
     assert run(db, "export", "--run", str(run_id), "--what", "issues", "--format", "csv") == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "run_id,entity,record_id,field,check,severity,value,message"
+    assert lines[0] == (
+        "run_id,entity,record_id,field,check,severity,value,message,record_name,sis_id,params"
+    )
     assert len(lines) > 1  # day 1 has warnings (sharing finding, empty section, ...)
 
     assert run(db, "export", "--run", str(run_id), "--what", "changes", "--format", "csv") == 0

@@ -12,13 +12,15 @@ import copy
 import json
 from typing import Any
 
+import duckdb
 import pytest
 
-from mgi_roster import store
+from mgi_roster import store, views
 from mgi_roster.entities import BY_NAME, ENTITIES
 from mgi_roster.parameters import Parameters, ScreeningClassRule
 from mgi_roster.review import validation
-from mgi_roster.review.validation import CHECKS, validate
+from mgi_roster.review.validation import CHECKS, messages, schemas, validate
+from mgi_roster.roster import exports
 from mgi_roster.staging import pages as staging
 from tests import recorded
 
@@ -227,9 +229,14 @@ def stage(con, district: dict[str, list[Any]], district_id: str = DISTRICT_ID) -
 
 
 def issues(con, run_id: int) -> list[dict[str, Any]]:
+    """The run's issue rows, each with its sentence rendered (rows store facts, not sentences)."""
     cursor = con.execute("SELECT * FROM issues WHERE run_id = ? ORDER BY rowid", [run_id])
     names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    for row in rows:
+        assert row["message"] is None and row["params"] is not None, row
+        row["message"] = messages.render(messages.Finding.of(row))
+    return rows
 
 
 KNOWN = {(c.name, c.entity) for c in CHECKS}
@@ -301,14 +308,14 @@ def test_the_check_table_covers_every_rule_and_the_models_match_the_entities():
     assert rules <= set(validation.CHECK_NAMES)
     assert all(c.severity in ("error", "warning") and c.description for c in CHECKS)
     assert len({(c.name, c.entity) for c in CHECKS}) == len(CHECKS)
-    for name, schema in validation.SCHEMAS.items():
+    for name, schema in schemas.SCHEMAS.items():
         entity = BY_NAME[name]
         assert set(schema.columns) == {c.name for c in entity.columns if c.kind != "list"}
         assert schema.strict
         # every pandera check reports under a name of the check table
         for column in schema.columns.values():
             for pandera_check in column.checks:
-                name_ = validation._PANDERA_NAMES.get(pandera_check.name, pandera_check.name)
+                name_ = schemas.PANDERA_NAMES.get(pandera_check.name, pandera_check.name)
                 assert (name_, name) in KNOWN, (name, column.name, pandera_check.name)
 
 
@@ -953,7 +960,7 @@ def test_small_windows_give_the_same_issues(con, monkeypatch):
         return sorted((r["record_id"], r["field"], r["check"], r["message"]) for r in rows)
 
     whole = found(check(con, district))
-    monkeypatch.setattr(validation, "CHUNK_ROWS", 1)
+    monkeypatch.setattr(schemas, "CHUNK_ROWS", 1)
     assert found(check(con, district)) == whole
     assert len([r for r in whole if r[2] == "dob_date"]) == 2
 
@@ -965,6 +972,147 @@ def test_an_empty_run_has_no_issues(con):
 
 def test_every_staged_entity_is_covered(con):
     assert {e.name for e in validation.VALIDATED} == {e.name for e in ENTITIES if e.endpoint}
+
+
+def test_the_schemas_are_the_entity_declarations():
+    """A rule declared on a field (entities.py) is a check of its schema, and nothing else is."""
+    formats = {f: {name for name, _ in checks} for f, checks in schemas.FORMATS.items()}
+    for entity in validation.VALIDATED:
+        schema = schemas.SCHEMAS[entity.name]
+        for column in entity.columns:
+            if column.kind == "list":
+                assert column.name not in schema.columns
+                continue
+            found = {
+                schemas.PANDERA_NAMES.get(c.name, c.name)
+                for c in schema.columns[column.name].checks
+            }
+            expected = {"long_value"} | formats.get(column.format, set())
+            expected |= {"enum"} if column.vocabulary else set()
+            expected |= {"control_characters"} if column.plain else set()
+            assert found == expected, (entity.name, column.name)
+            assert schema.columns[column.name].nullable == (column.required is None)
+            if column.required:
+                assert schemas.REQUIRED[(entity.name, column.name)] == column.required
+
+
+# --- rendering: issues are data, sentences are rendered -----------------------------------------
+
+
+def _cases(spec: validation.CheckSpec) -> list[str]:
+    return [""] if isinstance(spec.sentence, str) else list(spec.sentence)
+
+
+EVERY_CASE = [(spec, case) for spec in CHECKS for case in _cases(spec)]
+
+
+@pytest.mark.parametrize(
+    ("spec", "case"), EVERY_CASE, ids=[f"{s.name}-{s.entity}-{c}" for s, c in EVERY_CASE]
+)
+def test_every_check_renders_every_case_as_a_sentence(spec, case):
+    entity = BY_NAME[spec.entity]
+    field = next(
+        (c.name for c in entity.columns if c.vocabulary), entity.columns[1].name
+    )  # a field with words to look up
+    params = {
+        "case": case,
+        "count": 2,
+        "length": 300,
+        "others": [{"id": "57b", "name": "Ana Ruiz"}, {"id": "57c", "name": None}],
+        "more": 3,
+        "school": "Escuela Peña",
+        "low": "Kindergarten",
+        "high": None,
+        "rule": "screening classes are sections with subject math",
+        "end": "2024-08-15",
+    }
+    finding = messages.Finding(
+        spec.name, spec.entity, field, "x\ty", "57a", "Zoë García", "1001", params
+    )
+    text = messages.render(finding)
+    assert text.startswith(f"{entity.word} Zoë García (SIS id 1001): "), text
+    assert text.endswith(".") and "{" not in text and "None" not in text, text
+    assert "\t" not in text  # control characters are made visible
+    if not isinstance(spec.sentence, str):  # the case picks its own sentence
+        assert spec.template(case) == spec.sentence[case]
+        others = [spec.template(c) for c in spec.sentence if c != case]
+        assert spec.template(case) not in others
+
+
+def test_a_label_names_the_record_as_best_it_can():
+    def label(**fields: Any) -> str:
+        return messages.label(messages.Finding("required", "students", **fields))
+
+    assert label(record_name="Zoë", sis_id="1", record_id="57a") == "Student Zoë (SIS id 1)"
+    assert label(record_name="Zoë", record_id="57a") == "Student Zoë (Clever id 57a)"
+    assert label(record_name="Zoë") == "Student Zoë (no Clever id)"
+    assert label(record_name="  ", sis_id="1") == "Student with SIS id 1"  # blank is no name
+    assert label(record_id="57a") == "Student with Clever id 57a"
+    assert label() == "Student without a Clever id"
+    assert label(record_name="Z\x07" + "o" * 100, sis_id="S" * 50) == (
+        "Student Z\ufffd" + "o" * 58 + "… (SIS id " + "S" * 40 + "…)"
+    )
+
+
+def test_a_row_written_before_issues_were_data_shows_its_stored_message():
+    old = messages.Finding("required", "students", "grade", stored="Student 1: no grade.")
+    assert old.legacy and messages.render(old) == "Student 1: no grade."
+    unknown = messages.Finding("a_newer_check", "students", record_id="57a", params={})
+    assert messages.render(unknown) == "Student with Clever id 57a: check a_newer_check failed."
+
+
+def test_the_migration_keeps_old_issue_rows_readable(tmp_path):
+    """A store written before issues were data: its rows keep their message and show it; new
+    rows leave `message` NULL and keep params."""
+    path = str(tmp_path / "old.duckdb")
+    con = duckdb.connect(path)
+    for statements in store.MIGRATIONS[:3]:
+        for statement in statements:
+            con.execute(statement)
+    con.execute("INSERT INTO meta VALUES ('schema_version', '3')")
+    assert new_run(con) == 1
+    con.execute(
+        """INSERT INTO issues (run_id, district_id, entity, record_id, field, "check", severity,
+           value, message, record_name) VALUES (1, ?, 'students', ?, 'grade', 'enum', 'error',
+           'Grade 3', 'Student Zoë (SIS id 1): grade "Grade 3" is wrong.', 'Zoë')""",
+        [DISTRICT_ID, S1],
+    )
+    con.close()
+    with store.opened(path) as con:
+        page = views.issues_page(con, 1).frame
+        assert page.loc[0, "message"] == 'Student Zoë (SIS id 1): grade "Grade 3" is wrong.'
+        columns, rows = exports.rows(con, 1, "issues")
+        assert dict(zip(columns, rows[0], strict=True))["message"] == page.loc[0, "message"]
+        run_id = stage(con, make_district(students={0: {"roles.student.grade": "Grade 3"}}))
+        validate(con, run_id, DISTRICT_ID, Parameters())
+        [(message, params)] = con.execute(
+            "SELECT message, params FROM issues WHERE run_id = ?", [run_id]
+        ).fetchall()
+        assert message is None and json.loads(params) == {}
+        assert (
+            views.issues_page(con, run_id)
+            .frame.loc[0, "message"]
+            .startswith('Student Zoë García-López (SIS id 100234): grade "Grade 3" is not one of')
+        )
+
+
+def test_exports_render_messages_and_carry_the_facts(con):
+    district = make_district(
+        students={0: {"roles.student.sis_id": "DUP"}, 1: {"roles.student.sis_id": "DUP"}}
+    )
+    run_id = stage(con, district)
+    validate(con, run_id, DISTRICT_ID, Parameters())
+    found = json.loads(exports.export(con, run_id, "issues", "json"))
+    assert {r["check"] for r in found} == {"duplicate_sis_id"}
+    first = next(r for r in found if r["record_id"] == S1)
+    assert first["params"]["others"] == [{"id": S2, "name": "José O'Connor"}]
+    assert first["message"] == (
+        'Student Zoë García-López (SIS id DUP): SIS id "DUP" is also used by José O\'Connor '
+        f"(Clever id {S2}). Each student needs its own SIS id: fix the duplicate in the SIS."
+    )
+    assert (first["record_name"], first["sis_id"]) == ("Zoë García-López", "DUP")
+    csv_text = exports.export(con, run_id, "issues", "csv")
+    assert first["message"].replace('"', '""') in csv_text
 
 
 # --- the real recorded Clever district ---------------------------------------------------------

@@ -1,5 +1,9 @@
 """Downloads and exports: the issues and changes of a run as CSV or JSON.
 
+An issue's `message` is rendered from its fields (review/validation/messages.py); the export
+also carries those fields (the record's name and SIS id, the check's `params` as JSON), so a
+masked download renders its messages from masked fields too (masking.Masker.frame).
+
 CSV cells that a spreadsheet would run as a formula (starting with =, +, -, @, or a tab or
 carriage return) are prefixed with a single quote, so a roster value such as
 `=HYPERLINK(...)` stays text when a district opens the file (OWASP "CSV injection").
@@ -16,8 +20,21 @@ from typing import Any
 import duckdb
 
 from mgi_roster.errors import InputError
+from mgi_roster.review.validation import messages
 
-ISSUE_COLUMNS = ("run_id", "entity", "record_id", "field", "check", "severity", "value", "message")
+ISSUE_COLUMNS = (
+    "run_id",
+    "entity",
+    "record_id",
+    "field",
+    "check",
+    "severity",
+    "value",
+    "message",
+    "record_name",
+    "sis_id",
+    "params",
+)
 CHANGE_COLUMNS = ("run_id", "entity", "record_id", "change", "field", "before", "after")
 WHAT = {"issues": ISSUE_COLUMNS, "changes": CHANGE_COLUMNS}
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -45,9 +62,16 @@ def rows(
         else "entity, change, record_id, field"
     )
     select = ", ".join(f'"{c}"' for c in columns)
-    return columns, con.execute(
+    found = con.execute(
         f"SELECT {select} FROM {what} WHERE run_id = ? ORDER BY {order}", [run_id]
     ).fetchall()
+    if what == "issues":
+        at = columns.index("message")
+        sentences = messages.rendered(columns, found)
+        found = [
+            (*row[:at], text, *row[at + 1 :]) for row, text in zip(found, sentences, strict=True)
+        ]
+    return columns, found
 
 
 def to_csv(columns: Sequence[str], data: Iterable[Sequence[Any]]) -> str:
@@ -60,8 +84,15 @@ def to_csv(columns: Sequence[str], data: Iterable[Sequence[Any]]) -> str:
 
 
 def to_json(columns: Sequence[str], data: Iterable[Sequence[Any]]) -> str:
+    """A list of objects; an issue's params are an object too (not JSON text)."""
     return json.dumps(
-        [dict(zip(columns, row, strict=True)) for row in data],
+        [
+            {
+                c: json.loads(v) if c == "params" and isinstance(v, str) else v
+                for c, v in zip(columns, row, strict=True)
+            }
+            for row in data
+        ],
         ensure_ascii=False,
         indent=1,
         default=str,
