@@ -2,7 +2,7 @@
 
     mgi-roster [--db PATH] parameters set  --district ID --file PARAMS.json
     mgi-roster [--db PATH] parameters show --district ID
-    mgi-roster [--db PATH] connect --district ID [--json]
+    mgi-roster [--db PATH] connect --district ID [--json]   (the connection checklist)
     mgi-roster [--db PATH] sync    --district ID [--json]
     mgi-roster [--db PATH] export  --run RUN_ID --what issues|changes [--format csv|json] [--out FILE]
     mgi-roster [--db PATH] approve --run RUN_ID [--by NAME] [--confirm-guards] [--json]
@@ -45,6 +45,7 @@ from mgi_roster import districts, parameters, schedule, store
 from mgi_roster.errors import InputError, MergeRefused, ParametersError, RosterError, SyncRefused
 from mgi_roster.roster import exports, history, merge
 from mgi_roster.settings import CleverSettings
+from mgi_roster.sources import clever
 
 if TYPE_CHECKING:
     import duckdb
@@ -75,7 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     pshow.add_argument("--district", required=True)
 
     c = commands.add_parser(
-        "connect", help="Test Connection: check the District ID and read the district from Clever"
+        "connect",
+        help="the connection checklist: SIS, request accepted, setup finished, Test Connection",
     )
     c.add_argument("--district", required=True)
     c.add_argument("--json", action="store_true", help="print one JSON object")
@@ -222,25 +224,14 @@ def _parameters(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int
 
 
 def _connect(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
-    connection = districts.test_connection(con, args.district, CleverSettings.from_env())
-    d = connection.district
+    """The connection checklist, measured: 0 when every step is ok or a warning, else 1."""
+    district_id = clever.check_district_id(args.district)  # malformed: refused, exit 2
+    found = districts.checklist(con, district_id, CleverSettings.from_env())
     if args.json:
-        _emit(
-            {
-                "district_id": d.id,
-                "name": d.name,
-                "sis_type": d.sis_type,
-                "state": d.state,
-                "last_sync": d.last_sync,
-                "token_source": connection.token_source,
-            }
-        )
+        _emit(found.to_dict())
     else:
-        print(
-            f"Connected: {d.name} ({d.id}); SIS {d.sis_type or 'unknown'}; Clever sync "
-            f"{d.state or 'unknown'}, last {d.last_sync or 'never'}."
-        )
-    return OK
+        print("\n".join(found.lines()))
+    return OK if found.ok else FAILED
 
 
 def _sync(target: store.Store, args: argparse.Namespace) -> int:

@@ -176,9 +176,9 @@ def test_demo_flow_parameters_to_undo_through_widget_keys(use_db):
     assert any("Test Connection succeeded" in t for t in texts(at, "success"))
     shown = at.table[0].value
     assert "Maple Valley" in shown.iloc[0]["value"]  # the district's name, shown as data
-    checklist = table(at, "step", "status", "detail").set_index("step")["status"]
-    assert checklist["District Parameters saved"] == checklist["District ID verified"] == "✅ done"
-    assert checklist["Sharing seen in the data"] == "⬜ to do"  # no sync yet
+    checklist = table(at, "step", "state", "detail", "advice").set_index("step")["state"]
+    assert checklist["Request accepted"] == checklist["Setup finished in Clever"] == "ok"
+    assert set(checklist) <= {"ok", "warning"}
 
     at = goto(at, "app_pages/sync.py")
     at.button(key="sync_run").click().run()
@@ -382,9 +382,9 @@ def test_adding_a_district_selects_it_and_test_connection_says_what_is_missing(u
     at = goto(at, "app_pages/connection.py")
     at.button(key="conn_test").click().run()
     errors = texts(at, "error")
-    assert any(
-        t.startswith("Check what was entered: No Clever credentials are configured") for t in errors
-    )
+    assert any(t.startswith("Test Connection found a problem: Request accepted") for t in errors)
+    connected = table(at, "name", "district_id")  # the districts to pick from instead
+    assert list(connected["district_id"]) == [DEMO]
     at = goto(at, "app_pages/sync.py")
     assert not at.get("button") or all(b.key != "demo_advance" for b in at.button)
     at.selectbox(key="sidebar_district").select(DEMO).run()

@@ -270,3 +270,70 @@ def test_demo_serve_answers_a_paged_users_request():
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+# --- connect: the connection checklist ------------------------------------------------------
+
+OTHER_ID = "0ddd0000000000000000beef"
+
+
+def connect_json(db, capsys, district) -> tuple[int, dict]:
+    capsys.readouterr()
+    code = run(db, "connect", "--district", district, "--json")
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_connect_json_measures_each_step_of_the_demo_district(db, capsys):
+    code, out = connect_json(db, capsys, DEMO)
+    assert code == 0 and out["ok"] is True
+    assert [s["name"] for s in out["steps"]] == [
+        "SIS compatibility",
+        "Request accepted",
+        "Setup finished in Clever",
+        "Test Connection",
+    ]
+    assert all(set(s) == {"name", "state", "detail", "advice"} for s in out["steps"])
+    assert {s["state"] for s in out["steps"]} <= {"ok", "warning"}
+    assert out["connected_districts"] == []
+
+
+def test_connect_a_wrong_id_lists_the_connected_districts_and_exits_1(db, capsys):
+    code, out = connect_json(db, capsys, OTHER_ID)
+    assert code == 1 and out["ok"] is False
+    states = {s["name"]: s["state"] for s in out["steps"]}
+    assert states["Request accepted"] == "failed"
+    [listed] = out["connected_districts"]
+    assert listed["id"] == DEMO and listed["name"].startswith("Maple Valley Unified")
+    capsys.readouterr()
+    assert run(db, "connect", "--district", OTHER_ID) == 1
+    text = capsys.readouterr().out
+    assert "[failed ] Request accepted" in text
+    assert f"{DEMO}  Maple Valley Unified" in text  # id, then name
+
+
+@responses.activate
+def test_connect_a_request_not_accepted_gives_both_paths(db, capsys, monkeypatch):
+    monkeypatch.setenv("CLEVER_CLIENT_ID", "app-id")
+    monkeypatch.setenv("CLEVER_CLIENT_SECRET", "app-secret")
+    responses.get("https://clever.com/oauth/tokens", json={"data": [], "links": []})
+    code, out = connect_json(db, capsys, OTHER_ID)
+    assert code == 1
+    accepted = next(s for s in out["steps"] if s["name"] == "Request accepted")
+    assert accepted["state"] == "failed"
+    assert "Lead Implementation Specialist" in accepted["advice"]
+    assert "app-secret" not in json.dumps(out)
+
+
+@responses.activate
+def test_connect_a_district_that_shares_nothing_fails_the_setup_step(db, capsys, monkeypatch):
+    monkeypatch.setenv("CLEVER_DISTRICT_TOKEN", "district-token")
+    empty = {"data": [], "links": []}
+    record = {"id": OTHER_ID, "name": "Springfield", "sis_type": "powerschool", "state": "success"}
+    responses.get(f"{API}/v3.0/districts", json={"data": [{"data": record}], "links": []})
+    responses.get(f"{API}/v3.0/schools", json=empty)
+    responses.get(f"{API}/v3.0/users", json=empty)
+    code, out = connect_json(db, capsys, OTHER_ID)
+    assert code == 1
+    setup = next(s for s in out["steps"] if s["name"] == "Setup finished in Clever")
+    assert setup["state"] == "failed" and "shares no schools and no students" in setup["detail"]
+    assert "Set Sharing" in setup["advice"]
