@@ -36,6 +36,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     AfterValidator,
@@ -273,6 +274,21 @@ def facts(con: duckdb.DuckDBPyConnection, district_id: str) -> Facts:
 def in_window(at: str) -> bool:
     """Whether HH:MM lies in the MGI's start window, 20:00 to 05:00 UTC (both included)."""
     return at >= WINDOW[0] or at <= WINDOW[1]
+
+
+def in_local_zone(at: str, zone: ZoneInfo, on: date | None = None) -> str:
+    """A UTC start time as it reads in another zone (the Schedule page shows both), with the
+    day it falls on when that differs: "17:00", "19:00 the day before"."""
+    if not _CLOCK.fullmatch(at.strip()):
+        raise InputError(
+            f"The time {at.strip()!r} must be HH:MM on a 24-hour clock in UTC, e.g. 22:30."
+        )
+    on = on or datetime.now(UTC).date()
+    hour, minute = (int(p) for p in at.strip().split(":"))
+    start = datetime.combine(on, time(hour, minute), tzinfo=UTC)
+    local = start.astimezone(zone)
+    shift = (local.date() - on).days
+    return f"{local:%H:%M}" + {-1: " the day before", 1: " the day after"}.get(shift, "")
 
 
 def check(schedule: Schedule, known: Facts, today: date) -> str | None:

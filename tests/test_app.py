@@ -272,30 +272,33 @@ def test_parameters_page_checks_and_saves_what_was_edited(use_db):
 
 def test_schedule_page_saves_a_schedule_and_refuses_a_bad_time(use_db):
     path = use_db()
+    with store.opened(path) as con:  # the MGI's rule: a person approved the first sync
+        parameters.save(con, DEMO, Parameters())
+        merge.approve(con, sync.run_sync(con, DEMO).run_id, by="dana")
     at = goto(app(), "app_pages/schedule.py")
     assert "Automatic sync is off." in texts(at, "info")
-    at.selectbox(key="sched_kind").select("daily").run()
+    at.multiselect(key="sched_days").set_value(["sun", "mon", "fri"]).run()
     at.text_input(key="sched_at").input("25:00").run()
-    assert any(t.startswith("Check what was entered: The time '25:00'") for t in texts(at, "error"))
+    assert any("The time '25:00'" in t for t in texts(at, "error"))
     assert at.button(key="sched_save").disabled
-    at.text_input(key="sched_at").input("07:30").run()
-    at.selectbox(key="sched_tz").select("America/Chicago").run()
+    at.text_input(key="sched_at").input("12:00").run()  # well formed, outside the MGI's window
+    at.button(key="sched_save").click().run()
+    assert any("between 20:00 and 05:00 UTC" in t for t in texts(at, "error"))
+    at.text_input(key="sched_at").input("22:30").run()
     at.text_area(key="sched_pauses").input("2027-06-15..2027-08-15").run()
     at.radio(key="sched_policy").set_value("review").run()
+    at.text_area(key="sched_contacts").input("it@district.org").run()
     at.button(key="sched_save").click().run()
     assert_clean(at)
     assert any(
-        t.startswith("Saved the schedule. Sync every day at 07:30") for t in texts(at, "success")
+        t.startswith("Saved the schedule. Sync on Sunday, Monday, Friday at 22:30 UTC")
+        for t in texts(at, "success")
     )
     with store.opened(path) as con:
         saved = schedule.load(con, DEMO)
-    assert (saved.kind, saved.at, saved.tz, saved.policy) == (
-        "daily",
-        "07:30",
-        "America/Chicago",
-        "review",
-    )
-    assert saved.pauses == (("2027-06-15", "2027-08-15"),)
+        assert schedule.contacts(con, DEMO) == ["it@district.org"]
+    assert (saved.days, saved.at, saved.policy) == (("sun", "mon", "fri"), "22:30", "review")
+    assert saved.until is not None and saved.pauses == (("2027-06-15", "2027-08-15"),)
 
 
 def test_a_held_run_needs_the_guards_confirmed(use_db, day2_db):
