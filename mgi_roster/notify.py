@@ -66,7 +66,7 @@ class Notice:
 
     @property
     def subject(self) -> str:
-        return f"MGI Roster Review: {self.district}: {self.summary}"
+        return f"MGI Roster Review: {self.district}: {self.summary.partition('. ')[0].rstrip('.')}"
 
     def body(self) -> str:
         lines = [self.summary, ""]
@@ -121,8 +121,8 @@ def for_expiry(district_id: str, district: str, until: date, settings: NotifySet
         "expiring",
         district_id,
         district,
-        f"The automatic sync schedule expires on {until} (valid until): set it again on the "
-        "Schedule page to keep syncing.",
+        f"The automatic sync schedule expires on {until}. Set it again on the Schedule page "
+        "(valid until) to keep syncing.",
         link=f"{settings.dashboard_url}/schedule",
     )
 
@@ -263,7 +263,8 @@ def send_test(con: duckdb.DuckDBPyConnection, district_id: str, settings: Notify
         "test",
         district_id,
         name,
-        "This is a test of MGI Roster Review's notifications: the SMTP settings work.",
+        "A test email. This is a test of MGI Roster Review's notifications: the SMTP settings "
+        "work.",
         link=f"{settings.dashboard_url}/schedule",
     )
     send_email(notice, recipients, settings)
