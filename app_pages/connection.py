@@ -1,5 +1,6 @@
-"""Clever Connection: the guide's checklist with live status, the District ID with a format check
-before any call, and Test Connection."""
+"""Clever Connection: the District ID with a format check before any call, Test Connection, and
+the guide's checklist as it measured each step (state, detail, advice); for a wrong ID, the
+connected districts to pick from."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from mgi_roster import districts, parameters, ui, views
-from mgi_roster.districts import District
+from mgi_roster import checklist, districts, parameters, ui
+from mgi_roster.checklist import Checklist
 from mgi_roster.errors import RosterError
 from mgi_roster.settings import CleverSettings
 from mgi_roster.sources import clever
@@ -16,51 +17,29 @@ from mgi_roster.sources import clever
 PROVIDERS = ("Clever", "OneRoster")
 
 
-def _checklist(con: duckdb.DuckDBPyConnection, district: District) -> pd.DataFrame:
-    saved = parameters.load(con, district.district_id) is not None
-    verified = district.verified_at is not None
-    sharing = views.sharing(con, district.district_id)
-    if sharing.run_id is None:
-        shared = "Run a test sync to see what the district shares."
-    else:
-        shared = (
-            f"Run {sharing.run_id} saw {sharing.counts.get('schools', 0):,} schools, "
-            f"{sharing.counts.get('students', 0):,} students, {sharing.counts.get('teachers', 0):,} "
-            f"teachers and {sharing.counts.get('sections', 0):,} sections"
-            + (
-                f"; sections name {sharing.unshared_users:,} users that are not shared with the MGI."
-                if sharing.unshared_users
-                else "."
-            )
-        )
-    rows = [
-        ("District Parameters saved", saved, "Saved." if saved else "Save them first (Setup)."),
-        (
-            "Rostering request accepted",
-            verified,
-            f"A district token was found ({district.token_source})."
-            if verified
-            else "Measured by Test Connection: a token for the district means it accepted.",
-        ),
-        ("Sharing seen in the data", sharing.run_id is not None, shared),
-        (
-            "District ID verified",
-            verified,
-            f"Test Connection succeeded {district.verified_at:%Y-%m-%d %H:%M}."
-            if verified and district.verified_at
-            else "Not tested yet.",
-        ),
-    ]
-    return pd.DataFrame(
-        [{"step": s, "status": "✅ done" if ok else "⬜ to do", "detail": d} for s, ok, d in rows]
-    )
-
-
-def _test_connection(con: duckdb.DuckDBPyConnection) -> str:
+def _test_connection(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Measure the connection checklist for the typed District ID (kept in the store)."""
     district_id = clever.check_district_id(st.session_state["conn_district_id"])
-    districts.test_connection(con, district_id, CleverSettings.from_env())
+    found = districts.checklist(con, district_id, CleverSettings.from_env())
+    if found.problem is not None:
+        said = f"Test Connection found a problem: {found.problem.name}. {found.problem.detail}"
+        ui.notify("error", said)
+        return None
     ui.select_district(district_id)
     return f"Test Connection succeeded for District ID {district_id}."
+
+
+def _show_checklist(found: Checklist | None) -> None:
+    if found is None:
+        st.caption("Not measured yet: enter the District ID and press Test Connection.")
+        return
+    ui.table(pd.DataFrame(checklist.steps_table(found.steps)), key="conn_checklist")
+    if found.connected:
+        st.warning(
+            f"District {found.district_id} is not among the districts connected to the MGI app. "
+            "Pick the right one from those these credentials can see:"
+        )
+        ui.table(pd.DataFrame(checklist.connected_table(found.connected)), key="conn_connected")
 
 
 def render(con: duckdb.DuckDBPyConnection) -> None:
@@ -72,9 +51,6 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
             "District Parameters",
             "The guide's first step comes first: save the District Parameters before rostering.",
         )
-
-    st.subheader("Checklist")
-    ui.table(_checklist(con, district), key="conn_checklist")
 
     st.subheader("Data integration")
     provider = st.selectbox(
@@ -109,6 +85,8 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
         on_click=ui.act,
         args=(_test_connection,),
     )
+    st.subheader("Checklist")
+    _show_checklist(districts.last_checklist(con, value) if format_ok else None)
 
     current = districts.get(con, district.district_id)
     if current is not None and current.verified_at is not None:

@@ -49,6 +49,10 @@ class Step:
     def to_dict(self) -> dict[str, str]:
         return {k: str(v) for k, v in asdict(self).items()}
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Step:
+        return cls(data["name"], StepState(data["state"]), data["detail"], data.get("advice", ""))
+
 
 @dataclass(frozen=True)
 class Checklist:
@@ -61,6 +65,11 @@ class Checklist:
     def ok(self) -> bool:
         return all(s.state in (StepState.OK, StepState.WARNING) for s in self.steps)
 
+    @property
+    def problem(self) -> Step | None:
+        """The first step that failed (None when the district is ready for a sync)."""
+        return next((s for s in self.steps if s.state == StepState.FAILED), None)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "district_id": self.district_id,
@@ -68,6 +77,27 @@ class Checklist:
             "steps": [s.to_dict() for s in self.steps],
             "connected_districts": [{"id": d.id, "name": d.name} for d in self.connected],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Checklist:
+        """A checklist as `to_dict` wrote it (the last one is kept per District ID)."""
+        return cls(
+            data["district_id"],
+            tuple(Step.from_dict(s) for s in data["steps"]),
+            tuple(ConnectedDistrict(d["id"], d.get("name")) for d in data["connected_districts"]),
+        )
+
+    def lines(self) -> list[str]:
+        """The checklist as text, one step a line (the command line without --json)."""
+        out = []
+        for s in self.steps:
+            out.append(f"[{s.state:^7}] {s.name}: {s.detail}")
+            if s.advice and s.state != StepState.OK:
+                out.append(f"          What to do: {s.advice}")
+        if self.connected:
+            out.append("Connected districts these credentials can see:")
+            out.extend(f"  {d.id}  {d.name or '(no name)'}" for d in self.connected)
+        return out
 
 
 def _unknown(name: str, because: str) -> Step:
@@ -252,3 +282,8 @@ def steps_table(steps: Sequence[Step]) -> list[dict[str, str]]:
         {"step": s.name, "state": str(s.state), "detail": s.detail, "advice": s.advice}
         for s in steps
     ]
+
+
+def connected_table(found: Sequence[ConnectedDistrict]) -> list[dict[str, str]]:
+    """Rows for the table of connected districts to pick from (a wrong ID)."""
+    return [{"name": d.name or "(no name)", "district_id": d.id} for d in found]

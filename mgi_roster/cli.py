@@ -2,17 +2,18 @@
 
     mgi-roster [--db PATH] parameters set  --district ID --file PARAMS.json
     mgi-roster [--db PATH] parameters show --district ID
-    mgi-roster [--db PATH] connect --district ID [--json]
+    mgi-roster [--db PATH] connect --district ID [--json]   (the connection checklist)
     mgi-roster [--db PATH] sync    --district ID [--json]
     mgi-roster [--db PATH] export  --run RUN_ID --what issues|changes [--format csv|json] [--out FILE]
     mgi-roster [--db PATH] approve --run RUN_ID [--by NAME] [--confirm-guards] [--json]
     mgi-roster [--db PATH] reject  --run RUN_ID [--by NAME]
     mgi-roster [--db PATH] history --district ID [--json]
     mgi-roster [--db PATH] undo    --district ID [--by NAME]
-    mgi-roster [--db PATH] schedule set  --district ID --kind off|daily|weekdays|hourly
-                           [--at HH:MM] [--every N] [--tz ZONE] [--pause START..END ...]
-                           [--policy auto|review]
-    mgi-roster [--db PATH] schedule show --district ID
+    mgi-roster [--db PATH] schedule set  --district ID --days sun,mon,tue,wed,thu,fri
+                           --at HH:MM --until YYYY-MM-DD [--pause START..END ...]
+                           [--policy auto|review] [--contact EMAIL ...]   (time in UTC)
+    mgi-roster [--db PATH] schedule show --district ID [--json]
+    mgi-roster [--db PATH] schedule off  --district ID
     mgi-roster [--db PATH] scheduler [--once]
     mgi-roster [--db PATH] demo advance
     mgi-roster demo serve [--host H] [--port P] [--students N] [--day D] [--fault MODE ...]
@@ -37,7 +38,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,7 @@ from mgi_roster import districts, parameters, schedule, store
 from mgi_roster.errors import InputError, MergeRefused, ParametersError, RosterError, SyncRefused
 from mgi_roster.roster import history, merge
 from mgi_roster.settings import CleverSettings
+from mgi_roster.sources import clever
 
 if TYPE_CHECKING:
     import duckdb
@@ -75,7 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     pshow.add_argument("--district", required=True)
 
     c = commands.add_parser(
-        "connect", help="Test Connection: check the District ID and read the district from Clever"
+        "connect",
+        help="the connection checklist: SIS, request accepted, setup finished, Test Connection",
     )
     c.add_argument("--district", required=True)
     c.add_argument("--json", action="store_true", help="print one JSON object")
@@ -112,10 +115,24 @@ def _parser() -> argparse.ArgumentParser:
     scc = sc.add_subparsers(dest="action", required=True)
     sset = scc.add_parser("set", help="set the schedule and policy")
     sset.add_argument("--district", required=True)
-    sset.add_argument("--kind", required=True, choices=schedule.KINDS)
-    sset.add_argument("--at", default="06:00", help="HH:MM local time (daily, weekdays)")
-    sset.add_argument("--every", type=int, default=24, help="hours between syncs (hourly)")
-    sset.add_argument("--tz", default="UTC", help="IANA time zone, e.g. America/Chicago")
+    sset.add_argument(
+        "--days",
+        required=True,
+        help="days the sync starts (UTC), Sunday to Friday: e.g. sun,mon,tue,wed,thu,fri",
+    )
+    sset.add_argument("--at", required=True, help="start time HH:MM in UTC, 20:00 to 05:00")
+    sset.add_argument(
+        "--until",
+        required=True,
+        help="valid until YYYY-MM-DD: at most 60 days after the district's first sync",
+    )
+    sset.add_argument(
+        "--contact",
+        action="append",
+        default=None,
+        metavar="EMAIL",
+        help="who hears about held, failed and merged syncs (replaces the list), repeatable",
+    )
     sset.add_argument(
         "--pause",
         action="append",
@@ -131,8 +148,14 @@ def _parser() -> argparse.ArgumentParser:
         help="auto: merge clean runs; review: never merge on its own",
     )
     sset.add_argument("--by")
-    sshow = scc.add_parser("show", help="print the schedule, its next run and the cron line")
+    sshow = scc.add_parser(
+        "show", help="print the schedule, whether it is valid, its next run and the cron line"
+    )
     sshow.add_argument("--district", required=True)
+    sshow.add_argument("--json", action="store_true", help="print one JSON object")
+    soff = scc.add_parser("off", help="turn the district's automatic sync off")
+    soff.add_argument("--district", required=True)
+    soff.add_argument("--by")
 
     sr = commands.add_parser(
         "scheduler", help="run due syncs until stopped (SIGTERM stops between runs)"
@@ -222,25 +245,14 @@ def _parameters(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int
 
 
 def _connect(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
-    connection = districts.test_connection(con, args.district, CleverSettings.from_env())
-    d = connection.district
+    """The connection checklist, measured: 0 when every step is ok or a warning, else 1."""
+    district_id = clever.check_district_id(args.district)  # malformed: refused, exit 2
+    found = districts.checklist(con, district_id, CleverSettings.from_env())
     if args.json:
-        _emit(
-            {
-                "district_id": d.id,
-                "name": d.name,
-                "sis_type": d.sis_type,
-                "state": d.state,
-                "last_sync": d.last_sync,
-                "token_source": connection.token_source,
-            }
-        )
+        _emit(found.to_dict())
     else:
-        print(
-            f"Connected: {d.name} ({d.id}); SIS {d.sis_type or 'unknown'}; Clever sync "
-            f"{d.state or 'unknown'}, last {d.last_sync or 'never'}."
-        )
-    return OK
+        print("\n".join(found.lines()))
+    return OK if found.ok else FAILED
 
 
 def _sync(target: store.Store, args: argparse.Namespace) -> int:
@@ -325,29 +337,43 @@ def _undo(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
 def _schedule(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
     district = districts.add(con, args.district)
     if args.action == "show":
-        plan = schedule.load(con, district.district_id)
-        upcoming = schedule.next_due(plan, _now())
+        found = schedule.status(con, district.district_id, _now())
+        if args.json:
+            _emit({**found.to_dict(), "contacts": schedule.contacts(con, district.district_id)})
+            return OK
         lines = schedule.service_lines(sys.executable, str(Path.cwd()), str(store.db_path(args.db)))
-        print(plan.describe())
-        print(f"Next run: {upcoming.isoformat() if upcoming else 'none'}")
+        print(found.schedule.describe())
+        if not found.valid:
+            print(f"Not valid, so it does not run: {found.reason}")
+        print(f"Last successful sync: {found.facts.last_successful_sync or 'none'}")
+        print(f"Next run: {found.next_run.isoformat() if found.next_run else 'none'}")
         print(f"Run the scheduler from cron with:\n  {lines['cron']}")
         return OK
+    if args.action == "off":
+        schedule.save(con, district.district_id, schedule.Schedule(), now=_now(), by=args.by)
+        print("Automatic sync is off.")
+        return OK
+    try:
+        until = date.fromisoformat(args.until)
+    except ValueError:
+        raise InputError(f"--until must be a date as YYYY-MM-DD (not {args.until!r}).") from None
     plan = schedule.Schedule(
-        kind=args.kind,
+        days=schedule.parse_days(args.days),
         at=args.at,
-        every_hours=args.every,
-        tz=args.tz,
+        until=until,
         pauses=tuple(schedule.parse_pause(window) for window in args.pause),
         policy=args.policy,
     )
     schedule.save(con, district.district_id, plan, now=_now(), by=args.by)
+    if args.contact is not None:
+        schedule.save_contacts(con, district.district_id, args.contact)
     print(plan.describe())
     return OK
 
 
 def _scheduler(target: store.Store, args: argparse.Namespace) -> int:
     """--once: run what is due now, print one line per district, exit."""
-    outcomes = schedule.run_due(target, _now())
+    outcomes = schedule.run_due(target, _now())  # notifications: NOTIFY_* settings
     for o in outcomes:
         run = f" (run {o.run_id})" if o.run_id else ""
         print(f"{o.district_id}: {o.outcome}{run}. {o.message}".strip())

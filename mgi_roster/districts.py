@@ -8,6 +8,7 @@ here, so a demo can show a second sync with changes and problems.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -191,4 +192,21 @@ def checklist(
     result = steps.run(district_id, effective, session, now=now)
     if result.ok:
         test_connection(con, district_id, settings)
+    if clever.DISTRICT_ID.fullmatch(result.district_id):  # a malformed ID is not kept
+        con.execute(
+            """INSERT INTO checklists (district_id, body, checked_at) VALUES (?, ?, now())
+               ON CONFLICT (district_id) DO UPDATE SET body = excluded.body,
+               checked_at = excluded.checked_at""",
+            [result.district_id, json.dumps(result.to_dict())],
+        )
     return result
+
+
+def last_checklist(con: duckdb.DuckDBPyConnection, district_id: str) -> Checklist | None:
+    """The connection checklist last measured for this District ID (None when never)."""
+    from mgi_roster.checklist import Checklist
+
+    row = con.execute(
+        "SELECT body FROM checklists WHERE district_id = ?", [district_id.strip().lower()]
+    ).fetchone()
+    return Checklist.from_dict(json.loads(row[0])) if row else None

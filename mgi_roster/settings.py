@@ -9,6 +9,12 @@ The environment wins, so a deployment can override the file:
     CLEVER_DISTRICT_TOKEN                  or a district token directly
     MGI_DB                                 the DuckDB file (the command line's --db wins)
     MGI_DUCKDB_MEMORY                      DuckDB's memory bound, in megabytes
+    NOTIFY_SMTP_HOST, NOTIFY_SMTP_PORT     the SMTP server that mails the districts' contacts
+    NOTIFY_SMTP_STARTTLS                   true (default): upgrade the connection with STARTTLS
+    NOTIFY_SMTP_USER, NOTIFY_SMTP_PASSWORD log in with these (optional)
+    NOTIFY_MAIL_FROM                       the sender's address
+    NOTIFY_DASHBOARD_URL                   the dashboard's address, for links to a run
+    NOTIFY_WEBHOOK_URL                     optional: also POST a JSON summary here
 
 Secrets are `SecretStr`: a repr, a message or a log line shows `**********`; only the code that
 sends one to Clever asks for its value. A bad setting is a ConfigError that names the variable
@@ -132,6 +138,54 @@ def _say(error: ErrorDetails) -> str:
     return f"{variable} must be text (in quotes in {SECRETS_FILE})."
 
 
+class NotifySettings(BaseModel):
+    """How contacts hear about scheduled syncs (notify.py): an SMTP server, and optionally a
+    webhook. `NotifySettings()` is "nothing configured": no mail is sent."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", hide_input_in_errors=True)
+
+    smtp_host: Text = None
+    smtp_port: Annotated[int, Field(gt=0, lt=65536)] = 587
+    smtp_starttls: bool = True
+    smtp_user: Text = None
+    smtp_password: Secret = None
+    mail_from: Text = None
+    dashboard_url: Url = "http://localhost:8501"
+    webhook_url: Annotated[str | None, BeforeValidator(_url)] = None
+    timeout: Annotated[float, Field(gt=0)] = 10.0  # seconds, for SMTP and the webhook
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _said_as_a_sentence(
+        cls, data: Any, handler: ModelWrapValidatorHandler[NotifySettings]
+    ) -> NotifySettings:
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            raise ConfigError(sentence(exc, _say_notify)) from None
+
+    @classmethod
+    def from_env(cls) -> NotifySettings:
+        """This process's notification settings: the environment, else the secrets file."""
+        return Settings.read().notify
+
+    @property
+    def mail_configured(self) -> bool:
+        return bool(self.smtp_host)
+
+
+def _say_notify(error: ErrorDetails) -> str:
+    variable = "NOTIFY_" + (setting(error) or "").upper()
+    hints = {
+        "smtp_port": "a port number, such as 587",
+        "smtp_starttls": "true or false",
+        "timeout": "a number of seconds, such as 10",
+        "dashboard_url": "an http(s) URL, such as https://mgi-roster.example.org",
+        "webhook_url": "an http(s) URL",
+    }
+    return f"{variable} must be {hints.get(setting(error), 'text')}."
+
+
 def _megabytes(value: Any) -> Any:
     """1024MB, 1024mb or 1024: DuckDB's memory bound in megabytes."""
     if isinstance(value, str):
@@ -210,12 +264,14 @@ class _SecretsFile(EnvSettingsSource):
         return {
             key.lower(): str(value)
             for key, value in data.items()
-            if isinstance(value, str | int | float) and key.upper().startswith("CLEVER_")
+            if isinstance(value, str | int | float | bool)
+            and key.upper().startswith(("CLEVER_", "NOTIFY_"))
         }
 
 
 class Settings(BaseSettings):
-    """The Clever settings of this process, from the environment, else the secrets file.
+    """The Clever and notification settings of this process, from the environment, else the
+    secrets file.
 
     A variable's first word names its group, the rest the field: CLEVER_CLIENT_ID is
     clever.client_id (pydantic-settings' nesting, split once at the first underscore)."""
@@ -230,6 +286,7 @@ class Settings(BaseSettings):
     )
 
     clever: CleverSettings = CleverSettings()
+    notify: NotifySettings = NotifySettings()
 
     @classmethod
     def settings_customise_sources(

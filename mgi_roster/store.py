@@ -163,6 +163,20 @@ def _schema_issues_as_data() -> list[str]:
     ]
 
 
+def _schema_v5() -> list[str]:
+    """Connection and automatic sync as the MGI documents them: the last connection checklist
+    per District ID (a wrong ID has one too), each district's contacts for notifications, the
+    expiry notice already sent for a schedule, and a notification that failed on its run."""
+    return [
+        """CREATE TABLE checklists (
+            district_id VARCHAR PRIMARY KEY, body JSON NOT NULL,
+            checked_at TIMESTAMPTZ NOT NULL DEFAULT now())""",
+        "ALTER TABLE districts ADD COLUMN contacts JSON",
+        "ALTER TABLE schedules ADD COLUMN expiry_notice DATE",
+        "ALTER TABLE runs ADD COLUMN notice VARCHAR",
+    ]
+
+
 # Each entry brings the schema from version i to i + 1. Append, never edit.
 MIGRATIONS: list[list[str]] = [
     _schema_v1(),
@@ -170,6 +184,7 @@ MIGRATIONS: list[list[str]] = [
     _schema_v3(),
     _schema_v4(),
     _schema_issues_as_data(),
+    _schema_v5(),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)  # what this program writes; a newer file is refused
 

@@ -34,7 +34,7 @@ from mgi_roster import districts, parameters
 from mgi_roster.entities import ENROLLMENTS, FETCHED, STUDENTS, TEACHERS
 from mgi_roster.errors import RosterError, SyncRefused
 from mgi_roster.kinds import RunStatus
-from mgi_roster.review import diff, validation
+from mgi_roster.review import diff, sharing, validation
 from mgi_roster.roster import sql
 from mgi_roster.roster.versions import current_version
 from mgi_roster.settings import CleverSettings
@@ -316,6 +316,7 @@ def run_sync(
             with transaction(work):
                 with timings.phase("validate"):
                     found = validation.validate(work, run_id, district_id, params)
+                    found = sharing.check(work, run_id, district_id, found)
                 with timings.phase("diff"):
                     changes = diff.diff_run(work, run_id, district_id, params, roster_version)
                 unshared = _unshared(work, run_id)

@@ -54,6 +54,9 @@ def _no_real_configuration(monkeypatch, tmp_path_factory):
         "MGI_DUCKDB_MEMORY",
     ):
         monkeypatch.delenv(name, raising=False)
+    for name in list(os.environ):
+        if name.startswith("NOTIFY_"):  # a developer's mail settings must not send test mail
+            monkeypatch.delenv(name)
 
 
 @pytest.fixture

@@ -176,9 +176,9 @@ def test_demo_flow_parameters_to_undo_through_widget_keys(use_db):
     assert any("Test Connection succeeded" in t for t in texts(at, "success"))
     shown = at.table[0].value
     assert "Maple Valley" in shown.iloc[0]["value"]  # the district's name, shown as data
-    checklist = table(at, "step", "status", "detail").set_index("step")["status"]
-    assert checklist["District Parameters saved"] == checklist["District ID verified"] == "✅ done"
-    assert checklist["Sharing seen in the data"] == "⬜ to do"  # no sync yet
+    checklist = table(at, "step", "state", "detail", "advice").set_index("step")["state"]
+    assert checklist["Request accepted"] == checklist["Setup finished in Clever"] == "ok"
+    assert set(checklist) <= {"ok", "warning"}
 
     at = goto(at, "app_pages/sync.py")
     at.button(key="sync_run").click().run()
@@ -272,30 +272,33 @@ def test_parameters_page_checks_and_saves_what_was_edited(use_db):
 
 def test_schedule_page_saves_a_schedule_and_refuses_a_bad_time(use_db):
     path = use_db()
+    with store.opened(path) as con:  # the MGI's rule: a person approved the first sync
+        parameters.save(con, DEMO, Parameters())
+        merge.approve(con, sync.run_sync(con, DEMO).run_id, by="dana")
     at = goto(app(), "app_pages/schedule.py")
     assert "Automatic sync is off." in texts(at, "info")
-    at.selectbox(key="sched_kind").select("daily").run()
+    at.multiselect(key="sched_days").set_value(["sun", "mon", "fri"]).run()
     at.text_input(key="sched_at").input("25:00").run()
-    assert any(t.startswith("Check what was entered: The time '25:00'") for t in texts(at, "error"))
+    assert any("The time '25:00'" in t for t in texts(at, "error"))
     assert at.button(key="sched_save").disabled
-    at.text_input(key="sched_at").input("07:30").run()
-    at.selectbox(key="sched_tz").select("America/Chicago").run()
+    at.text_input(key="sched_at").input("12:00").run()  # well formed, outside the MGI's window
+    at.button(key="sched_save").click().run()
+    assert any("between 20:00 and 05:00 UTC" in t for t in texts(at, "error"))
+    at.text_input(key="sched_at").input("22:30").run()
     at.text_area(key="sched_pauses").input("2027-06-15..2027-08-15").run()
     at.radio(key="sched_policy").set_value("review").run()
+    at.text_area(key="sched_contacts").input("it@district.org").run()
     at.button(key="sched_save").click().run()
     assert_clean(at)
     assert any(
-        t.startswith("Saved the schedule. Sync every day at 07:30") for t in texts(at, "success")
+        t.startswith("Saved the schedule. Sync on Sunday, Monday, Friday at 22:30 UTC")
+        for t in texts(at, "success")
     )
     with store.opened(path) as con:
         saved = schedule.load(con, DEMO)
-    assert (saved.kind, saved.at, saved.tz, saved.policy) == (
-        "daily",
-        "07:30",
-        "America/Chicago",
-        "review",
-    )
-    assert saved.pauses == (("2027-06-15", "2027-08-15"),)
+        assert schedule.contacts(con, DEMO) == ["it@district.org"]
+    assert (saved.days, saved.at, saved.policy) == (("sun", "mon", "fri"), "22:30", "review")
+    assert saved.until is not None and saved.pauses == (("2027-06-15", "2027-08-15"),)
 
 
 def test_a_held_run_needs_the_guards_confirmed(use_db, day2_db):
@@ -382,9 +385,9 @@ def test_adding_a_district_selects_it_and_test_connection_says_what_is_missing(u
     at = goto(at, "app_pages/connection.py")
     at.button(key="conn_test").click().run()
     errors = texts(at, "error")
-    assert any(
-        t.startswith("Check what was entered: No Clever credentials are configured") for t in errors
-    )
+    assert any(t.startswith("Test Connection found a problem: Request accepted") for t in errors)
+    connected = table(at, "name", "district_id")  # the districts to pick from instead
+    assert list(connected["district_id"]) == [DEMO]
     at = goto(at, "app_pages/sync.py")
     assert not at.get("button") or all(b.key != "demo_advance" for b in at.button)
     at.selectbox(key="sidebar_district").select(DEMO).run()

@@ -163,3 +163,16 @@ def test_a_wrong_id_on_the_demo_names_the_demo_district(fresh_db):
     result = districts.checklist(fresh_db, OTHER, CleverSettings(), now=NOW)
     assert [d.id for d in result.connected] == [DEMO_DISTRICT_ID]
     assert states(result)[ACCEPTED] == StepState.FAILED
+
+
+def test_the_last_checklist_is_kept_per_district_id_even_a_wrong_one(fresh_db):
+    districts.checklist(fresh_db, OTHER, CleverSettings(), now=NOW)
+    kept = districts.last_checklist(fresh_db, OTHER.upper())
+    assert kept is not None and kept.to_dict() == run_on_demo(OTHER).to_dict()
+    assert kept.problem is not None and kept.problem.name == ACCEPTED
+    assert districts.last_checklist(fresh_db, DEMO_DISTRICT_ID) is None
+
+
+def run_on_demo(district_id: str):
+    session, settings = districts.demo_session()
+    return run(district_id, settings, session, now=NOW)

@@ -186,18 +186,79 @@ def test_a_failure_with_json_is_one_object_too(tmp_path, capsys):
     assert "could not be opened" in out.err
 
 
-def test_schedule_set_takes_pause_windows_as_start_dot_dot_end(db, capsys):
-    args = ("schedule", "set", "--district", DEMO, "--kind", "daily", "--at", "07:30")
-    assert run(db, *args, "--pause", "2027-06-15..2027-08-20", "--pause", "2027-12-24") == 0
-    assert "Sync every day at 07:30" in capsys.readouterr().out
-    with store.opened(db) as con:
-        saved = schedule.load(con, DEMO)
-    assert saved.pauses == (("2027-06-15", "2027-08-20"), ("2027-12-24", "2027-12-24"))
-    assert run(db, *args, "--pause", "2027-06-15:2027-08-20") == 2
-    assert "START..END" in capsys.readouterr().err
+def approved_demo(db, params_file, capsys) -> None:
+    """The demo district's initial sync, approved by a person: schedules may be set."""
+    assert run(db, "parameters", "set", "--district", DEMO, "--file", str(params_file)) == 0
+    code, out = sync_json(db, capsys)
+    assert run(db, "approve", "--run", str(out["run_id"]), "--by", "dana") == 0
+    capsys.readouterr()
+
+
+def schedule_show(db, capsys) -> dict:
+    capsys.readouterr()
+    assert run(db, "schedule", "show", "--district", DEMO, "--json") == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def in_days(n: int) -> str:
+    from datetime import date, timedelta
+
+    return (date.today() + timedelta(days=n)).isoformat()
+
+
+def test_schedule_set_is_refused_before_a_person_approved_the_first_sync(db, capsys):
+    args = ("--days", "sun,mon", "--at", "22:00", "--until", in_days(10))
+    assert run(db, "schedule", "set", "--district", DEMO, *args) == 2
+    assert "once a person has approved the district's initial sync" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("days", "at", "until", "said"),
+    [
+        ("sun,sat", "22:00", 10, "Saturday is not allowed"),
+        ("sun,mon", "12:00", 10, "between 20:00 and 05:00 UTC"),
+        ("sun,mon", "22:00", 61, "more than 60 days after the district's first sync"),
+        ("sun,mon", "22:00", -1, "expired on"),
+        ("weekdays", "22:00", 10, "sun,mon,tue,wed,thu,fri"),
+        ("sun", "10pm", 10, "HH:MM"),
+    ],
+)
+def test_schedule_set_names_the_rule_it_breaks_and_exits_2(
+    db, params_file, capsys, days, at, until, said
+):
+    approved_demo(db, params_file, capsys)
+    args = ("--days", days, "--at", at, "--until", in_days(until))
+    assert run(db, "schedule", "set", "--district", DEMO, *args) == 2
+    assert said in capsys.readouterr().err
+    assert schedule_show(db, capsys)["days"] == []  # nothing saved
+
+
+def test_schedule_set_and_show_json(db, params_file, capsys):
+    approved_demo(db, params_file, capsys)
+    args = ("--days", "sun,mon,tue,wed,thu,fri", "--at", "22:30", "--until", in_days(30))
+    more = ("--pause", "2027-06-15..2027-08-20", "--policy", "review", "--contact", "it@d.org")
+    assert run(db, "schedule", "set", "--district", DEMO, *args, *more) == 0
+    assert "at 22:30 UTC" in capsys.readouterr().out
+    shown = schedule_show(db, capsys)
+    assert shown["days"] == ["sun", "mon", "tue", "wed", "thu", "fri"]
+    assert (shown["at"], shown["valid_until"], shown["policy"]) == ("22:30", in_days(30), "review")
+    assert shown["valid"] is True and "reason" not in shown
+    assert shown["last_successful_sync"] is not None and shown["contacts"] == ["it@d.org"]
     assert run(db, "schedule", "show", "--district", DEMO) == 0
-    shown = capsys.readouterr().out
-    assert "Next run: " in shown and "mgi_roster scheduler --once" in shown
+    text = capsys.readouterr().out
+    assert "Last successful sync: " in text and "mgi_roster scheduler --once" in text
+
+
+def test_an_old_schedule_is_shown_invalid_with_the_reason(db, params_file, capsys):
+    approved_demo(db, params_file, capsys)
+    with store.opened(db) as con:
+        con.execute(
+            "INSERT INTO schedules (district_id, body) VALUES (?, ?)",
+            [DEMO, json.dumps({"kind": "weekdays", "at": "07:30", "tz": "UTC", "pauses": []})],
+        )
+        assert schedule.load(con, DEMO).days == ("mon", "tue", "wed", "thu", "fri")
+    shown = schedule_show(db, capsys)
+    assert shown["valid"] is False and "between 20:00 and 05:00 UTC" in shown["reason"]
 
 
 def test_the_console_script_is_this_main():
@@ -272,3 +333,70 @@ def test_demo_serve_answers_a_paged_users_request():
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+# --- connect: the connection checklist ------------------------------------------------------
+
+OTHER_ID = "0ddd0000000000000000beef"
+
+
+def connect_json(db, capsys, district) -> tuple[int, dict]:
+    capsys.readouterr()
+    code = run(db, "connect", "--district", district, "--json")
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_connect_json_measures_each_step_of_the_demo_district(db, capsys):
+    code, out = connect_json(db, capsys, DEMO)
+    assert code == 0 and out["ok"] is True
+    assert [s["name"] for s in out["steps"]] == [
+        "SIS compatibility",
+        "Request accepted",
+        "Setup finished in Clever",
+        "Test Connection",
+    ]
+    assert all(set(s) == {"name", "state", "detail", "advice"} for s in out["steps"])
+    assert {s["state"] for s in out["steps"]} <= {"ok", "warning"}
+    assert out["connected_districts"] == []
+
+
+def test_connect_a_wrong_id_lists_the_connected_districts_and_exits_1(db, capsys):
+    code, out = connect_json(db, capsys, OTHER_ID)
+    assert code == 1 and out["ok"] is False
+    states = {s["name"]: s["state"] for s in out["steps"]}
+    assert states["Request accepted"] == "failed"
+    [listed] = out["connected_districts"]
+    assert listed["id"] == DEMO and listed["name"].startswith("Maple Valley Unified")
+    capsys.readouterr()
+    assert run(db, "connect", "--district", OTHER_ID) == 1
+    text = capsys.readouterr().out
+    assert "[failed ] Request accepted" in text
+    assert f"{DEMO}  Maple Valley Unified" in text  # id, then name
+
+
+@responses.activate
+def test_connect_a_request_not_accepted_gives_both_paths(db, capsys, monkeypatch):
+    monkeypatch.setenv("CLEVER_CLIENT_ID", "app-id")
+    monkeypatch.setenv("CLEVER_CLIENT_SECRET", "app-secret")
+    responses.get("https://clever.com/oauth/tokens", json={"data": [], "links": []})
+    code, out = connect_json(db, capsys, OTHER_ID)
+    assert code == 1
+    accepted = next(s for s in out["steps"] if s["name"] == "Request accepted")
+    assert accepted["state"] == "failed"
+    assert "Lead Implementation Specialist" in accepted["advice"]
+    assert "app-secret" not in json.dumps(out)
+
+
+@responses.activate
+def test_connect_a_district_that_shares_nothing_fails_the_setup_step(db, capsys, monkeypatch):
+    monkeypatch.setenv("CLEVER_DISTRICT_TOKEN", "district-token")
+    empty = {"data": [], "links": []}
+    record = {"id": OTHER_ID, "name": "Springfield", "sis_type": "powerschool", "state": "success"}
+    responses.get(f"{API}/v3.0/districts", json={"data": [{"data": record}], "links": []})
+    responses.get(f"{API}/v3.0/schools", json=empty)
+    responses.get(f"{API}/v3.0/users", json=empty)
+    code, out = connect_json(db, capsys, OTHER_ID)
+    assert code == 1
+    setup = next(s for s in out["steps"] if s["name"] == "Setup finished in Clever")
+    assert setup["state"] == "failed" and "shares no schools and no students" in setup["detail"]
+    assert "Set Sharing" in setup["advice"]
