@@ -39,6 +39,12 @@ GRADE_FORMS: dict[str, str | None] = {
 }
 
 
+# Grades past the last form: a district never screens them, so they are "not screened", not a
+# problem. Pre-K, Ungraded and Other have no form either, but a screened school may expect them
+# tested: readiness lists them as "grade without a form".
+ABOVE_FORMS: tuple[str, ...] = ("10", "11", "12", "13", "PostGraduate")
+
+
 class UnknownGrade(ValueError):
     """A grade string neither Clever nor OneRoster uses."""
 
