@@ -8,6 +8,7 @@
     mgi-roster [--db PATH] approve --run RUN_ID [--by NAME] [--confirm-guards] [--json]
     mgi-roster [--db PATH] reject  --run RUN_ID [--by NAME]
     mgi-roster [--db PATH] history --district ID [--json]
+    mgi-roster [--db PATH] readiness --district ID [--run RUN_ID] [--json]
     mgi-roster [--db PATH] undo    --district ID [--by NAME]
     mgi-roster [--db PATH] schedule set  --district ID --days sun,mon,tue,wed,thu,fri
                            --at HH:MM --until YYYY-MM-DD [--pause START..END ...]
@@ -75,6 +76,13 @@ def _parser() -> argparse.ArgumentParser:
     ps.add_argument("--file", required=True, type=Path)
     pshow = pc.add_parser("show", help="print a district's parameters as JSON")
     pshow.add_argument("--district", required=True)
+
+    rd = commands.add_parser(
+        "readiness", help="test plans the roster (or a staged run) needs, and who cannot be placed"
+    )
+    rd.add_argument("--district", required=True)
+    rd.add_argument("--run", type=int, help="a staged run (default: the current roster)")
+    rd.add_argument("--json", action="store_true", help="print one JSON object")
 
     c = commands.add_parser(
         "connect",
@@ -241,6 +249,32 @@ def _parameters(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int
     district = districts.add(con, args.district)
     parameters.save(con, district.district_id, params)
     print(f"Saved the District Parameters of {district.label}.")
+    return OK
+
+
+def _readiness(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
+    from mgi_roster.review import readiness
+
+    params = parameters.require(con, args.district)
+    found = (
+        readiness.of_run(con, args.run, params)
+        if args.run is not None
+        else readiness.of_roster(con, args.district, params)
+    )
+    if args.json:
+        _emit(found.to_dict())
+        return OK
+    for g in found.groups:
+        by = f", class {g.class_id}" if g.class_id else ""
+        print(
+            f"school {g.school_id}, grade {g.grade}{by}: {g.students} students, {g.plans} plan(s)"
+        )
+    print(
+        f"{found.plans} test plan(s); {len(found.unplaceable)} student(s) cannot be placed; "
+        f"{found.not_screened} not screened."
+    )
+    for u in found.unplaceable:
+        print(f"  {u.record_id}: {u.reason}")
     return OK
 
 
@@ -421,6 +455,7 @@ def _demo_serve(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Handler] = {
     "parameters": _parameters,
+    "readiness": _readiness,
     "connect": _connect,
     "export": _export,
     "approve": _approve,

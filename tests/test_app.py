@@ -252,7 +252,7 @@ def test_parameters_page_checks_and_saves_what_was_edited(use_db):
     at = goto(app(), "app_pages/parameters.py")
     assert any("Not saved yet" in t for t in texts(at, "info"))
     requirements = table(at, "measure", "rule")
-    assert set(requirements["rule"]) == {"required_grade", "required_login"}
+    assert set(requirements["rule"]) == {"required_school", "required_grade"}
     at.toggle(key="param_by_class").set_value(True).run()
     assert any(
         t.startswith("District Parameters: distribute_by_class is on") for t in texts(at, "error")

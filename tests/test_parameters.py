@@ -14,8 +14,18 @@ from mgi_roster.parameters import Parameters, ScreeningClassRule
 
 EXAMPLE = {
     "testing_measures": ["student_application"],
+    "screened_grades": ["K", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
+    "screened_schools": [],
+    "district_requirements": [],
     "distribute_by_class": False,
-    "screening_class_rule": {"subjects": [], "course_numbers": [], "name_contains": ""},
+    "screening_class_rule": {
+        "subjects": [],
+        "course_numbers": [],
+        "name_contains": "",
+        "periods": [],
+        "grades": [],
+        "terms": [],
+    },
     "all_records_processing": True,
     "archive_threshold_pct": 10,
     "update_threshold_pct": 75,
@@ -28,10 +38,18 @@ def test_missing_keys_take_the_defaults():
 
 def test_round_trip_through_json():
     params = Parameters(
-        testing_measures=("student_application", "state_reporting"),
+        testing_measures=("student_application",),
+        screened_grades=("K", "3"),
+        screened_schools=("5c0000000000000000000001",),
+        district_requirements=({"entity": "students", "field": "dob", "severity": "warning"},),
         distribute_by_class=True,
         screening_class_rule=ScreeningClassRule(
-            subjects=("math",), course_numbers=("101",), name_contains="Screen"
+            subjects=("math",),
+            course_numbers=("101",),
+            name_contains="Screen",
+            periods=("1",),
+            grades=("3",),
+            terms=("Fall",),
         ),
         all_records_processing=False,
         archive_threshold_pct=5,
@@ -45,6 +63,20 @@ def test_round_trip_through_json():
     [
         ({"testing_measure": ["student_application"]}, "'testing_measure'"),
         ({"testing_measures": ["reading_fluency"]}, "'reading_fluency'"),
+        ({"screened_grades": ["11"]}, "has no MGI test form"),
+        ({"screened_grades": ["Grade 3"]}, "Unknown grade 'Grade 3'"),
+        ({"screened_grades": []}, "screened_grades"),
+        ({"screening_class_rule": {"grades": ["PreKindergarten"]}}, "screening_class_rule.grades"),
+        ({"district_requirements": [{"entity": "students", "field": "shoe_size"}]}, "shoe_size"),
+        (
+            {
+                "district_requirements": [
+                    {"entity": "students", "field": "dob", "severity": "fatal"}
+                ]
+            },
+            "error or warning",
+        ),
+        ({"district_requirements": [{"entity": "students", "field": "dob"}] * 2}, "twice"),
         ({"testing_measures": []}, "testing_measures"),
         ({"testing_measures": "student_application"}, "testing_measures"),
         ({"distribute_by_class": "yes"}, "distribute_by_class"),
@@ -87,7 +119,8 @@ def test_bad_values_are_errors_naming_the_key(data, named):
             {"update_threshold_pct": "high", "archive_treshold_pct": 5},
             "Unknown District Parameter 'archive_treshold_pct'; the known ones are "
             "all_records_processing, archive_threshold_pct, distribute_by_class, "
-            "screening_class_rule, testing_measures, update_threshold_pct.",
+            "district_requirements, screened_grades, screened_schools, screening_class_rule, "
+            "testing_measures, update_threshold_pct.",
         ),
     ],
 )
@@ -112,11 +145,11 @@ def test_parameters_are_frozen():
 def test_lists_are_trimmed_and_measures_kept_once_in_order():
     params = Parameters.from_dict(
         {
-            "testing_measures": [" state_reporting", "student_application", "state_reporting "],
+            "testing_measures": [" student_application", "student_application "],
             "screening_class_rule": {"course_numbers": [" 101 ", "", "  "], "name_contains": " S "},
         }
     )
-    assert params.testing_measures == ("state_reporting", "student_application")
+    assert params.testing_measures == ("student_application",)
     assert params.screening_class_rule == ScreeningClassRule(
         course_numbers=("101",), name_contains="S"
     )
@@ -127,21 +160,66 @@ def test_not_json_is_a_clear_error():
         Parameters.from_json("{testing_measures: }")
 
 
-def test_requirements_follow_the_parameters():
-    assert Parameters().rules() == {"required_grade", "required_login"}
+def test_the_student_application_needs_a_school_and_a_grade_with_a_form_and_no_login():
+    requirements = Parameters().requirements()
+    assert {(r.entity, r.field, r.rule) for r in requirements} == {
+        ("students", "school", "required_school"),
+        ("students", "grade", "required_grade"),
+    }
+    assert all(r.owner == "MGI" and "help.mhs.com" in r.source for r in requirements)
+    assert not {"email", "district_username", "dob"} & {r.field for r in requirements}
+
+
+def test_distribution_by_class_adds_the_screening_class_rules():
     both = Parameters.from_dict(
-        {
-            "testing_measures": ["teacher_administered"],
-            "distribute_by_class": True,
-            "screening_class_rule": {"subjects": ["math"]},
-        }
+        {"distribute_by_class": True, "screening_class_rule": {"subjects": ["math"]}}
     )
     assert both.rules() == {
-        "required_primary_teacher",
-        "required_teacher_email",
+        "required_school",
+        "required_grade",
         "screening_class_coverage",
-        "screening_class_teacher",
+        "screening_class_several",
+        "screening_class_school",
+        "screening_class_size",
+        "screening_class_grades",
     }
+
+
+def test_district_requirements_are_labelled_the_districts():
+    params = Parameters.from_dict(
+        {"district_requirements": [{"entity": "students", "field": "state_id"}]}
+    )
+    extra = [r for r in params.requirements() if r.rule == "district_requirement"]
+    assert [(r.entity, r.field, r.owner, r.severity) for r in extra] == [
+        ("students", "state_id", "district requirement", "error")
+    ]
+    assert "MGI's" in extra[0].description and "not" in extra[0].description
+
+
+def test_grades_are_taken_in_either_vocabulary_as_forms():
+    params = Parameters.from_dict({"screened_grades": ["KG", "03", "Kindergarten", "3", "9"]})
+    assert params.screened_grades == ("K", "3", "9")
+
+
+@pytest.mark.parametrize(
+    ("measure", "fields"),
+    [
+        ("teacher_administered", {("sections", "teacher"), ("teachers", "email")}),
+        ("state_reporting", {("students", "state_id"), ("students", "dob")}),
+    ],
+)
+def test_a_file_of_the_earlier_version_loads_its_invented_measures_as_district_requirements(
+    measure, fields
+):
+    old = {"testing_measures": ["student_application", measure], "archive_threshold_pct": 5}
+    params = Parameters.from_json(json.dumps(old))
+    assert params.testing_measures == ("student_application",)
+    assert {(r.entity, r.field) for r in params.district_requirements} == fields
+    assert params.archive_threshold_pct == 5
+    _, notes = parameters.upgrade(old)
+    assert len(notes) == 1 and measure in notes[0] and "district requirements" in notes[0]
+    only_old = Parameters.from_dict({"testing_measures": [measure]})
+    assert only_old.testing_measures == ("student_application",)
 
 
 def test_persisted_per_district():

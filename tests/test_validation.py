@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import date
 from typing import Any
 
 import duckdb
@@ -37,6 +38,7 @@ T1, T2 = oid("7e", 1), oid("7e", 2)
 S1, S2, S3, S4 = (oid("57", n) for n in range(1, 5))
 X1, X2 = oid("5e", 1), oid("5e", 2)
 TERM = oid("7a", 1)
+THIS_YEAR = date.today().year
 C1, C2 = oid("c0", 1), oid("c0", 2)
 
 
@@ -157,8 +159,8 @@ def make_district(**overrides: dict[str, Any]) -> dict[str, list[dict[str, Any]]
                 "id": TERM,
                 "district": DISTRICT_ID,
                 "name": "2024–25",
-                "start_date": "2024-08-15",
-                "end_date": "2025-06-13",
+                "start_date": f"{THIS_YEAR - 1}-08-15",  # a current term, whenever tests run
+                "end_date": f"{THIS_YEAR + 1}-06-13",
             }
         ],
         "courses": [
@@ -280,31 +282,49 @@ def assert_issue(row, *, severity: str, entity: str, record_id: str | None, fiel
     ), row
 
 
-ALL_MEASURES = Parameters(
-    testing_measures=("student_application", "teacher_administered", "state_reporting"),
+BY_CLASS = ScreeningClassRule(subjects=("math", "english/language arts"))
+ALL_RULES = Parameters(
+    district_requirements=tuple(
+        {"entity": e, "field": f}
+        for e, f in [
+            ("students", "state_id"),
+            ("students", "dob"),
+            ("teachers", "email"),
+            ("sections", "teacher"),
+        ]
+    ),
     distribute_by_class=True,
-    screening_class_rule=ScreeningClassRule(subjects=("math", "english/language arts")),
+    screening_class_rule=BY_CLASS,
 )
 
 
-def measures(*keys: str, rule: ScreeningClassRule | None = None) -> Parameters:
+def by_class(rule: ScreeningClassRule = BY_CLASS, **more: Any) -> Parameters:
+    return Parameters(distribute_by_class=True, screening_class_rule=rule, **more)
+
+
+def requiring(entity: str, field: str, severity: str = "error") -> Parameters:
     return Parameters(
-        testing_measures=keys or ("student_application",),
-        distribute_by_class=rule is not None,
-        screening_class_rule=rule or ScreeningClassRule(),
+        district_requirements=({"entity": entity, "field": field, "severity": severity},)
     )
+
+
+def one_form_per_class(**overrides: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """make_district with each section's students in one grade form (3 and 5)."""
+    students = {1: {"roles.student.grade": "3"}, 3: {"roles.student.grade": "5"}}
+    students.update(overrides.pop("students", {}))
+    return make_district(students=students, **overrides)
 
 
 # --- clean data ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("params", [Parameters(), ALL_MEASURES], ids=["default", "all-measures"])
+@pytest.mark.parametrize("params", [Parameters(), ALL_RULES], ids=["default", "all-rules"])
 def test_a_clean_district_in_many_scripts_raises_no_issue(con, params):
-    assert check(con, make_district(), params) == []
+    assert check(con, one_form_per_class(), params) == []
 
 
 def test_the_check_table_covers_every_rule_and_the_models_match_the_entities():
-    rules = {r.rule for r in ALL_MEASURES.requirements()}
+    rules = {r.rule for r in ALL_RULES.requirements()}
     assert rules <= set(validation.CHECK_NAMES)
     assert all(c.severity in ("error", "warning") and c.description for c in CHECKS)
     assert len({(c.name, c.entity) for c in CHECKS}) == len(CHECKS)
@@ -326,7 +346,7 @@ FIELD_TRIPS = [
     ("students", 0, {"name.last": DELETE}, "required", "error", "last_name", ["Zoë", "100234", "last name is missing"]),
     ("students", 0, {"name.first": ""}, "required", "error", "first_name", ["100234", "first name"]),
     ("students", 1, {"roles.student.sis_id": None}, "required", "error", "sis_id", ["José O'Connor", "SIS id is missing"]),
-    ("students", 0, {"roles.student.school": ""}, "required", "error", "school", ["Zoë García-López", "primary school"]),
+    # a student's missing school: the MGI's requirement of a screened student (required_school)
     ("teachers", 0, {"roles.teacher.sis_id": DELETE}, "required", "warning", "sis_id", ["Siobhán O'Connor", T1]),
     ("teachers", 1, {"name.last": ""}, "required", "error", "last_name", ["陳", "T-2"]),
     ("schools", 0, {"sis_id": ""}, "required", "warning", "sis_id", ["Escuela Primaria Peña"]),
@@ -494,7 +514,7 @@ def test_garbage_values_become_issues_never_exceptions(con, garbage):
     }  # fmt: skip
     overrides = {entity: {0: dict.fromkeys(fields, garbage)} for entity, fields in paths.items()}
     district = make_district(**overrides)
-    rows = check(con, district, ALL_MEASURES)
+    rows = check(con, district, ALL_RULES)
     assert rows  # every garbage value is something to report
 
 
@@ -505,7 +525,7 @@ def test_garbage_records_and_pages_never_raise(con):
     district["terms"] += [
         {"id": oid("7a", 9), "start_date": "2025-06-13", "end_date": "2024-08-15"}
     ]
-    rows = check(con, district, ALL_MEASURES)
+    rows = check(con, district, ALL_RULES)
     assert only(rows, "required")
     bad_term = next(r for r in only(rows, "term_dates") if r["record_id"] == oid("7a", 9))
     assert "starts on 2025-06-13, after it ends (2024-08-15)" in bad_term["message"]
@@ -792,51 +812,89 @@ def test_another_districts_roster_is_not_compared(con):
     assert not only(rows, "loses_all_enrollments") and only(rows, "student_without_section")
 
 
-# --- requirements from the District Parameters --------------------------------------------------
-
-REQUIREMENT_CASES = [
-    # (rule, params that ask for it, params that do not, entity, index, changes, field)
-    ("required_grade", measures("student_application"), measures("state_reporting"), "students", 0, {"roles.student.grade": ""}, "grade"),
-    ("required_login", measures("student_application"), measures("teacher_administered"), "students", 1, {"email": DELETE, "roles.student.credentials": DELETE}, "district_username|email"),
-    ("required_state_id", measures("state_reporting"), measures("student_application"), "students", 2, {"roles.student.state_id": ""}, "state_id"),
-    ("required_dob", measures("state_reporting"), measures("student_application"), "students", 3, {"roles.student.dob": DELETE}, "dob"),
-    ("required_teacher_email", measures("teacher_administered"), measures("student_application"), "teachers", 1, {"email": ""}, "email"),
-    ("required_primary_teacher", measures("teacher_administered"), measures("student_application"), "sections", 0, {"teacher": DELETE, "teachers": []}, "teacher"),
-]  # fmt: skip
+# --- the MGI's requirements and the district's (District Parameters) ----------------------------
 
 
-@pytest.mark.parametrize(
-    ("rule", "on", "off", "entity", "index", "changes", "field"),
-    REQUIREMENT_CASES,
-    ids=[c[0] for c in REQUIREMENT_CASES],
-)
-def test_requirements_follow_the_parameters(con, rule, on, off, entity, index, changes, field):
-    district = make_district(**{entity: {index: changes}})
-    record_id = district[entity][index]["id"]
-    rows = check(con, district, on)
-    row = one(rows, rule)
-    assert_issue(row, severity="error", entity=entity, record_id=record_id, field=field)
-    assert "in the SIS" in row["message"]
-    # reported once: no other check on the same record and field
-    assert [r for r in rows if (r["record_id"], r["field"]) == (record_id, field)] == [row]
-    assert not only(check(con, make_district(**{entity: {index: changes}}), off), rule)
-
-
-def test_login_is_met_by_either_username_or_email(con):
-    district = make_district(
-        students={0: {"email": DELETE}, 1: {"roles.student.credentials": DELETE}}
-    )
+def test_students_without_email_or_username_raise_no_issue_under_default_parameters(con):
+    """Students test with access codes, never a login (help.mhs.com/mgi/test-administration)."""
+    no_login = {"email": DELETE, "roles.student.credentials": DELETE}
+    district = make_district(students=dict.fromkeys(range(4), no_login))
     assert check(con, district) == []
 
 
-def test_requirements_messages_name_the_measure(con):
-    rows = check(
-        con,
-        make_district(students={0: {"roles.student.state_id": ""}}),
-        measures("state_reporting"),
+def test_a_screened_student_without_a_grade_is_an_mgi_error(con):
+    rows = check(con, make_district(students={0: {"roles.student.grade": ""}}))
+    row = one(rows, "required_grade")
+    assert_issue(row, severity="error", entity="students", record_id=S1, field="grade")
+    assert "grade form" in row["message"] and "in the SIS" in row["message"]
+    assert [r for r in rows if r["record_id"] == S1] == [row]  # not also the field check
+
+
+def test_a_student_without_a_grade_in_a_school_not_taking_part_is_no_error(con):
+    params = Parameters(screened_schools=(oid("5c", 9),))
+    rows = check(con, make_district(students={0: {"roles.student.grade": ""}}), params)
+    assert not [r for r in rows if r["severity"] == "error"]
+
+
+def test_a_screened_student_without_a_school_is_an_mgi_error(con):
+    district = make_district(
+        students={0: {"roles.student.school": DELETE, "roles.student.schools": []}}
     )
-    assert "State Reporting" in one(rows, "required_state_id")["message"]
-    assert "Zoë García-López (SIS id 100234)" in one(rows, "required_state_id")["message"]
+    row = one(check(con, district), "required_school")
+    assert_issue(row, severity="error", entity="students", record_id=S1, field="school")
+    assert "one school" in row["message"]
+
+
+@pytest.mark.parametrize("grade", ["11", "12", "Ungraded", "PreKindergarten"])
+def test_a_student_whose_grade_has_no_form_is_not_screened_and_never_an_error(con, grade):
+    district = make_district(
+        students={0: {"roles.student.grade": grade, "roles.student.school": DELETE}},
+        sections={0: {"students": [S2]}},
+    )
+    rows = check(con, district, by_class())
+    assert not [r for r in rows if r["record_id"] == S1 and r["severity"] == "error"], rows
+
+
+def test_a_grade_outside_the_screened_grades_is_not_screened(con):
+    district = make_district(students={0: {"roles.student.school": DELETE}})
+    assert not only(check(con, district, Parameters(screened_grades=("K", "1"))), "required_school")
+
+
+DISTRICT_CASES = [
+    # (entity, field, index, changes)
+    ("students", "state_id", 2, {"roles.student.state_id": ""}),
+    ("students", "dob", 3, {"roles.student.dob": DELETE}),
+    ("students", "email", 1, {"email": DELETE}),
+    ("teachers", "email", 1, {"email": ""}),
+    ("sections", "teacher", 0, {"teacher": DELETE, "teachers": []}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("entity", "field", "index", "changes"), DISTRICT_CASES,
+                         ids=[f"{c[0]}.{c[1]}" for c in DISTRICT_CASES])  # fmt: skip
+@pytest.mark.parametrize("severity", ["error", "warning"])
+def test_district_requirements_report_at_the_districts_severity(
+    con, entity, field, index, changes, severity
+):
+    district = make_district(**{entity: {index: changes}})
+    record_id = district[entity][index]["id"]
+    rows = check(con, district, requiring(entity, field, severity))
+    row = one(rows, "district_requirement")
+    assert_issue(row, severity=severity, entity=entity, record_id=record_id, field=field)
+    assert "district requirement, not the MGI's" in row["message"]
+    assert [r for r in rows if (r["record_id"], r["field"]) == (record_id, field)] == [row]
+    assert not only(check(con, make_district(**{entity: {index: changes}})), "district_requirement")
+
+
+def test_a_file_of_the_earlier_version_reports_its_measures_as_district_requirements(con):
+    params = Parameters.from_dict({"testing_measures": ["student_application", "state_reporting"]})
+    rows = check(con, make_district(students={0: {"roles.student.state_id": ""}}), params)
+    row = one(rows, "district_requirement")
+    assert "Zoë García-López (SIS id 100234)" in row["message"]
+    assert "State Reporting" not in row["message"] and "district requirement" in row["message"]
+
+
+# --- Test Distribution by Class: screening classes ------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -849,14 +907,14 @@ def test_requirements_messages_name_the_measure(con):
     ids=["subject", "course-number", "name"],
 )
 def test_screening_class_coverage(con, rule):
-    rows = check(con, make_district(), measures("student_application", rule=rule))
+    rows = check(con, one_form_per_class(), by_class(rule))
     found = only(rows, "screening_class_coverage")
     assert sorted(r["record_id"] for r in found) == sorted([S3, S4])
     for row in found:
         assert_issue(
             row, severity="error", entity="students", record_id=row["record_id"], field="sections"
         )
-        assert "no screening class" in row["message"]
+        assert "no current screening class" in row["message"]
     assert "Мария Иванова" in next(r["message"] for r in found if r["record_id"] == S3)
 
 
@@ -866,11 +924,35 @@ def test_screening_class_coverage(con, rule):
         ScreeningClassRule(subjects=("math", "english/language arts")),
         ScreeningClassRule(course_numbers=("M3", "L5")),
         ScreeningClassRule(name_contains=" 5 - 陳", subjects=("math",)),
+        ScreeningClassRule(name_contains="lectura", course_numbers=("M3",)),  # a course name
+        ScreeningClassRule(subjects=("math", "english/language arts"), periods=("1",)),
     ],
-    ids=["subjects", "course-numbers", "name-or-subject"],
+    ids=["subjects", "course-numbers", "name-or-subject", "course-name", "period"],
 )
 def test_screening_class_coverage_met(con, rule):
-    assert check(con, make_district(), measures("student_application", rule=rule)) == []
+    assert check(con, one_form_per_class(), by_class(rule)) == []
+
+
+def test_a_rule_narrowed_by_period_grade_or_term_leaves_the_others_out(con):
+    for narrowed in (
+        ScreeningClassRule(subjects=("math", "english/language arts"), periods=("2",)),
+        ScreeningClassRule(subjects=("math", "english/language arts"), grades=("4",)),
+        ScreeningClassRule(subjects=("math", "english/language arts"), terms=("Spring",)),
+    ):
+        rows = check(con, one_form_per_class(), by_class(narrowed))
+        assert len(only(rows, "screening_class_coverage")) == 4, narrowed
+
+
+def test_a_rule_naming_a_term_by_name_or_id_matches_it(con):
+    for term in ("2024–25", TERM):
+        rule = ScreeningClassRule(subjects=("math", "english/language arts"), terms=(term,))
+        assert check(con, one_form_per_class(), by_class(rule)) == []
+
+
+def test_only_sections_of_a_current_term_are_screening_classes(con):
+    past = {"start_date": "2019-08-15", "end_date": "2020-06-13"}
+    rows = check(con, one_form_per_class(terms={0: past}), by_class())
+    assert len(only(rows, "screening_class_coverage")) == 4
 
 
 def test_screening_coverage_is_off_without_distribution_by_class(con):
@@ -880,48 +962,101 @@ def test_screening_coverage_is_off_without_distribution_by_class(con):
 
 def test_a_student_in_no_section_is_reported_once_under_coverage(con):
     seed_roster(con, enrollments=[(X1, S1, "student")])
-    district = make_district(sections={0: {"students": [S2]}})
-    rows = check(con, district, measures(rule=ScreeningClassRule(subjects=("math",))))
+    district = one_form_per_class(sections={0: {"students": [S2]}})
+    rows = check(con, district, by_class(ScreeningClassRule(subjects=("math",))))
     mine = [r for r in rows if r["record_id"] == S1]
     assert [r["check"] for r in mine] == ["screening_class_coverage"]
     assert "no section" in mine[0]["message"] and "remove all" in mine[0]["message"]
 
 
-def test_screening_class_teacher(con):
-    params = measures(rule=ScreeningClassRule(subjects=("math", "english/language arts")))
-    district = make_district(sections={0: {"teacher": DELETE, "teachers": []}})
-    rows = check(con, district, params)
-    row = one(rows, "screening_class_teacher")
-    assert_issue(row, severity="error", entity="sections", record_id=X1, field="teacher")
-    assert "Math 3 - O'Connor - 1" in row["message"]
-    assert not only(rows, "section_without_teacher")
+def test_a_student_in_two_screening_classes_is_an_error_naming_both(con):
+    district = one_form_per_class(sections={1: {"students": [S1, S3, S4]}})
+    rows = check(con, district, by_class())
+    row = one(rows, "screening_class_several")
+    assert_issue(row, severity="error", entity="students", record_id=S1, field="sections")
+    assert "Math 3 - O'Connor - 1" in row["message"] and "Lectura 5 - 陳 - 2" in row["message"]
+    assert "2 current screening classes" in row["message"]
 
 
-def test_a_section_that_is_no_screening_class_needs_no_teacher_for_screening(con):
-    params = measures(rule=ScreeningClassRule(subjects=("math",)))
-    district = make_district(
-        sections={1: {"teacher": DELETE, "teachers": [], "students": [S1, S2, S3, S4]}},
+def test_a_student_in_one_screening_class_and_other_sections_is_fine(con):
+    district = one_form_per_class(sections={1: {"subject": "science", "students": [S1, S3, S4]}})
+    rule = ScreeningClassRule(subjects=("math",))
+    rows = check(con, district, by_class(rule))
+    assert not only(rows, "screening_class_several")
+
+
+def _crowd(n: int) -> dict[str, list[dict[str, Any]]]:
+    """One screening class (X1) of n grade-3 students."""
+    district = one_form_per_class()
+    base = district["students"][0]
+    crowd = []
+    for i in range(n):
+        s = copy.deepcopy(base)
+        s["id"] = oid("58", i + 1)
+        s["roles"]["student"]["sis_id"] = s["roles"]["student"]["student_number"] = f"9{i:04d}"
+        crowd.append(s)
+    district["students"] = crowd
+    district["sections"] = [district["sections"][0]]
+    district["sections"][0]["students"] = [s["id"] for s in crowd]
+    return district
+
+
+def test_a_screening_class_of_more_than_75_students_does_not_fit_a_test_plan(con):
+    rows = check(con, _crowd(76), by_class())
+    row = one(rows, "screening_class_size")
+    assert_issue(row, severity="error", entity="sections", record_id=X1, field="students")
+    assert "76 students" in row["message"] and "75" in row["message"]
+
+
+def test_a_screening_class_of_75_students_fits(con):
+    assert not only(check(con, _crowd(75), by_class()), "screening_class_size")
+
+
+def test_a_screening_class_of_another_school_is_an_error(con):
+    other = oid("5c", 2)
+    district = one_form_per_class()
+    district["schools"].append({**district["schools"][0], "id": other, "sis_id": "S-02"})
+    district["sections"].append(
+        _section(
+            oid("5e", 3),
+            "Math 3 - far away",
+            "SEC-3",
+            T1,
+            [S3],
+            subject="science",
+            course=C1,
+            school=other,
+        )  # fmt: skip
     )
-    district["sections"][0]["students"] = [S1, S2, S3, S4]
-    rows = check(con, district, params)
-    assert not only(rows, "screening_class_teacher")
-    assert_issue(
-        one(rows, "section_without_teacher"),
-        severity="warning",
-        entity="sections",
-        record_id=X2,
-        field="teacher",
-    )
+    rule = ScreeningClassRule(subjects=("math", "english/language arts"), course_numbers=("M3",))
+    rows = check(con, district, by_class(rule))
+    row = one(rows, "screening_class_school")
+    assert_issue(row, severity="error", entity="students", record_id=S3, field="sections")
+    assert "Math 3 - far away" in row["message"]
 
 
-def test_required_primary_teacher_wins_over_the_screening_and_plain_checks(con):
-    params = Parameters(
-        testing_measures=("teacher_administered",),
-        distribute_by_class=True,
-        screening_class_rule=ScreeningClassRule(subjects=("math", "english/language arts")),
+def test_screening_classes_of_the_students_own_school_raise_no_school_error(con):
+    assert not only(check(con, one_form_per_class(), by_class()), "screening_class_school")
+
+
+def test_a_screening_class_that_mixes_grade_forms_is_a_warning(con):
+    rows = check(con, make_district(), by_class())  # X1: grades 3 and K
+    found = {r["record_id"]: r for r in only(rows, "screening_class_grades")}
+    assert set(found) == {X1, X2}
+    assert_issue(found[X1], severity="warning", entity="sections", record_id=X1, field="grade")
+    assert "(3, K)" in found[X1]["message"] or "(K, 3)" in found[X1]["message"]
+
+
+def test_a_screening_class_of_one_grade_form_is_fine(con):
+    assert not only(check(con, one_form_per_class(), by_class()), "screening_class_grades")
+
+
+def test_a_student_not_screened_needs_no_screening_class(con):
+    district = one_form_per_class(
+        students={0: {"roles.student.grade": "11"}}, sections={0: {"students": [S2]}}
     )
-    rows = check(con, make_district(sections={0: {"teacher": DELETE, "teachers": []}}), params)
-    assert [r["check"] for r in rows if r["record_id"] == X1] == ["required_primary_teacher"]
+    rows = check(con, district, by_class())
+    assert not [r for r in rows if r["record_id"] == S1 and r["severity"] == "error"]
 
 
 # --- the contract around the checks ------------------------------------------------------------
@@ -967,7 +1102,7 @@ def test_small_windows_give_the_same_issues(con, monkeypatch):
 
 def test_an_empty_run_has_no_issues(con):
     run_id = new_run(con)
-    assert validate(con, run_id, DISTRICT_ID, ALL_MEASURES) == {"error": 0, "warning": 0}
+    assert validate(con, run_id, DISTRICT_ID, ALL_RULES) == {"error": 0, "warning": 0}
 
 
 def test_every_staged_entity_is_covered(con):

@@ -279,17 +279,20 @@ def test_section_sizes_and_students_per_teacher(fresh_db):
 def test_requirements_table_follows_the_parameters():
     table = views.requirements_table(Parameters())
     assert list(table.columns) == ["measure", "entity", "field", "rule", "description"]
-    assert set(table["rule"]) == {"required_grade", "required_login"}
+    assert set(table["rule"]) == {"required_school", "required_grade"}
     more = views.requirements_table(
         Parameters.from_dict(
             {
-                "testing_measures": ["student_application", "state_reporting"],
+                "testing_measures": ["student_application", "state_reporting"],  # earlier version
                 "distribute_by_class": True,
                 "screening_class_rule": {"subjects": ["math"]},
             }
         )
     )
-    assert {"required_state_id", "screening_class_coverage"} <= set(more["rule"])
+    assert {"district_requirement", "screening_class_coverage"} <= set(more["rule"])
+    district = more[more["rule"] == "district_requirement"]
+    assert set(district["field"]) == {"state_id", "dob"}
+    assert (district["measure"] == "District requirement (not the MGI's)").all()
 
 
 def test_runs_and_districts_tables(staged_run):

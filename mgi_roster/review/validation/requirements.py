@@ -1,14 +1,23 @@
-"""The checks the District Parameters ask for: the data requirements of the Testing Measures and
-of Test Distribution by Class (parameters.requirements()), as rows of the check table and as
-SQL. Kept apart from the other checks: the MGI's own rules will replace these.
+"""The checks the District Parameters ask for, as rows of the check table and as SQL.
 
-Two statements report a record under the most telling of several checks, so a record missing
-its sections (or a section its teacher) is one issue: a requirement's error when the parameters
-ask for it, else the plain cross-table warning, or the warning that this sync takes away what
-the roster has.
+Two owners, never confused (shared/reference/mgi.md):
+
+- **the MGI's**: of each *screened* student (screening.py), a primary school and a grade (the
+  test plan is made for one school and one grade form); with Test Distribution by Class, exactly
+  one current screening class of the student's own school, of at most 75 students, not mixing
+  grade forms. A student who is not screened (grade 10-12, a school not taking part) is never an
+  error here; readiness counts them.
+- **the district's**: `district_requirements`, each at the severity the district chose, reported
+  under the check `district_requirement`, whose sentence says it is the district's rule.
+
+A record missing its sections (or a section its teacher) is one issue, under the most telling of
+several checks: the requirement's error when the parameters ask for it, else the plain
+cross-table warning, or the warning that this sync takes away what the roster has.
 """
 
 from __future__ import annotations
+
+from datetime import date
 
 from mgi_roster.entities import (
     COURSES,
@@ -16,18 +25,16 @@ from mgi_roster.entities import (
     SECTIONS,
     STUDENTS,
     TEACHERS,
+    TERMS,
     Entity,
     either,
 )
-from mgi_roster.parameters import (
-    DISTRIBUTION_REQUIREMENTS,
-    MEASURES,
-    Parameters,
-    Requirement,
-    ScreeningClassRule,
-)
-from mgi_roster.review.validation.checks import ERROR, SHOWN_CHARS, CheckSpec, Layer
+from mgi_roster.grades import form_sql
+from mgi_roster.parameters import PLAN_SIZE, Parameters, ScreeningClassRule
+from mgi_roster.review import screening
+from mgi_roster.review.validation.checks import ERROR, SHOWN_CHARS, WARNING, CheckSpec, Layer
 from mgi_roster.review.validation.findings import (
+    clip,
     current,
     finding,
     insert,
@@ -37,76 +44,74 @@ from mgi_roster.review.validation.findings import (
 from mgi_roster.roster.sql import q
 from mgi_roster.roster.sql import staging_table as stg
 
-# Requirements met by a value being present: rule -> what the message says needs it.
-MISSING_VALUE_RULES = {
-    "required_grade": "Student Application needs every student's grade",
-    "required_state_id": "State Reporting needs every student's state id",
-    "required_dob": "State Reporting needs every student's date of birth",
-    "required_teacher_email": "Teacher Administered tests need every teacher's email to sign in",
-}
 _LOSES_ENROLLMENTS = (
     " This sync would also remove all of the student's current enrollments in the MGI."
 )
 _LOSES_TEACHER = " This sync would also remove the section's only teacher in the MGI."
 _IN_NO_SECTION = (
-    "the student is in no section, so in no screening class ({rule}). Enroll the student in a "
-    "screening class in the SIS."
+    "the student is screened but in no section, so in no screening class ({rule}); the MGI "
+    "distributes tests by class. Enroll the student in a screening class in the SIS."
 )
-_NEEDS_TEACHER = (
-    "the section has no primary teacher, and Teacher Administered tests need one. Set the primary "
-    "teacher in the SIS."
+_DISTRICT = (
+    "{field} is missing, and the district requires it (a district requirement, not the MGI's). "
+    "Add the {field} in the SIS."
 )
-_SCREENING_TEACHER = (
-    "the section is a screening class but has no primary teacher. Set the primary teacher in the "
-    "SIS."
+_DISTRICT_TEACHER = (
+    "the section has no primary teacher, and the district requires one (a district requirement, "
+    "not the MGI's). Set the primary teacher in the SIS."
 )
-SENTENCES: dict[str, str | dict[str, str]] = {
-    **{
-        rule: f"{{field}} is missing, and {need}. Add the {{field}} in the SIS."
-        for rule, need in MISSING_VALUE_RULES.items()
-    },
-    "required_login": "the student has neither a district username nor an email, and Student "
-    "Application needs one for the student to sign in. Add a district username or an email in "
-    "the SIS.",
-    "required_primary_teacher": {"": _NEEDS_TEACHER, "loses": _NEEDS_TEACHER + _LOSES_TEACHER},
-    "screening_class_teacher": {
-        "": _SCREENING_TEACHER,
-        "loses": _SCREENING_TEACHER + _LOSES_TEACHER,
-    },
-    "screening_class_coverage": {
-        "": "the student is in no screening class ({rule}). Enroll the student in a screening "
-        "class in the SIS.",
-        "no_section": _IN_NO_SECTION,
-        "no_section_loses": _IN_NO_SECTION + _LOSES_ENROLLMENTS,
-    },
-}
+REQ = Layer.REQUIREMENT
 
-
-def _spec(r: Requirement) -> CheckSpec:
-    return CheckSpec(
-        r.rule,
-        r.entity,
-        ERROR,
-        f"{r.measure}: {r.description}",
-        Layer.REQUIREMENT,
-        SENTENCES[r.rule],
-    )
-
-
-CHECKS: tuple[CheckSpec, ...] = tuple(
-    _spec(r)
-    for r in [*(r for m in MEASURES.values() for r in m.requirements), *DISTRIBUTION_REQUIREMENTS]
-)
+CHECKS: tuple[CheckSpec, ...] = (
+    CheckSpec("required_school", "students", ERROR,
+              "MGI: every screened student has a primary school (a test plan is for one school).", REQ,
+              "primary school is missing; the MGI makes each test plan for one school. Set the "
+              "student's primary school in the SIS."),
+    CheckSpec("required_grade", "students", ERROR,
+              "MGI: every student of a screened school has a grade (a test plan is for one grade form, K-9).", REQ,
+              "grade is missing; the MGI makes each test plan for one grade form (K-9). Add the "
+              "student's grade in the SIS."),
+    CheckSpec("screening_class_coverage", "students", ERROR,
+              "MGI, by class: every screened student sits in a current screening class of their own school.", REQ, {
+                  "": "the student is screened but in no current screening class of their school "
+                  "({rule}); the MGI distributes tests by class. Enroll the student in a screening "
+                  "class in the SIS.",
+                  "no_section": _IN_NO_SECTION,
+                  "no_section_loses": _IN_NO_SECTION + _LOSES_ENROLLMENTS,
+              }),
+    CheckSpec("screening_class_several", "students", ERROR,
+              "MGI, by class: a screened student sits in only one current screening class.", REQ,
+              "the student is in {count} current screening classes ({classes}); the MGI needs "
+              "exactly one to place the student in a test plan. Keep the student in one screening "
+              "class in the SIS, or narrow the screening class rule."),
+    CheckSpec("screening_class_school", "students", ERROR,
+              "MGI, by class: a screened student's screening class is in the student's own school.", REQ,
+              "the student is in screening class {classes} of another school; a test plan is for "
+              "one school. Fix the student's primary school or the class in the SIS."),
+    CheckSpec("screening_class_size", "sections", ERROR,
+              f"MGI, by class: a screening class has at most {PLAN_SIZE} students (a test plan holds {PLAN_SIZE}).", REQ,
+              f"the screening class has {{count}} students; a test plan holds at most {PLAN_SIZE}, so "
+              "it does not fit one plan. Split the class in the SIS, or narrow the screening class "
+              "rule."),
+    CheckSpec("screening_class_grades", "sections", WARNING,
+              "MGI, by class: a screening class does not mix grade forms (a test plan is for one form).", REQ,
+              "the screening class mixes grade forms ({forms}); a test plan is for one grade form, "
+              "so its students need a plan per form. Check the class in the SIS."),
+    *(
+        CheckSpec("district_requirement", e, ERROR,
+                  "District requirement (the district's own rule, not the MGI's): a value the district requires is present.", REQ,
+                  {"": _DISTRICT, "teacher": _DISTRICT_TEACHER,
+                   "teacher_loses": _DISTRICT_TEACHER + _LOSES_TEACHER})
+        for e in ("students", "teachers", "sections")
+    ),
+)  # fmt: skip
 
 
 def covered(params: Parameters, entity: Entity) -> set[str]:
     """The fields of `entity` whose missing value a requirement reports (instead of the field
-    check `required`)."""
-    return {
-        r.field
-        for r in params.requirements()
-        if r.entity == entity.name and r.rule in MISSING_VALUE_RULES
-    }
+    check `required`, which would report it for every student, screened or not)."""
+    mgi = {"school", "grade"} if entity is STUDENTS else set()
+    return mgi | {r.field for r in params.district_requirements if r.entity == entity.name}
 
 
 def rule_words(rule: ScreeningClassRule) -> str:
@@ -117,46 +122,48 @@ def rule_words(rule: ScreeningClassRule) -> str:
     if rule.course_numbers:
         parts.append("course number " + either(rule.course_numbers))
     if rule.name_contains:
-        parts.append(f'a name containing "{rule.name_contains[:SHOWN_CHARS]}"')
+        parts.append(f'a course or section name containing "{rule.name_contains[:SHOWN_CHARS]}"')
     words = "screening classes are sections with " + ("; or ".join(parts) or "nothing")
+    narrow = [
+        f"{name} {either(values)}"
+        for name, values in (("period", rule.periods), ("grade", rule.grades), ("term", rule.terms))
+        if values
+    ]
+    if narrow:
+        words += ", in " + " and ".join(narrow)
     return words if len(words) <= 200 else words[:200] + "…"
 
 
-def bindings(params: Parameters) -> dict[str, object]:
+def bindings(params: Parameters, today: date | None = None) -> dict[str, object]:
     """The statements' parameters that come from the District Parameters."""
-    rule = params.screening_class_rule
     return {
-        "subjects": list(rule.subjects),
-        "course_numbers": list(rule.course_numbers),
-        "name_contains": rule.name_contains,
-        "rule_words": rule_words(rule),
+        **screening.values(params, today),
+        "rule_words": rule_words(params.screening_class_rule),
     }
 
 
-def _screening_sql(rule: ScreeningClassRule, alias: str) -> str:
-    """SQL true for a screening class (a section matching the rule by subject, course number or
-    name); the rule's values are bound as $subjects, $course_numbers and $name_contains."""
-    parts = []
-    if rule.subjects:
-        parts.append(f"list_contains($subjects, {alias}.subject)")
-    if rule.course_numbers:
-        parts.append(
-            f"EXISTS (SELECT 1 FROM {stg(COURSES)} c WHERE c.run_id = $run AND c.id = {alias}.course "
-            "AND list_contains($course_numbers, c.number))"
-        )
-    if rule.name_contains:
-        parts.append(f"contains(lower({alias}.name), lower($name_contains))")
-    return "(" + (" OR ".join(parts) or "false") + ")"
+def _staged(entity: Entity) -> str:
+    return f"(SELECT * FROM {stg(entity)} WHERE run_id = $run)"
+
+
+def _screening_memberships(params: Parameters) -> str:
+    """(user_id, section_id, school, name, form) of each student in a current screening class."""
+    rule = screening.matches(
+        params.screening_class_rule, "x", courses=_staged(COURSES), terms=_staged(TERMS)
+    )
+    return f"""(SELECT DISTINCT e.user_id, x.id AS section_id, x.school, x.name
+        FROM {stg(ENROLLMENTS)} e JOIN {records(SECTIONS)} x ON x.id = e.section_id
+        WHERE e.run_id = $run AND e.role = 'student' AND {rule})"""
 
 
 def students_without_sections(params: Parameters) -> str:
-    """Students in no section (or, with Test Distribution by Class, in no screening class): one
-    row per student, under the most telling check (coverage error > loses > without)."""
-    coverage = "screening_class_coverage" in params.rules()
-    screened = (
-        f"""EXISTS (SELECT 1 FROM {stg(ENROLLMENTS)} e JOIN {stg(SECTIONS)} x ON x.run_id = $run AND x.id = e.section_id
-             WHERE e.run_id = $run AND e.role = 'student' AND e.user_id = s.id AND {_screening_sql(params.screening_class_rule, "x")})"""
-        if coverage
+    """Students in no section (or, with Test Distribution by Class, screened and in no current
+    screening class of their school): one row per student, under the most telling check
+    (coverage error > loses > without)."""
+    placed = (
+        f"""(NOT {screening.screened("s")} OR EXISTS (SELECT 1 FROM {_screening_memberships(params)} m
+            WHERE m.user_id = s.id AND m.school = s.school))"""
+        if params.distribute_by_class
         else "true"
     )
     return finding(
@@ -169,7 +176,7 @@ def students_without_sections(params: Parameters) -> str:
                 WHEN r._any THEN NULL WHEN r._had THEN 'no_section_loses' ELSE 'no_section' END)
             ELSE '{}' END""",
     ) + (
-        f""" FROM (SELECT *, {screened} AS _screened,
+        f""" FROM (SELECT *, {placed} AS _screened,
               EXISTS (SELECT 1 FROM {stg(ENROLLMENTS)} e WHERE e.run_id = $run AND e.role = 'student' AND e.user_id = s.id) AS _any,
               EXISTS (SELECT 1 FROM {current(ENROLLMENTS)} e WHERE e.role = 'student' AND e.user_id = s.id) AS _had
             FROM {records(STUDENTS)} s) r
@@ -177,29 +184,99 @@ def students_without_sections(params: Parameters) -> str:
     )
 
 
+def _class_names(alias: str = "m") -> str:
+    return clip(
+        f"string_agg(coalesce({alias}.name, {alias}.section_id), ', ' ORDER BY {alias}.section_id)",
+        150,
+    )
+
+
+def screening_class_several(params: Parameters) -> str:
+    return finding(
+        literal("screening_class_several"),
+        literal(ERROR),
+        field="'sections'",
+        value="NULL",
+        params="json_object('count', r._n, 'classes', r._classes)",
+    ) + (
+        f""" FROM (SELECT s.id, count(*) AS _n, {_class_names()} AS _classes
+            FROM {records(STUDENTS)} s JOIN {_screening_memberships(params)} m
+              ON m.user_id = s.id AND m.school = s.school
+            WHERE {screening.screened("s")} GROUP BY s.id HAVING count(*) > 1) r"""
+    )
+
+
+def screening_class_school(params: Parameters) -> str:
+    return finding(
+        literal("screening_class_school"),
+        literal(ERROR),
+        field="'sections'",
+        value="NULL",
+        params="json_object('classes', r._classes)",
+    ) + (
+        f""" FROM (SELECT s.id, {_class_names()} AS _classes
+            FROM {records(STUDENTS)} s JOIN {_screening_memberships(params)} m
+              ON m.user_id = s.id AND m.school IS DISTINCT FROM s.school
+            WHERE {screening.screened("s")} GROUP BY s.id) r"""
+    )
+
+
+def _class_students(params: Parameters) -> str:
+    """Each current screening class with its students' grade forms."""
+    return f"""(SELECT m.section_id AS id, count(*) AS _n,
+            list_sort(list_distinct(list({form_sql("s.grade")}))) AS _forms
+        FROM {_screening_memberships(params)} m JOIN {records(STUDENTS)} s ON s.id = m.user_id
+        GROUP BY m.section_id)"""
+
+
+def screening_class_size(params: Parameters) -> str:
+    return (
+        finding(
+            literal("screening_class_size"),
+            literal(ERROR),
+            field="'students'",
+            value="NULL",
+            params="json_object('count', r._n)",
+        )
+        + f" FROM {_class_students(params)} r WHERE r._n > {PLAN_SIZE}"
+    )
+
+
+def screening_class_grades(params: Parameters) -> str:
+    return (
+        finding(
+            literal("screening_class_grades"),
+            literal(WARNING),
+            field="'grade'",
+            value="NULL",
+            params="json_object('forms', array_to_string(r._forms, ', '))",
+        )
+        + f" FROM {_class_students(params)} r WHERE len(r._forms) > 1"
+    )
+
+
 def sections_without_teacher(params: Parameters) -> str:
     """Sections with no primary teacher: one row per section, under the most telling check
-    (required_primary_teacher > screening_class_teacher > loses_only_teacher > without)."""
-    rules = params.rules()
-    required = str("required_primary_teacher" in rules).lower()
-    screening = (
-        _screening_sql(params.screening_class_rule, "s")
-        if "screening_class_teacher" in rules
-        else "false"
+    (district_requirement > loses_only_teacher > section_without_teacher)."""
+    wanted = next(
+        (r for r in params.district_requirements if (r.entity, r.field) == ("sections", "teacher")),
+        None,
     )
-    loses = "r._had AND NOT r._any"
+    required = str(wanted is not None).lower()
+    severity = literal(wanted.severity) if wanted else literal(WARNING)
+    loses = "(r._had AND NOT r._any)"
     return finding(
-        f"""CASE WHEN {required} THEN 'required_primary_teacher'
-            WHEN r._screening THEN 'screening_class_teacher'
+        f"""CASE WHEN {required} THEN 'district_requirement'
             WHEN {loses} THEN 'loses_only_teacher' ELSE 'section_without_teacher' END""",
-        f"CASE WHEN {required} OR r._screening THEN 'error' ELSE 'warning' END",
+        f"CASE WHEN {required} THEN {severity} ELSE 'warning' END",
         field="'teacher'",
         value="NULL",
         params=f"""json_object('case', CASE
-            WHEN ({required} OR r._screening) AND {loses} THEN 'loses'
-            WHEN NOT ({required} OR r._screening OR {loses}) AND r._any THEN 'listed' END)""",
+            WHEN {required} AND {loses} THEN 'teacher_loses'
+            WHEN {required} THEN 'teacher'
+            WHEN NOT {loses} AND r._any THEN 'listed' END)""",
     ) + (
-        f""" FROM (SELECT *, {screening} AS _screening,
+        f""" FROM (SELECT *,
               EXISTS (SELECT 1 FROM {stg(ENROLLMENTS)} e WHERE e.run_id = $run AND e.role = 'teacher' AND e.section_id = s.id) AS _any,
               (EXISTS (SELECT 1 FROM {current(SECTIONS)} c WHERE c.id = s.id AND c.teacher IS NOT NULL)
                OR EXISTS (SELECT 1 FROM {current(ENROLLMENTS)} e WHERE e.role = 'teacher' AND e.section_id = s.id)) AS _had
@@ -207,30 +284,50 @@ def sections_without_teacher(params: Parameters) -> str:
     )
 
 
-def _missing_value(requirement: Requirement) -> tuple[Entity, str]:
-    entity = {"students": STUDENTS, "teachers": TEACHERS}[requirement.entity]
-    field = requirement.field
-    return entity, finding(
-        literal(requirement.rule), literal(ERROR), field=literal(field), value="NULL"
-    ) + f" FROM {records(entity)} r WHERE r.{q(field)} IS NULL"
+def required_school() -> str:
+    # A student with no school is screened if their grade is: which school is unknown.
+    return finding(literal("required_school"), literal(ERROR), field="'school'", value="NULL") + (
+        f" FROM {records(STUDENTS)} r WHERE r.school IS NULL "
+        f"AND list_contains($screened_grades, {form_sql('r.grade')})"
+    )
 
 
-def _required_login(requirement: Requirement) -> tuple[Entity, str]:
-    return STUDENTS, finding(
-        literal(requirement.rule), literal(ERROR), field=literal(requirement.field), value="NULL"
-    ) + f" FROM {records(STUDENTS)} r WHERE r.district_username IS NULL AND r.email IS NULL"
+def required_grade() -> str:
+    # A student with no grade is screened if their school is: which grade is unknown.
+    return finding(literal("required_grade"), literal(ERROR), field="'grade'", value="NULL") + (
+        f" FROM {records(STUDENTS)} r WHERE r.grade IS NULL AND r.school IS NOT NULL "
+        f"AND {screening.in_screened_school('r.school')}"
+    )
+
+
+def _district_value(entity: Entity, field: str, severity: str) -> str:
+    return (
+        finding(
+            literal("district_requirement"), literal(severity), field=literal(field), value="NULL"
+        )
+        + f" FROM {records(entity)} r WHERE r.{q(field)} IS NULL"
+    )
 
 
 def statements(params: Parameters) -> list[str]:
-    """One INSERT per requirement the parameters ask for, and the two statements above."""
+    """One INSERT per check the parameters ask for."""
     findings: list[tuple[Entity, str]] = [
         (STUDENTS, students_without_sections(params)),
         (SECTIONS, sections_without_teacher(params)),
+        (STUDENTS, required_school()),
+        (STUDENTS, required_grade()),
     ]
-    for requirement in params.requirements():
-        if requirement.rule in MISSING_VALUE_RULES:
-            findings.append(_missing_value(requirement))
-        elif requirement.rule == "required_login":
-            findings.append(_required_login(requirement))
-        # required_primary_teacher and screening_class_*: inside the two statements above.
+    if params.distribute_by_class:
+        findings += [
+            (STUDENTS, screening_class_several(params)),
+            (STUDENTS, screening_class_school(params)),
+            (SECTIONS, screening_class_size(params)),
+            (SECTIONS, screening_class_grades(params)),
+        ]
+    entities = {"students": STUDENTS, "teachers": TEACHERS, "sections": SECTIONS}
+    for r in params.district_requirements:
+        if (r.entity, r.field) != ("sections", "teacher"):  # inside sections_without_teacher
+            findings.append(
+                (entities[r.entity], _district_value(entities[r.entity], r.field, r.severity))
+            )
     return [insert(entity, sql) for entity, sql in findings]

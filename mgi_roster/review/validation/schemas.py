@@ -176,6 +176,8 @@ def _chunk_failures(entity: Entity, chunk: pd.DataFrame, covered: set[str]) -> p
     required = found["check"] == "required"
     # A requirement of the District Parameters on the same field reports the missing value.
     found = found[~(required & found["field"].isin(covered))]
+    if found.empty:  # every failure was a requirement's (an empty frame has no string dtype)
+        return pd.DataFrame()
     required = found["check"] == "required"
     by_check = {c.name: c.severity for c in checks.CHECKS if c.entity == entity.name}
     by_field = {field: sev for (name, field), sev in REQUIRED.items() if name == entity.name}

@@ -1,0 +1,134 @@
+"""Test-plan readiness: students grouped by school x grade form (x screening class), the plans
+each group needs, and the students who cannot be placed, with the reason."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from mgi_roster import store
+from mgi_roster.parameters import Parameters, ScreeningClassRule
+from mgi_roster.review import readiness
+from mgi_roster.review.readiness import Group, Unplaceable
+from tests.test_validation import (  # the validation tests' district builder
+    S1,
+    S2,
+    S3,
+    S4,
+    SCHOOL,
+    X1,
+    make_district,
+    oid,
+    one_form_per_class,
+    stage,
+)
+
+
+@pytest.fixture
+def con():
+    con = store.connect(":memory:")
+    yield con
+    con.close()
+
+
+def test_students_are_grouped_by_school_and_grade_form(con):
+    run_id = stage(con, make_district())
+    found = readiness.of_run(con, run_id, Parameters())
+    assert found.groups == [
+        Group(SCHOOL, "K", None, 1, 1),
+        Group(SCHOOL, "1", None, 1, 1),
+        Group(SCHOOL, "3", None, 1, 1),
+        Group(SCHOOL, "5", None, 1, 1),
+    ]
+    assert found.unplaceable == [] and found.not_screened == 0
+
+
+def test_a_group_of_more_than_75_needs_a_plan_per_75(con):
+    district = make_district()
+    base = district["students"][0]
+    district["students"] = []
+    for i in range(151):
+        s = copy.deepcopy(base)
+        s["id"] = oid("58", i + 1)
+        district["students"].append(s)
+    found = readiness.of_run(con, stage(con, district), Parameters())
+    assert found.groups == [Group(SCHOOL, "3", None, 151, 3)]
+
+
+def test_unplaceable_students_and_the_not_screened(con):
+    district = make_district(
+        students={
+            0: {"roles.student.grade": "11"},  # not screened
+            1: {"roles.student.grade": ""},  # no grade
+            2: {"roles.student.grade": "Ungraded"},  # a grade without a form
+            3: {"roles.student.school": ""},  # no school
+        }
+    )
+    found = readiness.of_run(con, stage(con, district), Parameters())
+    assert found.groups == []
+    assert found.not_screened == 1
+    assert sorted(found.unplaceable, key=lambda u: u.record_id) == [
+        Unplaceable(S2, "no grade"),
+        Unplaceable(S3, "grade without a form"),
+        Unplaceable(S4, "no school"),
+    ]
+
+
+def test_a_school_not_taking_part_is_not_screened(con):
+    params = Parameters(screened_schools=(oid("5c", 9),))
+    found = readiness.of_run(con, stage(con, make_district()), params)
+    assert found.groups == [] and found.not_screened == 4
+
+
+def test_by_class_a_group_is_a_class_and_a_student_without_one_cannot_be_placed(con):
+    params = Parameters(
+        distribute_by_class=True, screening_class_rule=ScreeningClassRule(subjects=("math",))
+    )
+    found = readiness.of_run(con, stage(con, one_form_per_class()), params)
+    assert found.groups == [Group(SCHOOL, "3", X1, 2, 1)]
+    assert found.unplaceable == [
+        Unplaceable(S3, "no screening class"),
+        Unplaceable(S4, "no screening class"),
+    ]
+    assert found.to_dict()["groups"][0] == {
+        "school_id": SCHOOL,
+        "grade": "3",
+        "class_id": X1,
+        "students": 2,
+        "plans": 1,
+    }
+    assert S1 not in {u.record_id for u in found.unplaceable}
+
+
+def test_the_readiness_command_for_a_staged_run_and_for_the_roster(tmp_path, capsys):
+    import json
+
+    from mgi_roster import demo
+    from mgi_roster.cli import main
+
+    db, district = str(tmp_path / "mgi.duckdb"), demo.DEMO_DISTRICT_ID
+    params = tmp_path / "params.json"
+    params.write_text("{}")
+    assert (
+        main(["--db", db, "parameters", "set", "--district", district, "--file", str(params)]) == 0
+    )
+    capsys.readouterr()
+    assert main(["--db", db, "sync", "--district", district, "--json"]) == 0
+    synced = json.loads(capsys.readouterr().out)
+    assert synced["issues"]["error"] == 0  # default parameters: no login, email or username errors
+    run_id = synced["run_id"]
+    assert (
+        main(["--db", db, "readiness", "--district", district, "--run", str(run_id), "--json"]) == 0
+    )
+    staged = json.loads(capsys.readouterr().out)
+    assert staged["groups"] and {"school_id", "grade", "class_id", "students", "plans"} == set(
+        staged["groups"][0]
+    )
+    assert all(g["class_id"] is None and g["grade"] in "K123456789" for g in staged["groups"])
+    assert all(set(u) == {"record_id", "reason"} for u in staged["unplaceable"])
+    assert main(["--db", db, "approve", "--run", str(run_id), "--json"]) == 0
+    capsys.readouterr()
+    assert main(["--db", db, "readiness", "--district", district, "--json"]) == 0
+    roster = json.loads(capsys.readouterr().out)
+    assert roster["groups"] == staged["groups"] and roster["not_screened"] == staged["not_screened"]
