@@ -44,6 +44,7 @@ page = st.navigation(
         ],
     }
 )
-ui.sidebar()
-page.run()
-ui.sidebar_status()
+with ui.script_run():  # one database connection for the sidebar, the page and the status line
+    ui.sidebar()
+    page.run()
+    ui.sidebar_status()

@@ -9,6 +9,7 @@ import streamlit as st
 
 from mgi_roster import ui, views
 from mgi_roster.roster import exports
+from mgi_roster.ui import charts
 
 TABS = (
     ("added", "Added"),
@@ -46,11 +47,11 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
         ui.table(views.change_counts_table(changes), key="chg_counts")
     with right:
         if not by_entity.empty:
-            ui.bar_chart(
+            charts.bar_chart(
                 by_entity,
-                x=ui.count_axis("sum(records):Q", "records"),
+                x=charts.count_axis("sum(records):Q", "records"),
                 y=alt.Y("entity:N", sort=None, title=None),
-                color=ui.CHANGE_COLOR,
+                color=charts.CHANGE_COLOR,
                 key="chg_entity_chart",
             )
 
@@ -64,11 +65,11 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
             "Students, teachers, sections and schools by the school they belong to (terms, "
             "courses and enrollments have none: see the table)."
         )
-        ui.bar_chart(
+        charts.bar_chart(
             in_schools,
-            x=ui.count_axis("sum(records):Q", "records"),
+            x=charts.count_axis("sum(records):Q", "records"),
             y=alt.Y("school:N", sort="-x", title=None),
-            color=ui.CHANGE_COLOR,
+            color=charts.CHANGE_COLOR,
             key="chg_school_chart",
         )
         with st.expander("Per school, as a table"):

@@ -9,6 +9,7 @@ import streamlit as st
 
 from mgi_roster import ui, views
 from mgi_roster.entities import ENTITIES
+from mgi_roster.ui import charts
 
 
 def render(con: duckdb.DuckDBPyConnection) -> None:
@@ -30,9 +31,9 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
 
     st.subheader("Students by school and grade")
     by_school = ui.roster_figures(con, views.students_by_school_grade, district_id)
-    ui.bar_chart(
+    charts.bar_chart(
         by_school,
-        x=ui.count_axis("sum(students):Q", "students"),
+        x=charts.count_axis("sum(students):Q", "students"),
         y=alt.Y("school:N", title=None),
         color=alt.Color(
             "grade:N",
@@ -59,7 +60,7 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
         key="quality_entity",
     )
     completeness = ui.roster_figures(con, views.field_completeness, district_id, entity)
-    ui.bar_chart(
+    charts.bar_chart(
         completeness,
         x=alt.X("missing_pct:Q", title="% missing", scale=alt.Scale(domain=[0, 100])),
         y=alt.Y("field:N", sort=None, title=None),
@@ -71,7 +72,7 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("Section sizes")
-        ui.bar_chart(
+        charts.bar_chart(
             ui.roster_figures(con, views.section_sizes, district_id),
             x=alt.X("students:O", title="students in the section"),
             y="sections:Q",
@@ -79,7 +80,7 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
         )
     with right:
         st.subheader("Students per teacher")
-        ui.bar_chart(
+        charts.bar_chart(
             ui.roster_figures(con, views.students_per_teacher, district_id),
             x=alt.X("students:O", title="distinct students taught"),
             y="teachers:Q",
@@ -87,11 +88,11 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
         )
 
     st.subheader("Issues across runs")
-    ui.bar_chart(
+    charts.bar_chart(
         views.issues_across_runs(con, district_id),
         x=alt.X("run:O"),
         y=alt.Y("issues:Q", axis=alt.Axis(tickMinStep=1, format="d")),
-        color=ui.SEVERITY_COLOR,
+        color=charts.SEVERITY_COLOR,
         key="quality_runs_chart",
     )
 

@@ -11,6 +11,7 @@ import streamlit as st
 from mgi_roster import ui, views
 from mgi_roster.review import validation
 from mgi_roster.roster import exports
+from mgi_roster.ui import charts
 
 
 def render(con: duckdb.DuckDBPyConnection) -> None:
@@ -36,11 +37,11 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
 
     by_check = views.issues_by_check(con, run_id)
     if not by_check.empty:
-        ui.bar_chart(
+        charts.bar_chart(
             by_check,
-            x=ui.count_axis("sum(issues):Q", "issues"),
+            x=charts.count_axis("sum(issues):Q", "issues"),
             y=alt.Y("check:N", sort="-x", title=None),
-            color=ui.SEVERITY_COLOR,
+            color=charts.SEVERITY_COLOR,
             title="Issues by check",
             key="val_chart",
         )

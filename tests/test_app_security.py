@@ -128,7 +128,7 @@ def test_without_sign_in_the_sidebar_says_the_app_is_open(use_db, day1_db):
 def test_a_visitor_who_has_not_signed_in_sees_only_the_sign_in_screen(use_db, day1_db, monkeypatch):
     use_db(day1_db)
     calls = []
-    monkeypatch.setattr(ui, "login_available", lambda: True)
+    monkeypatch.setattr(ui.signin, "login_available", lambda: True)
     monkeypatch.setattr(streamlit, "login", lambda *args: calls.append(args))
     at = signed_app(None)
     assert_clean(at)
@@ -142,7 +142,7 @@ def test_a_visitor_who_has_not_signed_in_sees_only_the_sign_in_screen(use_db, da
 
 def test_a_deep_link_while_signed_out_shows_the_sign_in_screen(use_db, day1_db, monkeypatch):
     use_db(day1_db)
-    monkeypatch.setattr(ui, "login_available", lambda: True)
+    monkeypatch.setattr(ui.signin, "login_available", lambda: True)
     at = goto(signed_app(DANA), "app_pages/history.py")
     assert [t.value for t in at.title] == ["History"]
     at.user = {"is_logged_in": False}  # the identity cookie expired, say
@@ -154,7 +154,7 @@ def test_a_deep_link_while_signed_out_shows_the_sign_in_screen(use_db, day1_db, 
 def test_named_providers_each_get_a_button(use_db, monkeypatch):
     use_db()
     calls = []
-    monkeypatch.setattr(ui, "login_available", lambda: True)
+    monkeypatch.setattr(ui.signin, "login_available", lambda: True)
     monkeypatch.setattr(streamlit, "login", lambda *args: calls.append(args))
     provider = {k: AUTH[k] for k in ("client_id", "client_secret", "server_metadata_url")}
     shared = {k: AUTH[k] for k in ("redirect_uri", "cookie_secret")}
@@ -175,7 +175,7 @@ def test_an_incomplete_auth_section_keeps_everyone_out_and_names_only_keys(use_d
 
 def test_sign_in_without_authlib_says_what_to_install(use_db, monkeypatch):
     use_db()
-    monkeypatch.setattr(ui, "login_available", lambda: False)
+    monkeypatch.setattr(ui.signin, "login_available", lambda: False)
     at = signed_app(None)
     assert any("Authlib" in t for t in texts(at, "error"))
     assert not at.get("button")
@@ -253,7 +253,7 @@ def test_undo_checks_again_when_the_page_is_stale(use_db, day2_db):
 
 def test_signing_out_returns_to_the_sign_in_screen(use_db, day1_db, monkeypatch):
     use_db(day1_db)
-    monkeypatch.setattr(ui, "login_available", lambda: True)
+    monkeypatch.setattr(ui.signin, "login_available", lambda: True)
     at = signed_app(DANA)
     at.button(key="sign_out").click().run()
     assert [t.value for t in at.title] == ["MGI Roster Review"]
@@ -576,7 +576,7 @@ def test_masked_csv_is_still_formula_safe():
             "message": ["Student with SIS id 1: grade +1", "-Section: @SUM"],
         }
     )
-    text = ui._csv(list(frame.columns), frame.itertuples(index=False), Masker(b"k"))
+    text = ui.tables._csv(list(frame.columns), frame.itertuples(index=False), Masker(b"k"))
     cells = [c for row in list(csv.reader(io.StringIO(text)))[1:] for c in row]
     assert not [c for c in cells if c.startswith(exports.FORMULA_PREFIXES)]
     assert "'+1" in cells and "'=HYPERLINK(1)" in cells

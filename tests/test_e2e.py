@@ -21,9 +21,20 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
-STARTUP_SECONDS = 60
-STEP_TIMEOUT_MS = 60_000
-SYNC_TIMEOUT_MS = 180_000
+# Generous: on a loaded 2-core machine a first script run (imports, a new database) has taken
+# over 5 s, Playwright's `expect` default, which once failed this test. Every wait below is on
+# the condition itself, so a fast machine does not wait any longer for these bounds.
+STARTUP_SECONDS = 90
+STEP_TIMEOUT_MS = 90_000
+SYNC_TIMEOUT_MS = 240_000
+# The script run has ended (Streamlit's own attribute on the app element; "running" while a run
+# is on), no element of the previous run is left (they are marked stale until replaced) and
+# every element is drawn (a skeleton stands in for one whose code is still loading).
+SETTLED = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  return app !== null && app.getAttribute("data-test-script-state") === "notRunning"
+    && !document.querySelector('[data-stale="true"], [data-testid="stSkeleton"]');
+}"""
 BROWSER_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -119,7 +130,7 @@ def server(tmp_path: Path) -> Iterator[str]:
 
 
 def test_demo_flow_to_a_merged_run_in_chromium(chromium: str, server: str) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import Locator, expect, sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for old in ARTIFACTS.glob("*.png"):
@@ -132,14 +143,9 @@ def test_demo_flow_to_a_merged_run_in_chromium(chromium: str, server: str) -> No
             steps = iter(range(1, 100))
 
             def settle() -> None:
-                """Wait for the script run to end: no running indicator, no stale elements
-                (Streamlit keeps the previous run's elements, marked stale, until replaced)."""
-                page.wait_for_timeout(250)
-                page.wait_for_function(
-                    "() => !document.querySelector('[data-testid=\"stStatusWidgetRunningIcon\"]')"
-                    " && !document.querySelector('[data-stale=\"true\"]')",
-                    timeout=SYNC_TIMEOUT_MS,
-                )
+                """Wait for the script run to end (see SETTLED). Called once what the run
+                shows is visible, so the run it waits for has started."""
+                page.wait_for_function(SETTLED, timeout=SYNC_TIMEOUT_MS, polling=100)
 
             def shot(name: str) -> None:
                 settle()
@@ -147,17 +153,29 @@ def test_demo_flow_to_a_merged_run_in_chromium(chromium: str, server: str) -> No
                     path=str(ARTIFACTS / f"{next(steps):02d}-{name}.png"), full_page=True
                 )
 
+            def heading(title: str) -> None:
+                locator = page.get_by_role("heading", name=title, exact=True)
+                expect(locator).to_be_visible(timeout=STEP_TIMEOUT_MS)
+
             def visit(title: str) -> None:
                 nav = page.get_by_test_id("stSidebarNav")
                 nav.get_by_role("link", name=title, exact=True).click()
-                expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible()
+                heading(title)
                 settle()
+
+            def live_button(name: str) -> Locator:
+                """A button of the current run only: while a run replaces a widget whose
+                parameters changed (Approve's help text, say), the old one stays, stale."""
+                current = page.locator(
+                    '[data-testid="stElementContainer"]:not([data-stale="true"])'
+                )
+                return current.get_by_role("button", name=name)
 
             def shows(text: str, timeout: int = STEP_TIMEOUT_MS) -> None:
                 expect(page.get_by_text(text).first).to_be_visible(timeout=timeout)
 
             page.goto(server)
-            expect(page.get_by_role("heading", name="District", exact=True)).to_be_visible()
+            heading("District")
             shows("No sign-in configured: open for local and demo use")
             shot("district")
 
@@ -182,16 +200,16 @@ def test_demo_flow_to_a_merged_run_in_chromium(chromium: str, server: str) -> No
             shot("validation")
 
             visit("Changes")
-            expect(page.get_by_test_id("stMetric").first).to_be_visible()
+            expect(page.get_by_test_id("stMetric").first).to_be_visible(timeout=STEP_TIMEOUT_MS)
             shot("changes")
 
             visit("Approve")
             name = page.get_by_role("textbox", name="Reviewer name")
             name.fill("Dana")
             name.press("Enter")
+            approve = live_button("Approve and merge")
+            expect(approve).to_be_enabled(timeout=STEP_TIMEOUT_MS)  # once the name is in
             settle()
-            approve = page.get_by_role("button", name="Approve and merge")
-            expect(approve).to_be_enabled()
             approve.click()
             shows("Merged run 1 into the roster as version 1")
             shows("Run 1 was merged into the roster.")
@@ -217,7 +235,8 @@ def test_demo_flow_to_a_merged_run_in_chromium(chromium: str, server: str) -> No
 
             visit("Approve")
             shows("Approve is blocked")
-            expect(page.get_by_role("button", name="Approve and merge")).to_be_disabled()
+            approve = live_button("Approve and merge")
+            expect(approve).to_be_disabled(timeout=STEP_TIMEOUT_MS)
             shot("day-2-blocked")
             assert not page.get_by_test_id("stException").count()
         finally:

@@ -26,12 +26,15 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_package_imports_streamlit_only_in_ui():
+    package = ROOT.joinpath("mgi_roster")
+    ui = package.joinpath("ui")
     offenders = [
-        p.name
-        for p in ROOT.joinpath("mgi_roster").glob("*.py")
-        if p.name != "ui.py"
+        str(p.relative_to(package))
+        for p in package.rglob("*.py")
+        if ui not in p.parents
         and re.search(r"^\s*(import streamlit|from streamlit)", p.read_text(), flags=re.M)
     ]
+    assert ui.joinpath("__init__.py").is_file()
     assert offenders == []
 
 
