@@ -34,7 +34,7 @@ def _advance(con: duckdb.DuckDBPyConnection, district_id: str) -> str:
     return f"The demo SIS is now on day {day}. Run a test sync to see it."
 
 
-def _run(con: duckdb.DuckDBPyConnection, district: District) -> None:
+def _run(district: District) -> None:
     with st.status("Running the test sync…", expanded=True) as status:
         bar = st.progress(0.0, text="Looking up the district's token…")
         lines: dict[str, Any] = {}
@@ -49,7 +49,11 @@ def _run(con: duckdb.DuckDBPyConnection, district: District) -> None:
             lines[p.entity].text(f"{mark} {p.label}: {p.records:,} records in {pages}")
 
         try:
-            result = sync.run_sync(con, district.district_id, progress=progress)
+            # The page's connection is released for the sync's length: the sync takes the
+            # store for moments only, so the scheduler and the command line can work meanwhile.
+            result = sync.run_sync(
+                ui.store_for_long_work(), district.district_id, progress=progress
+            )
         except RosterError as exc:  # refused before a run existed
             status.update(label="Test sync refused", state="error")
             ui.show_error(exc)
@@ -85,8 +89,12 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
         "it with the roster the MGI holds. Nothing reaches the roster until you approve."
     )
     if st.button("Run test sync", key="sync_run", type="primary", icon=":material/sync:"):
-        _run(con, district)
+        _run(district)
+    with ui.db() as again:  # the sync released the page's connection: this takes it again
+        _result(again, district)
 
+
+def _result(con: duckdb.DuckDBPyConnection, district: District) -> None:
     run = ui.current_run(con, district)
     if run is None:
         return

@@ -20,7 +20,16 @@ mask or a chart is drawn, not when the app starts: together they took longer tha
 Streamlit (benchmarks/RESULTS.md, "First render").
 """
 
-from mgi_roster.ui.guard import act, checked, db, run, script_run, show_error, unexpected
+from mgi_roster.ui.guard import (
+    act,
+    checked,
+    db,
+    run,
+    script_run,
+    show_error,
+    store_for_long_work,
+    unexpected,
+)
 from mgi_roster.ui.presentation import PRESENTING_HELP, masker, presenting, shown, shown_frame
 from mgi_roster.ui.sidebar import sidebar, sidebar_status, status_line
 from mgi_roster.ui.signin import (
@@ -54,6 +63,7 @@ from mgi_roster.ui.tables import (
 from mgi_roster.ui.widgets import bound_select, district_picker, link, needs, review_run, run_picker
 
 __all__ = [
+    "store_for_long_work",
     "PAGE_SIZES",
     "PER_DISTRICT_PREFIXES",
     "PRESENTING_HELP",

@@ -71,6 +71,17 @@ def db() -> Iterator[duckdb.DuckDBPyConnection]:
     yield shared.con
 
 
+def store_for_long_work() -> store.Store:
+    """The store for long work in this script run (a sync): the run's shared connection is
+    closed first, so the file is taken only for the work's moments and other processes (the
+    scheduler, the command line) are not kept waiting; a later `db()` opens it again."""
+    shared = _shared.get()
+    if shared is not None and shared.con is not None:
+        shared.con.close()
+        shared.con = None
+    return store.Store(store.db_path())
+
+
 def show_error(exc: RosterError) -> None:
     st.error(f"{exc.title}: {exc.message}")
 
