@@ -23,6 +23,9 @@ Everything else a district asks for is a `district_requirements` entry, labelled
 district's. A file of the earlier version (with the invented measures "teacher_administered" and
 "state_reporting") still loads: `upgrade()` turns those measures into district requirements and
 says so.
+
+Over 500 lines because each parameter carries its validation, its help text and the
+conversion of files saved by earlier versions; the model reads best in one place.
 """
 
 from __future__ import annotations

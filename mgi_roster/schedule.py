@@ -23,6 +23,9 @@ The scheduler remembers the last slot it handled per district. Whatever slots we
 the machine was off, a district is synced once when the scheduler comes back, not once per
 missed slot. Two schedulers never sync one district at once: a sync refuses to start while
 another run of the district is fetching (sync.start_run), which is the lock in the database.
+
+Over 500 lines because the MGI's schedule rules, the due-slot arithmetic and the scheduler
+loop read the same model and are tested together; notifications live in notify.py.
 """
 
 from __future__ import annotations

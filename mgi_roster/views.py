@@ -9,6 +9,9 @@ grade, per field, per section size...).
 
 User input only ever reaches SQL as a bound parameter; identifiers come from the entity specs.
 Searches are case-insensitive substring matches (ILIKE) with the user's `%` and `_` escaped.
+
+Over 500 lines because it is the one place for every page's SQL: the pages share its paging,
+filtering and searching helpers, and a module per page would scatter them again.
 """
 
 from __future__ import annotations
