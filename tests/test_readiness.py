@@ -132,3 +132,93 @@ def test_the_readiness_command_for_a_staged_run_and_for_the_roster(tmp_path, cap
     assert main(["--db", db, "readiness", "--district", district, "--json"]) == 0
     roster = json.loads(capsys.readouterr().out)
     assert roster["groups"] == staged["groups"] and roster["not_screened"] == staged["not_screened"]
+
+
+# --- the screening class rule's preview -------------------------------------------------------
+
+
+def _rule(**fields) -> Parameters:
+    return Parameters(screening_class_rule=ScreeningClassRule(**fields))
+
+
+def test_the_preview_counts_matched_sections_and_the_students_they_cover(con):
+    run_id = stage(con, make_district())
+    seen = readiness.preview_of_run(con, run_id, _rule(subjects=("math",)))
+    assert (seen.sections, seen.matched) == (2, 1)
+    assert seen.sample == [
+        readiness.SampleSection(X1, "Math 3 - O'Connor - 1", SCHOOL, "3", 2),
+    ]
+    assert (seen.screened, seen.covered, seen.not_covered) == (4, 2, 2)
+    assert seen.message is None
+    assert seen.to_dict()["sample"][0]["students"] == 2
+
+
+def test_a_rule_that_matches_nothing_says_so(con):
+    run_id = stage(con, make_district())
+    seen = readiness.preview_of_run(con, run_id, _rule(name_contains="Chemistry"))
+    assert (seen.matched, seen.covered, seen.sample) == (0, 0, [])
+    assert "matches none of the 2 sections" in (seen.message or "")
+
+
+def test_an_empty_rule_matches_nothing_and_says_what_to_name(con):
+    seen = readiness.preview_of_run(con, stage(con, make_district()), Parameters())
+    assert seen.matched == 0
+    assert "names no subject, course number or name" in (seen.message or "")
+
+
+def test_a_rule_that_matches_every_section_says_so(con):
+    run_id = stage(con, make_district())
+    seen = readiness.preview_of_run(con, run_id, _rule(subjects=("math", "english/language arts")))
+    assert (seen.matched, seen.covered, seen.not_covered) == (2, 4, 0)
+    assert "matches every one of the 2 sections" in (seen.message or "")
+
+
+def test_the_preview_narrows_by_period_grade_and_term(con):
+    run_id = stage(con, make_district())
+    both = ("math", "english/language arts")
+    assert readiness.preview_of_run(con, run_id, _rule(subjects=both, periods=("2",))).matched == 0
+    assert readiness.preview_of_run(con, run_id, _rule(subjects=both, grades=("3",))).matched == 2
+    assert (
+        readiness.preview_of_run(con, run_id, _rule(subjects=both, terms=("2024–25",))).matched == 2
+    )
+    assert readiness.preview_of_run(con, run_id, _rule(subjects=both, terms=("2019",))).matched == 0
+
+
+def test_a_section_of_a_past_term_is_not_matched(con):
+    district = make_district(terms={0: {"start_date": "2019-08-15", "end_date": "2020-06-13"}})
+    seen = readiness.preview_of_run(con, stage(con, district), _rule(subjects=("math",)))
+    assert seen.matched == 0 and seen.covered == 0
+
+
+def test_a_student_in_a_matched_class_of_another_school_is_not_covered(con):
+    district = make_district(students={0: {"roles.student.school": oid("5c", 9)}})
+    seen = readiness.preview_of_run(con, stage(con, district), _rule(subjects=("math",)))
+    assert seen.matched == 1 and seen.covered == 1  # S2 only: S1 is of another school
+
+
+def test_the_preview_command_for_a_file_and_for_the_saved_parameters(tmp_path, capsys):
+    import json
+
+    from mgi_roster import demo
+    from mgi_roster.cli import main
+
+    db, district = str(tmp_path / "mgi.duckdb"), demo.DEMO_DISTRICT_ID
+    params = tmp_path / "params.json"
+    params.write_text("{}")
+    assert (
+        main(["--db", db, "parameters", "set", "--district", district, "--file", str(params)]) == 0
+    )
+    assert main(["--db", db, "sync", "--district", district, "--json"]) == 0
+    capsys.readouterr()
+    assert main(["--db", db, "parameters", "preview", "--district", district, "--json"]) == 0
+    saved = json.loads(capsys.readouterr().out)
+    assert saved["matched"] == 0 and "names no subject" in saved["message"]
+    assert saved["run_id"] is not None and saved["sections"] > 0
+    rule = tmp_path / "rule.json"
+    rule.write_text(json.dumps({"screening_class_rule": {"name_contains": "a"}}))
+    assert (
+        main(["--db", db, "parameters", "preview", "--district", district, "--file", str(rule)])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "section" in out and "screened student" in out
