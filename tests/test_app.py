@@ -8,6 +8,7 @@ Syncing the demo district takes a second or two, so two databases are built once
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -490,3 +491,63 @@ def test_downloads_are_offered(use_db, day1_db):
     assert any(b.key == "val_download" for b in at.get("download_button"))
     at = goto(at, "app_pages/changes.py")
     assert any(b.key == "chg_download" for b in at.get("download_button"))
+
+
+class _InTheDemoYear(date):
+    """The demo's terms are the 2025-26 school year: a day inside it, so its classes are current."""
+
+    @classmethod
+    def today(cls) -> date:
+        return date(2025, 10, 1)
+
+
+def test_parameters_page_screens_requires_and_previews_the_rule_before_saving(
+    use_db, day1_db, monkeypatch
+):
+    monkeypatch.setattr("mgi_roster.review.screening.date", _InTheDemoYear)
+    path = use_db(day1_db)
+    at = goto(app(), "app_pages/parameters.py")
+    assert_clean(at)
+    at.multiselect(key="param_screened_grades").unselect("9").run()
+    at.multiselect(key="param_district_required").select("students.state_id").run()
+    at.multiselect(key="param_district_required").select("students.dob").run()
+    at.multiselect(key="param_district_warnings").select("students.dob").run()
+    requirements = table(at, "measure", "rule")
+    assert "District requirement (not the MGI's)" in set(requirements["measure"])
+    at.toggle(key="param_by_class").set_value(True).run()
+    at.text_input(key="param_name_contains").input("zzz no such class").run()
+    assert_clean(at)
+    assert any("matches none of the" in t for t in texts(at, "warning"))
+    at.text_input(key="param_name_contains").input("").run()
+    at.multiselect(key="param_subjects").select("math").run()
+    at.multiselect(key="param_rule_grades").select("3").run()
+    assert_clean(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert "Sections matched" in metrics and int(metrics["Screened students covered"]) > 0
+    assert table(at, "section", "school", "grade", "students") is not None
+    at.button(key="param_save").click().run()
+    assert_clean(at)
+    with store.opened(path) as con:
+        saved = parameters.load(con, DEMO)
+    assert "9" not in saved.screened_grades
+    assert {(r.field, r.severity) for r in saved.district_requirements} == {
+        ("state_id", "error"),
+        ("dob", "warning"),
+    }
+    assert saved.screening_class_rule.subjects == ("math",)
+    assert saved.screening_class_rule.grades == ("3",)
+
+
+def test_parameters_page_says_how_stored_parameters_of_the_earlier_version_were_converted(
+    use_db,
+):
+    path = use_db()
+    with store.opened(path) as con:
+        districts.ensure_demo(con)
+        con.execute(
+            "INSERT INTO parameters (district_id, body, saved_at) VALUES (?, ?, now())",
+            [DEMO, '{"testing_measures": ["state_reporting"]}'],
+        )
+    at = goto(app(), "app_pages/parameters.py")
+    assert_clean(at)
+    assert any("'state_reporting' is not an MGI measure" in t for t in texts(at, "info"))

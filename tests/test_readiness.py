@@ -222,3 +222,41 @@ def test_the_preview_command_for_a_file_and_for_the_saved_parameters(tmp_path, c
     )
     out = capsys.readouterr().out
     assert "section" in out and "screened student" in out
+
+
+def test_the_views_name_schools_and_list_the_sample_the_plans_and_the_unplaceable(con):
+    from mgi_roster import views
+
+    district = make_district(students={1: {"roles.student.grade": ""}})
+    run_id = stage(con, district)
+    schools = readiness.schools(con, "ignored", run_id)
+    assert schools == {SCHOOL: "Escuela Primaria Peña"}
+    seen = readiness.preview_of_run(con, run_id, _rule(subjects=("math",)))
+    sample = views.preview_table(seen, schools)
+    assert sample.to_dict("records") == [
+        {
+            "section": "Math 3 - O'Connor - 1",
+            "school": "Escuela Primaria Peña",
+            "grade": "3",
+            "students": 2,
+            "section_id": X1,
+        }
+    ]
+    found = readiness.of_run(con, run_id, Parameters())
+    plans = views.plans_table(found, schools)
+    assert set(plans["school"]) == {"Escuela Primaria Peña"} and plans["plans"].sum() == 3
+    assert views.unplaceable_table(found).to_dict("records") == [
+        {"record_id": S2, "reason": "no grade"}
+    ]
+
+
+def test_the_notes_of_stored_parameters_of_the_earlier_version(con):
+    from mgi_roster import views
+
+    assert views.parameters_notes(con, "d" * 24) == []
+    con.execute(
+        "INSERT INTO parameters (district_id, body, saved_at) VALUES (?, ?, now())",
+        ["d" * 24, '{"testing_measures": ["teacher_administered"]}'],
+    )
+    [note] = views.parameters_notes(con, "d" * 24)
+    assert "'teacher_administered' is not an MGI measure" in note

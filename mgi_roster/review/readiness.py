@@ -342,3 +342,13 @@ def preview(
     if run_id is not None:
         return preview_of_run(con, run_id, params, today)
     return preview_of_roster(con, district_id, params, today)
+
+
+def schools(con: duckdb.DuckDBPyConnection, district_id: str, run_id: int | None) -> dict[str, str]:
+    """School id -> name, of a staged run (`run_id`) or of the current roster (None)."""
+    query = "SELECT id, coalesce(name, id) FROM {} ORDER BY 2, 1"
+    if run_id is None:
+        rows = con.execute(query.format(sql.current(SCHOOLS, live=True)), {"district": district_id})
+        return dict(rows.fetchall())
+    with _staged_tables(con, run_id) as t:
+        return dict(con.execute(query.format(t["schools"]), {"run": run_id}).fetchall())
