@@ -23,6 +23,7 @@ import pandas as pd
 
 from mgi_roster import parameters as parameters_
 from mgi_roster.entities import BY_NAME, ENROLLMENTS, ENTITIES, GRADES, Entity, entity
+from mgi_roster.grades import FORMS
 from mgi_roster.kinds import RunStatus
 from mgi_roster.parameters import Parameters
 from mgi_roster.review import readiness
@@ -699,8 +700,29 @@ def plans_table(found: readiness.Readiness, schools: dict[str, str]) -> pd.DataF
     )
 
 
-def unplaceable_table(found: readiness.Readiness) -> pd.DataFrame:
-    """The students who cannot be placed in a test plan, with the reason."""
+def unplaceable_table(
+    found: readiness.Readiness,
+    people: dict[str, tuple[str | None, str | None, str | None, str | None]] | None = None,
+    schools: dict[str, str] | None = None,
+) -> pd.DataFrame:
+    """The students who cannot be placed in a test plan, with the reason; with `people`
+    (readiness.students), who they are, their school and grade as the source has them."""
+    if people is None:
+        return pd.DataFrame(
+            [(u.record_id, u.reason) for u in found.unplaceable], columns=["record_id", "reason"]
+        )
+    rows = []
+    for u in found.unplaceable:
+        first, last, school, grade = people.get(u.record_id, (None, None, None, None))
+        shown = _school(schools or {}, school) if school else None
+        rows.append((u.record_id, u.reason, first, last, shown, grade))
     return pd.DataFrame(
-        [(u.record_id, u.reason) for u in found.unplaceable], columns=["record_id", "reason"]
+        rows, columns=["record_id", "reason", "first_name", "last_name", "school", "grade"]
     )
+
+
+def plans_by_school_grade(plans: pd.DataFrame) -> pd.DataFrame:
+    """plans_table summed per school and grade form (the chart's data), forms in order."""
+    out = plans.groupby(["school", "grade"], as_index=False)[["students", "plans"]].sum()
+    out["grade_rank"] = out["grade"].map({f: i for i, f in enumerate(FORMS)})
+    return out.sort_values(["school", "grade_rank"]).reset_index(drop=True)

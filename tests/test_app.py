@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 from mgi_roster import demo, districts, parameters, schedule, store, sync, views
 from mgi_roster.errors import CleverUnavailable, ConfigError
 from mgi_roster.parameters import Parameters
+from mgi_roster.review import readiness
 from mgi_roster.roster import merge
 from mgi_roster.settings import CleverSettings
 from tests.builders import copy_store
@@ -551,3 +552,35 @@ def test_parameters_page_says_how_stored_parameters_of_the_earlier_version_were_
     at = goto(app(), "app_pages/parameters.py")
     assert_clean(at)
     assert any("'state_reporting' is not an MGI measure" in t for t in texts(at, "info"))
+
+
+def test_test_plans_page_shows_plans_per_school_and_form_and_who_cannot_be_placed(use_db, day2_db):
+    path = use_db(day2_db)
+    at = goto(app(), "app_pages/test_plans.py")
+    assert_clean(at)
+    with store.opened(path) as con:
+        params = parameters.load(con, DEMO)
+        run_id = readiness.reviewable_run(con, DEMO)
+        found = readiness.of_run(con, run_id, params)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Test plans needed"] == f"{found.plans:,}" and found.plans > 0
+    assert metrics["Not screened"] == f"{found.not_screened:,}" and found.not_screened > 0
+    assert any("not screened" in t for t in texts(at, "info"))
+    assert len(at.get("vega_lite_chart")) == 1
+    plans = table(at, "school", "grade", "students", "plans")
+    assert plans["plans"].sum() == found.plans and set(plans["grade"]) <= set("K123456789")
+    if found.unplaceable:
+        listed = table(at, "record_id", "reason")
+        assert set(listed["record_id"]) == {u.record_id for u in found.unplaceable}
+        assert any(b.key == "plans_download" for b in at.get("download_button"))
+
+
+def test_test_plans_page_reads_the_roster_when_no_run_awaits_review(use_db, day1_db):
+    path = use_db(day1_db)
+    with store.opened(path) as con:
+        merge.approve(con, views.run_choices(con, DEMO)[0][0], by="Dana")
+        found = readiness.of_roster(con, DEMO, parameters.load(con, DEMO))
+    at = goto(app(), "app_pages/test_plans.py")
+    assert_clean(at)
+    assert {m.label: m.value for m in at.metric}["Test plans needed"] == f"{found.plans:,}"
+    assert any("From the roster" in str(c.value) for c in at.caption)

@@ -260,3 +260,24 @@ def test_the_notes_of_stored_parameters_of_the_earlier_version(con):
     )
     [note] = views.parameters_notes(con, "d" * 24)
     assert "'teacher_administered' is not an MGI measure" in note
+
+
+def test_the_unplaceable_are_named_and_the_plans_summed_per_school_and_form(con):
+    from mgi_roster import views
+
+    district = make_district(students={1: {"roles.student.grade": "Ungraded"}})
+    run_id = stage(con, district)
+    found = readiness.of_run(con, run_id, Parameters())
+    people = readiness.students(con, "ignored", run_id, [u.record_id for u in found.unplaceable])
+    schools = readiness.schools(con, "ignored", run_id)
+    [row] = views.unplaceable_table(found, people, schools).to_dict("records")
+    assert row == {
+        "record_id": S2,
+        "reason": "grade without a form",
+        "first_name": "José",
+        "last_name": "O'Connor",
+        "school": "Escuela Primaria Peña",
+        "grade": "Ungraded",
+    }
+    summed = views.plans_by_school_grade(views.plans_table(found, schools))
+    assert summed["grade"].tolist() == ["1", "3", "5"] and summed["students"].sum() == 3

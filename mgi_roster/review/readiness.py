@@ -352,3 +352,22 @@ def schools(con: duckdb.DuckDBPyConnection, district_id: str, run_id: int | None
         return dict(rows.fetchall())
     with _staged_tables(con, run_id) as t:
         return dict(con.execute(query.format(t["schools"]), {"run": run_id}).fetchall())
+
+
+def students(
+    con: duckdb.DuckDBPyConnection, district_id: str, run_id: int | None, ids: list[str]
+) -> dict[str, tuple[str | None, str | None, str | None, str | None]]:
+    """Student id -> (first name, last name, school id, grade) of a staged run or the roster:
+    to say who cannot be placed."""
+    if not ids:
+        return {}
+    query = "SELECT id, first_name, last_name, school, grade FROM {} WHERE list_contains($ids, id)"
+    if run_id is None:
+        t = sql.current(STUDENTS, live=True)
+        rows = con.execute(query.format(t), {"district": district_id, "ids": ids}).fetchall()
+    else:
+        with _staged_tables(con, run_id) as staged:
+            rows = con.execute(
+                query.format(staged["students"]), {"run": run_id, "ids": ids}
+            ).fetchall()
+    return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
