@@ -112,6 +112,7 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
         )
 
     st.subheader("Testing Measures")
+    st.caption(f"The MGI's own requirements are labelled {MGI_LABEL}.")
     measures = st.multiselect(
         "Measures the district administers",
         list(MEASURES),
@@ -232,8 +233,9 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
 
     st.subheader("Data requirements")
     st.caption(
-        "What these parameters ask of the district's data. Validation reports every record that "
-        "misses one as an error. Send the list to the district before the first sync."
+        "What these parameters ask of the district's data: the MGI's, then the district's own "
+        f"({DISTRICT_LABEL}). Validation reports every record that misses one, at the "
+        "requirement's severity. Send the list to the district before the first sync."
     )
     ui.requirements(edited or current, district.district_id, key="param_requirements")
 
