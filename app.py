@@ -33,6 +33,7 @@ page = st.navigation(
             st.Page("app_pages/sync.py", title="Test Sync", icon=":material/sync:"),
             st.Page("app_pages/validation.py", title="Validation", icon=":material/rule:"),
             st.Page("app_pages/changes.py", title="Changes", icon=":material/difference:"),
+            st.Page("app_pages/test_plans.py", title="Test plans", icon=":material/assignment:"),
             st.Page("app_pages/approve.py", title="Approve", icon=":material/task_alt:"),
         ],
         "Operate": [

@@ -2,6 +2,7 @@
 
     mgi-roster [--db PATH] parameters set  --district ID --file PARAMS.json
     mgi-roster [--db PATH] parameters show --district ID
+    mgi-roster [--db PATH] parameters preview --district ID [--file PARAMS.json] [--json]
     mgi-roster [--db PATH] connect --district ID [--json]   (the connection checklist)
     mgi-roster [--db PATH] sync    --district ID [--json]
     mgi-roster [--db PATH] export  --run RUN_ID --what issues|changes [--format csv|json] [--out FILE]
@@ -76,6 +77,13 @@ def _parser() -> argparse.ArgumentParser:
     ps.add_argument("--file", required=True, type=Path)
     pshow = pc.add_parser("show", help="print a district's parameters as JSON")
     pshow.add_argument("--district", required=True)
+    pp = pc.add_parser(
+        "preview",
+        help="what the screening class rule matches in the latest staged run (else the roster)",
+    )
+    pp.add_argument("--district", required=True)
+    pp.add_argument("--file", type=Path, help="parameters to try (default: the saved ones)")
+    pp.add_argument("--json", action="store_true", help="print one JSON object")
 
     rd = commands.add_parser(
         "readiness", help="test plans the roster (or a staged run) needs, and who cannot be placed"
@@ -238,17 +246,48 @@ def _parameters(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int
         params = parameters.require(con, args.district)
         print(params.to_json())
         return OK
-    path: Path = args.file
+    if args.action == "preview":
+        return _preview(con, args)
+    text = _read_parameters(args.file)
+    params = parameters.Parameters.from_json(text)
+    district = districts.add(con, args.district)
+    parameters.save(con, district.district_id, params)
+    for note in parameters.upgrade(json.loads(text))[1]:  # a file of the earlier version
+        print(note)
+    print(f"Saved the District Parameters of {district.label}.")
+    return OK
+
+
+def _read_parameters(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(
             f"Cannot read the parameters file {path}: {exc.__class__.__name__}."
         ) from None
-    params = parameters.Parameters.from_json(text)
-    district = districts.add(con, args.district)
-    parameters.save(con, district.district_id, params)
-    print(f"Saved the District Parameters of {district.label}.")
+
+
+def _preview(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
+    from mgi_roster.review import readiness
+
+    if args.file is not None:
+        params = parameters.Parameters.from_json(_read_parameters(args.file))
+    else:
+        params = parameters.require(con, args.district)
+    seen = readiness.preview(con, args.district, params)
+    if args.json:
+        _emit(seen.to_dict())
+        return OK
+    where = f"staged run {seen.run_id}" if seen.run_id is not None else "the current roster"
+    print(f"The rule matches {seen.matched} of the {seen.sections} section(s) of {where}.")
+    for x in seen.sample:
+        print(f"  {x.name} (school {x.school_id}, grade {x.grade}): {x.students} students")
+    print(
+        f"{seen.covered} of {seen.screened} screened student(s) are in a matched class of "
+        f"their school; {seen.not_covered} are not."
+    )
+    if seen.message:
+        print(seen.message)
     return OK
 
 

@@ -8,6 +8,7 @@ Syncing the demo district takes a second or two, so two databases are built once
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 from mgi_roster import demo, districts, parameters, schedule, store, sync, views
 from mgi_roster.errors import CleverUnavailable, ConfigError
 from mgi_roster.parameters import Parameters
+from mgi_roster.review import readiness
 from mgi_roster.roster import merge
 from mgi_roster.settings import CleverSettings
 from tests.builders import copy_store
@@ -490,3 +492,95 @@ def test_downloads_are_offered(use_db, day1_db):
     assert any(b.key == "val_download" for b in at.get("download_button"))
     at = goto(at, "app_pages/changes.py")
     assert any(b.key == "chg_download" for b in at.get("download_button"))
+
+
+class _InTheDemoYear(date):
+    """The demo's terms are the 2025-26 school year: a day inside it, so its classes are current."""
+
+    @classmethod
+    def today(cls) -> date:
+        return date(2025, 10, 1)
+
+
+def test_parameters_page_screens_requires_and_previews_the_rule_before_saving(
+    use_db, day1_db, monkeypatch
+):
+    monkeypatch.setattr("mgi_roster.review.screening.date", _InTheDemoYear)
+    path = use_db(day1_db)
+    at = goto(app(), "app_pages/parameters.py")
+    assert_clean(at)
+    at.multiselect(key="param_screened_grades").unselect("9").run()
+    at.multiselect(key="param_district_required").select("students.state_id").run()
+    at.multiselect(key="param_district_required").select("students.dob").run()
+    at.multiselect(key="param_district_warnings").select("students.dob").run()
+    requirements = table(at, "measure", "rule")
+    assert "District requirement (not the MGI's)" in set(requirements["measure"])
+    at.toggle(key="param_by_class").set_value(True).run()
+    at.text_input(key="param_name_contains").input("zzz no such class").run()
+    assert_clean(at)
+    assert any("matches none of the" in t for t in texts(at, "warning"))
+    at.text_input(key="param_name_contains").input("").run()
+    at.multiselect(key="param_subjects").select("math").run()
+    at.multiselect(key="param_rule_grades").select("3").run()
+    assert_clean(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert "Sections matched" in metrics and int(metrics["Screened students covered"]) > 0
+    assert table(at, "section", "school", "grade", "students") is not None
+    at.button(key="param_save").click().run()
+    assert_clean(at)
+    with store.opened(path) as con:
+        saved = parameters.load(con, DEMO)
+    assert "9" not in saved.screened_grades
+    assert {(r.field, r.severity) for r in saved.district_requirements} == {
+        ("state_id", "error"),
+        ("dob", "warning"),
+    }
+    assert saved.screening_class_rule.subjects == ("math",)
+    assert saved.screening_class_rule.grades == ("3",)
+
+
+def test_parameters_page_says_how_stored_parameters_of_the_earlier_version_were_converted(
+    use_db,
+):
+    path = use_db()
+    with store.opened(path) as con:
+        districts.ensure_demo(con)
+        con.execute(
+            "INSERT INTO parameters (district_id, body, saved_at) VALUES (?, ?, now())",
+            [DEMO, '{"testing_measures": ["state_reporting"]}'],
+        )
+    at = goto(app(), "app_pages/parameters.py")
+    assert_clean(at)
+    assert any("'state_reporting' is not an MGI measure" in t for t in texts(at, "info"))
+
+
+def test_test_plans_page_shows_plans_per_school_and_form_and_who_cannot_be_placed(use_db, day2_db):
+    path = use_db(day2_db)
+    at = goto(app(), "app_pages/test_plans.py")
+    assert_clean(at)
+    with store.opened(path) as con:
+        params = parameters.load(con, DEMO)
+        run_id = readiness.reviewable_run(con, DEMO)
+        found = readiness.of_run(con, run_id, params)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Test plans needed"] == f"{found.plans:,}" and found.plans > 0
+    assert metrics["Not screened"] == f"{found.not_screened:,}" and found.not_screened > 0
+    assert any("not screened" in t for t in texts(at, "info"))
+    assert len(at.get("vega_lite_chart")) == 1
+    plans = table(at, "school", "grade", "students", "plans")
+    assert plans["plans"].sum() == found.plans and set(plans["grade"]) <= set("K123456789")
+    if found.unplaceable:
+        listed = table(at, "record_id", "reason")
+        assert set(listed["record_id"]) == {u.record_id for u in found.unplaceable}
+        assert any(b.key == "plans_download" for b in at.get("download_button"))
+
+
+def test_test_plans_page_reads_the_roster_when_no_run_awaits_review(use_db, day1_db):
+    path = use_db(day1_db)
+    with store.opened(path) as con:
+        merge.approve(con, views.run_choices(con, DEMO)[0][0], by="Dana")
+        found = readiness.of_roster(con, DEMO, parameters.load(con, DEMO))
+    at = goto(app(), "app_pages/test_plans.py")
+    assert_clean(at)
+    assert {m.label: m.value for m in at.metric}["Test plans needed"] == f"{found.plans:,}"
+    assert any("From the roster" in str(c.value) for c in at.caption)

@@ -251,3 +251,20 @@ def test_any_json_object_is_parameters_or_a_parameters_error(data):
     else:
         assert Parameters.from_json(params.to_json()) == params
         assert json.loads(params.to_json()).keys() == EXAMPLE.keys()
+
+
+def test_parameters_set_says_how_a_file_of_the_earlier_version_was_converted(tmp_path, capsys):
+    from mgi_roster.cli import main
+
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"testing_measures": ["state_reporting"]}))
+    db = str(tmp_path / "mgi.duckdb")
+    assert main(["--db", db, "parameters", "set", "--district", "d" * 24, "--file", str(old)]) == 0
+    out = capsys.readouterr().out
+    assert "'state_reporting' is not an MGI measure" in out and "students.state_id" in out
+    current = tmp_path / "current.json"
+    current.write_text("{}")
+    assert (
+        main(["--db", db, "parameters", "set", "--district", "d" * 24, "--file", str(current)]) == 0
+    )
+    assert "not an MGI measure" not in capsys.readouterr().out
