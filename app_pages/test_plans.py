@@ -13,6 +13,7 @@ from mgi_roster import parameters, ui, views
 from mgi_roster.grades import FORMS
 from mgi_roster.parameters import PLAN_SIZE
 from mgi_roster.review import readiness
+from mgi_roster.ui import charts
 
 
 def render(con: duckdb.DuckDBPyConnection) -> None:
@@ -62,9 +63,9 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
     plans = views.plans_table(found, schools)
     if not plans.empty:
         st.subheader("Students by school and grade form")
-        ui.bar_chart(
+        charts.bar_chart(
             views.plans_by_school_grade(plans),
-            x=ui.count_axis("students:Q", "students"),
+            x=charts.count_axis("students:Q", "students"),
             y=alt.Y("school:N", title=None),
             color=alt.Color("grade:N", sort=list(FORMS), scale=alt.Scale(scheme="tableau10")),
             key="plans_chart",

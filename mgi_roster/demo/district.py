@@ -233,7 +233,7 @@ class DemoDistrict:
             "sis_type": "sftp",
             "state": "success",
             "error": "",
-            "last_sync": _iso(_sync_ms(self.day)),
+            "last_sync": _recent_sync(self.day),
             "portal_url": "https://clever.com/in/maple-valley-demo",
             "district_contact": {
                 "district": DEMO_DISTRICT_ID,
@@ -540,6 +540,17 @@ def _student_sis(i: int, h: int) -> str:
 def _dumps(value: Any) -> str:
     """Compact JSON, UTF-8 left as is (as Clever sends it)."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _recent_sync(day: int) -> str:
+    """When Clever last synced the demo district: recently (a live district's Test Connection
+    would warn about a sync older than 7 days), one night apart per SIS day, day 3 the latest
+    06:14 UTC; to the minute, so every call within a test agrees."""
+    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    latest = now.replace(hour=6, minute=14)
+    if latest > now:
+        latest -= dt.timedelta(days=1)
+    return (latest - dt.timedelta(days=DEMO_DAYS - day)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def _term(i: int) -> dict[str, Any]:

@@ -11,6 +11,7 @@ Courses (one per grade and subject, and two electives) and terms are small fixed
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -294,11 +295,20 @@ def _course_number(index: int) -> str:
     return f"{_SUBJECT_CODES[subject]}{grade:02d}0"
 
 
-_TERMS = (  # the school year and its two semesters, as /v3.0/terms sends dates
-    ("2025-2026 School Year", "2025-08-18", "2026-06-05"),
-    ("Semester 1", "2025-08-18", "2026-01-16"),
-    ("Semester 2", "2026-01-20", "2026-06-05"),
-)
+def _terms(today: dt.date | None = None) -> tuple[tuple[str, str, str], ...]:
+    """The school year under way (a year starts on August 1) and its two semesters, as
+    /v3.0/terms sends dates: the demo's classes are always in a current term, so screening
+    classes (which count only sections of a current term) work on the demo any day."""
+    today = today or dt.date.today()
+    y = today.year if today.month >= 8 else today.year - 1
+    return (
+        (f"{y}-{y + 1} School Year", f"{y}-08-18", f"{y + 1}-06-05"),
+        ("Semester 1", f"{y}-08-18", f"{y + 1}-01-16"),
+        ("Semester 2", f"{y + 1}-01-20", f"{y + 1}-06-05"),
+    )
+
+
+_TERMS = _terms()
 
 
 _TITLES = {
