@@ -20,7 +20,6 @@ from typing import Any
 import duckdb
 
 from mgi_roster.errors import InputError
-from mgi_roster.review.validation import messages
 
 ISSUE_COLUMNS = (
     "run_id",
@@ -67,6 +66,10 @@ def rows(
     ).fetchall()
     if what == "issues":
         at = columns.index("message")
+        # Rendering needs pandas: imported here, so a first page that only links downloads
+        # (and the command line) starts without it.
+        from mgi_roster.review.validation import messages
+
         sentences = messages.rendered(columns, found)
         found = [
             (*row[:at], text, *row[at + 1 :]) for row, text in zip(found, sentences, strict=True)
