@@ -51,7 +51,16 @@ from mgi_roster.ui.tables import (
     roster_figures,
     table,
 )
-from mgi_roster.ui.widgets import bound_select, district_picker, link, needs, review_run, run_picker
+from mgi_roster.ui.widgets import (
+    bound_select,
+    district_picker,
+    district_switcher,
+    link,
+    needs,
+    plain,
+    review_run,
+    run_picker,
+)
 
 __all__ = [
     "PAGE_SIZES",
@@ -67,6 +76,7 @@ __all__ = [
     "current_run",
     "db",
     "district_picker",
+    "district_switcher",
     "download_csv",
     "download_table",
     "identity",
@@ -77,6 +87,7 @@ __all__ = [
     "needs",
     "notify",
     "paged_table",
+    "plain",
     "policy",
     "presenting",
     "requirements",
