@@ -24,7 +24,7 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
         "several districts. The demo district needs no Clever credentials: it serves a made-up "
         "district in Clever's own format, so the whole flow can be shown end to end."
     )
-    ui.district_picker(con, key="district_choose", label="Work on district")
+    ui.district_switcher(con, key="district_choose", label="Work on district")
     found = districts.all_districts(con)
     if len(found) > 1:  # with the demo district alone, the picker says all a table would
         # Imported here: views brings pandas, which a first visit (this page, the demo district

@@ -177,7 +177,17 @@ def test_demo_flow_to_a_merged_run_in_chromium(chromium: str, server: str) -> No
             page.goto(server)
             heading("District")
             shows("No sign-in configured: open for local and demo use")
+            # The district's name on the sidebar's switcher reads as itself (the label's
+            # Markdown escapes do not show), and the switcher opens the district picker.
+            sidebar = page.get_by_test_id("stSidebar")
+            switcher = sidebar.get_by_role("button", name="Maple Valley Unified (demo)")
+            expect(switcher).to_be_visible(timeout=STEP_TIMEOUT_MS)
             shot("district")
+            switcher.click()
+            picker = page.get_by_role("combobox", name="District", exact=True)
+            expect(picker).to_be_visible(timeout=STEP_TIMEOUT_MS)
+            page.keyboard.press("Escape")
+            expect(picker).to_be_hidden(timeout=STEP_TIMEOUT_MS)
 
             visit("District Parameters")
             page.get_by_role("button", name="Save District Parameters").click()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -102,3 +103,35 @@ def test_the_district_page_lists_the_districts_once_there_are_several(db_path: P
     at.run()
     (shown,) = [d.value for d in at.dataframe]
     assert OTHER in set(shown["District ID"]) and len(shown) == 2
+
+
+# --- the district switcher -----------------------------------------------------------------
+
+HOSTILE_NAMES = (
+    "**bold** _it_ ~~gone~~ `code`",
+    "[link](javascript:alert(1)) ![img](http://evil.example/x.png) <http://evil.example>",
+    ":red[colour] :material/home: :smile: $x^2$",
+    "# Heading\n- item\n1. item | pipe | \\ backslash = + . !",
+    "Maple Valley Unified (demo)",
+)
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_plain_escapes_everything_a_label_would_read_as_syntax(name: str) -> None:
+    shown = ui.plain(name)
+    unescaped = re.sub(r"\\(.)", r"\1", shown, flags=re.S)
+    assert unescaped == name  # the escapes are all there is to it
+    bare = re.sub(r"\\.", "", shown, flags=re.S)  # what is left unescaped
+    assert not set(bare) & set("\\`*_{}[]()#+-.!|<>~$:=")
+
+
+def test_the_switcher_names_the_district_and_holds_its_picker(db_path: Path) -> None:
+    with store.opened(db_path) as con:
+        districts.add(con, OTHER, "**Springfield** [x](http://evil.example)")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["district_id"] = OTHER
+    at.run()
+    labels = [p.proto.popover.label for p in at.sidebar.get("popover")]
+    assert labels == [ui.plain("**Springfield** [x](http://evil.example)")]
+    picker = at.selectbox(key="sidebar_district")
+    assert picker.value == OTHER and len(picker.options) == 2

@@ -60,7 +60,16 @@ from mgi_roster.ui.tables import (
     roster_figures,
     table,
 )
-from mgi_roster.ui.widgets import bound_select, district_picker, link, needs, review_run, run_picker
+from mgi_roster.ui.widgets import (
+    bound_select,
+    district_picker,
+    district_switcher,
+    link,
+    needs,
+    plain,
+    review_run,
+    run_picker,
+)
 
 __all__ = [
     "store_for_long_work",
@@ -77,6 +86,7 @@ __all__ = [
     "current_run",
     "db",
     "district_picker",
+    "district_switcher",
     "download_csv",
     "download_table",
     "identity",
@@ -87,6 +97,7 @@ __all__ = [
     "needs",
     "notify",
     "paged_table",
+    "plain",
     "policy",
     "presenting",
     "requirements",

@@ -14,17 +14,17 @@ from mgi_roster.ui.guard import db, show_error
 from mgi_roster.ui.presentation import PRESENTING_HELP, shown
 from mgi_roster.ui.signin import identity, policy, sign_out
 from mgi_roster.ui.state import selected_district
-from mgi_roster.ui.widgets import district_picker
+from mgi_roster.ui.widgets import district_switcher
 
 
 def sidebar() -> None:
-    """The district picker and the presentation toggle, in the sidebar before the page runs
-    (the page works on the district, and masks what it shows while presenting)."""
+    """The district (a button that opens its picker) and the presentation toggle, in the
+    sidebar before the page runs (the page works on the district, and masks what it shows while
+    presenting)."""
     with st.sidebar:
         try:
             with db() as con:
-                selected_district(con)
-                district_picker(con, key="sidebar_district", label="District")
+                district_switcher(con, key="sidebar_district", label="District", width="stretch")
         except RosterError as exc:
             show_error(exc)
         st.toggle("Presentation mode", key="presenting", help=PRESENTING_HELP)

@@ -3,18 +3,30 @@ a review page (which run it reviews, or what comes first)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import streamlit as st
 
 from mgi_roster import districts
-from mgi_roster.ui.state import current_run, select_district
+from mgi_roster.ui.state import current_run, select_district, selected_district
 
 if TYPE_CHECKING:
     import duckdb
 
     from mgi_roster.districts import District
+
+
+# What Streamlit would read as syntax in a label: Markdown (links and images included), emoji
+# shortcodes, Material icons (:material/...:) and colours (:red[...]).
+_LABEL_SYNTAX = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
+
+
+def plain(text: str) -> str:
+    """Text for a button or popover label, shown as itself: Streamlit renders labels as Markdown,
+    and a district's name is whatever its adder typed, or Clever's."""
+    return _LABEL_SYNTAX.sub(r"\\\1", text)
 
 
 def link(page: str, label: str) -> None:
@@ -70,6 +82,21 @@ def district_picker(con: duckdb.DuckDBPyConnection, *, key: str, label: str) -> 
         key=key,
         labels={d.district_id: d.label for d in found},
     )
+
+
+def district_switcher(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    key: str,
+    label: str,
+    width: Literal["content", "stretch"] = "content",
+) -> None:
+    """The selected district, named on a button that opens its picker. A popover draws its
+    content when it opens: the picker's browser code, the heaviest of the first page's, is
+    loaded then rather than with every first visit (benchmarks/RESULTS.md, "First render")."""
+    district = selected_district(con)
+    with st.popover(plain(district.name), icon=":material/domain:", width=width):
+        district_picker(con, key=key, label=label)
 
 
 def run_picker(con: duckdb.DuckDBPyConnection, district: District, *, key: str) -> None:
