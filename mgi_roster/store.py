@@ -206,13 +206,17 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
             f"This database was written by a newer MGI Roster Review (schema {current}); update "
             "the program before opening it."
         )
-    for version in range(current, len(MIGRATIONS)):
-        with transaction(con):
+    if current == SCHEMA_VERSION:
+        return
+    # Every pending migration in one transaction: a new store is created in one commit (a
+    # first visit waits for it), and a store is never left between two versions.
+    with transaction(con):
+        for version in range(current, SCHEMA_VERSION):
             for statement in MIGRATIONS[version]:
                 con.execute(statement)
-            con.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(version + 1)]
-            )
+        con.execute(
+            "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+        )
 
 
 def connect(
