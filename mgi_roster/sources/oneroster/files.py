@@ -188,6 +188,13 @@ class File:
                 seen.setdefault(column, None)
         return tuple(seen)
 
+    def create_sql(self) -> str:
+        """The raw table both readers (CSV and REST) fill: every column VARCHAR, as sent ("" and
+        an absent value both NULL), named by the CSV headers; list cells stay comma-joined text,
+        as in the CSV binding."""
+        columns = ", ".join('"' + c + '" VARCHAR' for c in self.raw_columns)
+        return f"CREATE TABLE IF NOT EXISTS {self.table} ({columns})"
+
 
 ROSTERING: tuple[File, ...] = tuple(File(name) for name in _HEADERS)
 BY_NAME: dict[str, File] = {f.name: f for f in ROSTERING}
