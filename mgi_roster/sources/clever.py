@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -46,21 +45,18 @@ from mgi_roster.errors import (
     UnexpectedResponse,
 )
 from mgi_roster.settings import DEFAULT_API_BASE, CleverSettings
+from mgi_roster.sources.http import (
+    Attempts,
+    Retrying,
+    Voice,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 API_VERSION = "/v3.0"
 MAX_PAGE_SIZE = 10_000  # Clever answers 413 above this (§2)
-DEFAULT_TIMEOUT = (10.0, 120.0)  # (connect, read) seconds: a 10,000-record page can be slow
 RETRY_STATUSES = frozenset({500, 502, 503})
-# No answer, or an answer cut off on the way (a connection dropped mid-body): worth retrying.
-TRANSIENT_ERRORS = (
-    requests.ConnectionError,
-    requests.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.ContentDecodingError,
-)
 DEFAULT_BACKOFF = 1.0  # seconds before the first retry; doubled each time
 DISTRICT_ID = re.compile(r"[0-9a-f]{24}")
 
@@ -177,17 +173,23 @@ class Page:
 # --- HTTP with retries ----------------------------------------------------------------------
 
 
-@dataclass
-class Http:
-    """requests with Clever's rules: timeouts, 429 waits, bounded 5xx retries, error mapping."""
+CLEVER = Voice(
+    name="Clever",
+    unavailable=CleverUnavailable,
+    retry_statuses=RETRY_STATUSES,
+    unreachable_advice="Check the network, then try again; if it persists, see status.clever.com.",
+    busy_advice="Another program may be using this district's token heavily; try again later.",
+    failing_advice="Clever is having trouble: try again later (status.clever.com).",
+)
 
-    session: requests.Session
-    timeout: tuple[float, float] = DEFAULT_TIMEOUT
-    max_retries: int = 5  # 5xx and connection errors, per request
-    max_rate_limit_waits: int = 20  # consecutive 429s for one request
-    backoff: float = field(default_factory=lambda: DEFAULT_BACKOFF)  # seconds, doubled each retry
-    clock: Callable[[], float] = time.time
-    sleep: Callable[[float], None] = time.sleep
+
+@dataclass
+class Http(Retrying):
+    """requests with Clever's rules: timeouts, 429 waits, bounded 5xx retries (sources/http.py),
+    and Clever's error mapping."""
+
+    # Read when an Http is made, so a test may set DEFAULT_BACKOFF to 0 for the whole module.
+    backoff: float = field(default_factory=lambda: DEFAULT_BACKOFF)
 
     def get_json(
         self,
@@ -211,88 +213,29 @@ class Http:
     ) -> T:
         """GET a JSON answer and read it with `read` (which raises ValueError on text that is not
         JSON: retried, as an answer cut off on the way)."""
-        failures = 0
-        waits = 0
-        where = _where(url)
+        attempts = Attempts()
+        place = _where(url)
         while True:
-            try:
-                response = self.session.get(url, params=params, auth=auth, timeout=self.timeout)
-            except TRANSIENT_ERRORS as exc:
-                failures += 1
-                if failures > self.max_retries:
-                    raise CleverUnavailable(
-                        f"Could not reach Clever at {where} after {failures} attempts "
-                        f"({type(exc).__name__}). Check the network, then try again; if it "
-                        "persists, see status.clever.com."
-                    ) from None
-                self._back_off(failures, f"{type(exc).__name__} from {where}")
-                continue
-
+            response = self.send(CLEVER, "GET", url, attempts=attempts, params=params, auth=auth)
             status = response.status_code
-            if status == 429:
-                waits += 1
-                if waits > self.max_rate_limit_waits:
-                    raise CleverUnavailable(
-                        f"Clever kept answering 'too many requests' for {where} after {waits - 1} "
-                        "waits. Another program may be using this district's token heavily; "
-                        "try again later."
-                    )
-                self._wait_for_rate_limit(response)
-                continue
-            if status in RETRY_STATUSES:
-                failures += 1
-                if failures > self.max_retries:
-                    raise CleverUnavailable(
-                        f"Clever answered HTTP {status} for {where} {failures} times in a row. "
-                        "Clever is having trouble: try again later (status.clever.com)."
-                    )
-                self._back_off(failures, f"HTTP {status} from {where}")
-                continue
             if status == 401:
                 raise unauthorized()
             if status >= 400:
-                raise _rejected(status, where, response)
-            _expect_json(response, where)
+                raise _rejected(status, place, response)
+            _expect_json(response, place)
             try:
                 return read(response.text)
             except ValueError:
                 # A 200 whose JSON does not parse was almost always cut off on the way.
-                failures += 1
-                if failures > self.max_retries:
-                    raise UnexpectedResponse(
-                        f"Clever's answer for {where} was not valid JSON {failures} times in a row "
-                        f"(HTTP {status}, {len(response.content)} bytes): it is being cut off. "
-                        "Check the network (a proxy?), then run the sync again."
-                    ) from None
-                self._back_off(failures, f"invalid JSON from {where}")
-
-    def _back_off(self, failures: int, reason: str) -> None:
-        delay = self.backoff * 2 ** (failures - 1)
-        log.warning(
-            "%s; retrying in %.1f s (attempt %d of %d)",
-            reason,
-            delay,
-            failures + 1,
-            self.max_retries + 1,
-        )
-        self.sleep(delay)
-
-    def _wait_for_rate_limit(self, response: requests.Response) -> None:
-        # Clever sends X-RateLimit-Reset (unix seconds), usually no Retry-After (§7). The
-        # header may repeat once per bucket ("a, b"): the latest reset is the safe one.
-        delay = 0.0
-        reset = response.headers.get("X-RateLimit-Reset")
-        if reset:
-            try:
-                delay = max(float(part) for part in reset.split(",")) - self.clock()
-            except ValueError:
-                delay = 0.0
-        retry_after = response.headers.get("Retry-After")
-        if retry_after and retry_after.strip().isdigit():
-            delay = max(delay, float(retry_after))
-        delay = min(max(delay, 0.0) + 0.5, 120.0)  # a little past the reset; never hang for long
-        log.info("Clever rate limit reached; waiting %.1f s for the window to reset", delay)
-        self.sleep(delay)
+                self.failed(
+                    CLEVER,
+                    attempts,
+                    f"invalid JSON from {place}",
+                    f"Clever's answer for {place} was not valid JSON {attempts.failures + 1} "
+                    f"times in a row (HTTP {status}, {len(response.content)} bytes): it is being "
+                    "cut off. Check the network (a proxy?), then run the sync again.",
+                    error=UnexpectedResponse,
+                )
 
 
 def _where(url: str) -> str:
