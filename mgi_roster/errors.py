@@ -12,6 +12,11 @@
     │   ├── CleverUnavailable        5xx or no connection, after retries
     │   ├── UnexpectedResponse       HTML (or anything not JSON) where JSON was expected
     │   └── RequestRejected          400, 404, 413: the request itself is wrong
+    ├── OneRosterApiError            talking to a OneRoster REST API failed
+    │   ├── OneRosterAuthRejected    the token endpoint or the API refused the credentials
+    │   ├── OneRosterUnavailable     5xx, 429 or no connection, after retries
+    │   ├── OneRosterUnexpected      not JSON, or not the envelope the spec names
+    │   └── OneRosterRejected        400, 403, 404, 422: the request itself is refused
     ├── ParametersError              District Parameters missing or invalid
     ├── SyncRefused                  a sync cannot start (another one runs, ...)
     └── MergeRefused                 Approve / Undo refused; nothing was written
@@ -82,6 +87,33 @@ class UnexpectedResponse(CleverError):
 
 class RequestRejected(CleverError):
     title = "Clever rejected the request"
+
+
+class OneRosterApiError(RosterError):
+    """`status` is the HTTP status that ended the call, when there was one (a 403 on an optional
+    collection is not fatal to its caller)."""
+
+    title = "OneRoster API connection failed"
+
+    def __init__(self, message: str, *, status: int | None = None, title: str | None = None):
+        super().__init__(message, title=title)
+        self.status = status
+
+
+class OneRosterAuthRejected(OneRosterApiError):
+    title = "OneRoster credentials rejected"
+
+
+class OneRosterUnavailable(OneRosterApiError):
+    title = "OneRoster API unavailable"
+
+
+class OneRosterUnexpected(OneRosterApiError):
+    title = "Unexpected answer from the OneRoster API"
+
+
+class OneRosterRejected(OneRosterApiError):
+    title = "The OneRoster API refused the request"
 
 
 class ParametersError(RosterError):

@@ -45,11 +45,8 @@ from mgi_roster.errors import (
     UnexpectedResponse,
 )
 from mgi_roster.settings import DEFAULT_API_BASE, CleverSettings
-from mgi_roster.sources.http import (
-    Attempts,
-    Retrying,
-    Voice,
-)
+from mgi_roster.sources.http import Attempts, Retrying, Voice
+from mgi_roster.sources.http import Bearer as _Bearer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -299,20 +296,6 @@ def _reason(response: requests.Response) -> str:
 
 
 # --- the client -----------------------------------------------------------------------------
-
-
-class _Bearer(requests.auth.AuthBase):
-    """Bearer auth that never shows the token in a repr or a log line."""
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        return request
-
-    def __repr__(self) -> str:
-        return "_Bearer(<hidden>)"
 
 
 class CleverClient:

@@ -159,6 +159,20 @@ class Retrying:
         self.sleep(delay)
 
 
+class Bearer(requests.auth.AuthBase):
+    """Bearer auth that never shows the token in a repr or a log line."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+    def __repr__(self) -> str:
+        return "Bearer(<hidden>)"
+
+
 def rate_limit_delay(response: requests.Response, now: float) -> float:
     """Seconds to wait after a 429: until X-RateLimit-Reset (unix seconds; Clever's, which may
     repeat once per bucket, "a, b": the latest is the safe one) or for Retry-After (seconds or an
