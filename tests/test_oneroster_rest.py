@@ -22,11 +22,13 @@ from responses import matchers
 
 from mgi_roster.errors import (
     ConfigError,
+    OneRosterApiError,
     OneRosterAuthRejected,
     OneRosterRejected,
     OneRosterUnavailable,
     OneRosterUnexpected,
 )
+from mgi_roster.sources.http import rate_limit_delay
 from mgi_roster.sources.oneroster import connection, rest, wire
 from mgi_roster.sources.oneroster.files import file
 from mgi_roster.sources.oneroster.rest import ApiConfig, OneRosterClient
@@ -761,6 +763,7 @@ def test_check_connection_reports_district_counts_and_version(session, clock):
     assert found.counts["classes"] == 1 and found.counts["users"] == 2
     assert found.counts["students"] == 1 and found.counts["demographics"] is None
     assert (found.version, found.version_served, found.version_note) == ("1.2", "1.2", None)
+    assert json.loads(json.dumps(found.as_dict()))["districts"][0]["sourced_id"] == "d1"
     assert found.auth == "OAuth 2.0 client credentials"
     counted = [c.request for c in responses.calls if "limit=1&" in (c.request.url or "")]
     assert len(counted) == len(connection.COUNTED)
@@ -776,6 +779,41 @@ def test_check_connection_notices_a_11_shape_on_a_12_setting(session, clock):
     assert found.version_served == "1.1"
     assert "ONEROSTER_VERSION=1.1" in (found.version_note or "")
     assert found.counts["students"] is None  # no X-Total-Count: not said
+
+
+@pytest.mark.parametrize("scenario", ["token-echo", "api-echo", "busy", "html", "signed-echo"])
+@responses.activate
+def test_secret_and_token_never_reach_a_message_or_a_log(session, clock, caplog, scenario):
+    echo = {"imsx_codeMajor": "failure", "imsx_description": f"got {SECRET} and {TOKEN}"}
+    if scenario == "token-echo":
+        responses.post(
+            TOKEN_URL, status=401, json={"error": "invalid_client", "error_description": SECRET}
+        )
+    else:
+        add_token()
+    if scenario == "api-echo":
+        responses.get(f"{V12}/orgs", status=403, json=echo)
+    if scenario == "busy":
+        responses.get(f"{V12}/orgs", status=503, json=echo)
+    if scenario == "html":
+        responses.get(f"{V12}/orgs", body=f"<html>{SECRET}</html>", content_type="text/html")
+    if scenario == "signed-echo":
+        responses.get(f"{V11}/orgs", status=401, json=echo)
+    version = "1.1" if scenario == "signed-echo" else "1.2"
+    with caplog.at_level(logging.DEBUG), pytest.raises(Exception) as err:
+        list(make_client(session, clock, version, retry={"max_retries": 1}).pages("orgs"))
+    shown = f"{err.value} {err.value!r} {err.value.args} {caplog.text}"
+    assert SECRET not in shown
+    if version == "1.2":  # a signed request has no token: the echo is just text
+        assert TOKEN not in shown
+    assert isinstance(err.value, OneRosterApiError)
+
+
+def test_retry_after_as_an_http_date():
+    response = requests.Response()
+    response.headers["Retry-After"] = "Wed, 21 Oct 2015 07:28:30 GMT"
+    now = 1445412480.0  # 07:28:00
+    assert rate_limit_delay(response, now) == 30.5
 
 
 def test_secret_not_in_reprs(session, clock):

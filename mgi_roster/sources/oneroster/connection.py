@@ -8,7 +8,7 @@ Plain data for the Connection page and the command line; one record is read per 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from mgi_roster.errors import OneRosterApiError
@@ -35,6 +35,12 @@ class ApiConnection:
     districts: tuple[Org, ...]  # orgs of type district
     schools: tuple[Org, ...]  # the first schools (the district id when there is no district org)
     counts: dict[str, int | None]  # X-Total-Count per collection; None: not said or not shared
+
+    def as_dict(self) -> dict[str, Any]:
+        """One JSON-ready object, for `--json` and the page."""
+        found = asdict(self)
+        found["version_note"] = self.version_note
+        return found
 
     @property
     def version_note(self) -> str | None:
