@@ -396,9 +396,27 @@ def test_paging_without_hints_stops_on_an_empty_page(session, clock):
 @responses.activate
 def test_paging_is_bounded(session, clock):
     add_token()
-    responses.get(f"{V12}/orgs", json=orgs("a"), headers={"Link": f'<{V12}/orgs?x=1>; rel="next"'})
+    served = iter(range(1, 100))
+
+    def endless(request):  # a provider whose next links never end
+        link = f'<{V12}/orgs?page={next(served)}>; rel="next"'
+        return 200, {"Link": link}, json.dumps(orgs("a"))
+
+    responses.add_callback(
+        responses.GET, f"{V12}/orgs", callback=endless, content_type="application/json"
+    )
     with pytest.raises(OneRosterUnexpected, match="after 3 pages"):
         list(make_client(session, clock, max_pages=3).pages("orgs"))
+
+
+@responses.activate
+def test_a_next_link_to_the_same_page_is_named(session, clock):
+    add_token()
+    same = f"{V12}/orgs?limit=1&offset=1"
+    responses.get(f"{V12}/orgs", json=orgs("a"), headers={"Link": f'<{same}>; rel="next"'})
+    with pytest.raises(OneRosterUnexpected, match="points to the page it came with"):
+        list(make_client(session, clock).pages("orgs"))
+    assert len(responses.calls) == 3  # token, the first page, the linked page once
 
 
 @responses.activate

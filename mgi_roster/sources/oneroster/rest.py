@@ -294,6 +294,12 @@ class OneRosterClient:
             yield Page(number, len(records), answer.text, answer.total)
             offset += len(records)
             if answer.next_url:
+                if answer.next_url == url:
+                    raise OneRosterUnexpected(
+                        f"The OneRoster API's next-page link for the {collection} points to the "
+                        "page it came with, so paging would never end. Ask the provider to "
+                        "check its Link headers."
+                    )
                 url = answer.next_url
             elif url:
                 return  # we were following links, and the last page has none
