@@ -765,6 +765,20 @@ def test_land_keeps_a_record_seen_twice_once(session, clock):
     assert [r["sourcedId"] for r in rows(con, "orgs")] == ["d1", "s1"]
 
 
+@responses.activate
+def test_land_pages_through_and_reports_progress(session, clock):
+    # One record a page; the provider's data shifted under the offset, so s1 comes twice.
+    add_token()
+    serve(V12, USERS_12, org_records=[ORG_12[0], ORG_12[1], ORG_12[1]])
+    con = duckdb.connect()
+    seen: list[rest.LandProgress] = []
+    rest.land(con, make_client(session, clock, page_size=1), seen.append)
+    assert [r["sourcedId"] for r in rows(con, "orgs")] == ["d1", "s1"]
+    orgs_seen = [(p.pages, p.records, p.total, p.done) for p in seen if p.collection == "orgs"]
+    assert orgs_seen == [(1, 1, 3, False), (2, 2, 3, False), (3, 3, 3, False), (3, 3, 3, True)]
+    assert len(rows(con, "roles")) == 3
+
+
 # --- Test Connection -------------------------------------------------------------------------
 
 

@@ -276,21 +276,22 @@ class OneRosterClient:
         base = {**(params or {}), "limit": str(limit)}
         offset = 0
         url: str | None = None
-        first_ids: set[str] = set()
+        first_page: list[Any] = []  # its sourcedIds: a server ignoring offset sends it again
         for number in range(1, self.config.max_pages + 1):
             answer = self.get(collection, None if url else {**base, "offset": str(offset)}, url=url)
             records = self._records(collection, answer)
             if not records:
                 return
-            first = str(records[0].get("sourcedId") if isinstance(records[0], dict) else "")
-            if number > 1 and not url and first and first in first_ids:
+            ids = [r.get("sourcedId") for r in records]
+            if number == 1:
+                first_page = ids
+            elif not url and ids == first_page:
                 raise OneRosterUnexpected(
                     f"The OneRoster API answered the same {collection} again at offset {offset}: "
                     "it ignores the offset parameter, so the collection cannot be read page by "
                     f"page. Ask the provider about paging, or raise the page size above the number "
                     f"of {collection}."
                 )
-            first_ids.add(first)
             yield Page(number, len(records), answer.text, answer.total)
             offset += len(records)
             if answer.next_url:
