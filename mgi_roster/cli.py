@@ -377,6 +377,8 @@ def _sync(target: store.Store, args: argparse.Namespace) -> int:
         _emit(result.to_dict())
     else:
         print(f"Run {result.run_id}: {result.status}. {result.message or ''}".strip())
+        if result.digest:
+            print(result.digest)
         for name, n in result.counts.items():
             print(f"  {name:12} {n:>9,}")
     if not result.ok:

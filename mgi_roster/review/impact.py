@@ -7,7 +7,7 @@ also gets the cause the data shows (`Cause`), in this order:
 
   rekey      a `rekeyed` change: the same person under a new id
   sharing    a school appeared in or left the share, and with it its students, teachers,
-             sections and their enrollments
+             sections and their enrollments (not on a first sync: everything is new then)
   term       a section moved to another term, or appeared (disappeared) with a term that
              starts (ended): the new term's classes, and their enrollments
   rollover   most of a school's students (more than half of those in both the roster and the
@@ -37,7 +37,7 @@ from typing import Any
 
 import duckdb
 
-from mgi_roster.entities import COURSES, SECTIONS, STUDENTS, TERMS
+from mgi_roster.entities import COURSES, SCHOOLS, SECTIONS, STUDENTS, TERMS
 from mgi_roster.grades import level_sql
 from mgi_roster.kinds import Cause, ChangeKind, Impact, Unusual
 from mgi_roster.parameters import Parameters
@@ -175,6 +175,18 @@ def _set_cause(
 
 def _causes(con: duckdb.DuckDBPyConnection, args: dict[str, Any], today: date) -> None:
     _set_cause(con, Cause.REKEY, f"c.change = '{REKEYED}'", args)
+    # A first sync (an empty roster) brings everything: the district's first share and first
+    # terms, not a change of them. Its records are what the SIS holds.
+    first = execute(con, f"SELECT count(*) = 0 FROM {sql.current(SCHOOLS)}", args).fetchone()
+    if first is None or not first[0]:
+        _changed_share_or_term(con, args, today)
+    _rollover(con, args)
+    _set_cause(con, Cause.SIS_EDIT, "true", args)
+
+
+def _changed_share_or_term(
+    con: duckdb.DuckDBPyConnection, args: dict[str, Any], today: date
+) -> None:
     # Sharing: a school came or went, and its records with it.
     gone_or_come = f"""SELECT record_id FROM changes WHERE run_id = $run AND entity = 'schools'
                        AND change IN {_APPEARS}"""
@@ -213,8 +225,6 @@ def _causes(con: duckdb.DuckDBPyConnection, args: dict[str, Any], today: date) -
                    OR (p.entity <> 'sections' AND p.record_id = {USER_OF}))""",
         args,
     )
-    _rollover(con, args)
-    _set_cause(con, Cause.SIS_EDIT, "true", args)
 
 
 def _rollover(con: duckdb.DuckDBPyConnection, args: dict[str, Any]) -> None:
@@ -254,9 +264,14 @@ class ImpactCount:
     causes: dict[str, int]  # students per cause
 
 
-def counts(con: duckdb.DuckDBPyConnection, run_id: int) -> list[ImpactCount]:
-    """A run's high-impact changes: students per impact, school and grade, most first."""
-    district = con.execute("SELECT district_id FROM runs WHERE run_id = ?", [run_id]).fetchone()
+def counts(
+    con: duckdb.DuckDBPyConnection, run_id: int, district_id: str | None = None
+) -> list[ImpactCount]:
+    """A run's high-impact changes: students per impact, school and grade, most first. Reads the
+    main store (the district from the run) or a run's own file (give `district_id`)."""
+    if district_id is None:
+        row = con.execute("SELECT district_id FROM runs WHERE run_id = ?", [run_id]).fetchone()
+        district_id = str(row[0]) if row else ""
     rows = execute(
         con,
         f"""WITH hi AS (
@@ -267,7 +282,7 @@ def counts(con: duckdb.DuckDBPyConnection, run_id: int) -> list[ImpactCount]:
                    count(*) FILTER (WHERE hi.unusual), list(hi.cause)
             FROM hi LEFT JOIN {sql.school_names()} n ON n.id = hi.student_school
             GROUP BY ALL ORDER BY students DESC, hi.impact, n.name, hi.student_grade""",
-        {"run": run_id, "district": district[0] if district else ""},
+        {"run": run_id, "district": district_id},
     ).fetchall()
     found = []
     for impact, school_id, school, grade, students, unusual, causes in rows:
