@@ -46,6 +46,7 @@ class ChangeFilter:
     changes: tuple[str, ...] = ()  # added, updated, archived, absent, restored
     schools: tuple[str, ...] = ()
     search: str = ""  # record name or record id
+    high_impact: bool = False  # only a student's school, grade or screening class changes
 
 
 @dataclass(frozen=True)
