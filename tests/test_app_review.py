@@ -6,17 +6,14 @@ from __future__ import annotations
 
 from mgi_roster import demo, store
 from mgi_roster.roster import partial
-from tests.test_app import (  # noqa: F401 (fixtures)
-    app,
-    assert_clean,
-    day1_db,
-    day2_db,
-    demo_settings,
-    goto,
-    table,
-    texts,
-    use_db,
-)
+from tests import test_app as base
+from tests.test_app import app, assert_clean, goto, table, texts
+
+# The dashboard's fixtures (the demo's day 1 and day 2 stores, built once per module).
+demo_settings = base.demo_settings
+use_db = base.use_db
+day1_db = base.day1_db
+day2_db = base.day2_db
 
 DEMO = demo.DEMO_DISTRICT_ID
 

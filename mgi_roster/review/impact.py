@@ -230,6 +230,14 @@ def _changed_share_or_term(
 def _rollover(con: duckdb.DuckDBPyConnection, args: dict[str, Any]) -> None:
     """Most of a school moved up exactly one grade: those grade changes are the rollover."""
     up_one = f"{level_sql('c.after')} = {level_sql('c.before')} + 1"
+    moved = execute(
+        con,
+        f"""SELECT count(*) FROM changes c WHERE c.run_id = $run AND c.entity = 'students'
+            AND c.field = 'grade' AND {up_one}""",
+        args,
+    ).fetchone()
+    if not moved or moved[0] < ROLLOVER_MIN:
+        return  # too few to be a rollover anywhere: spare the scan of the whole roster
     execute(
         con,
         f"""UPDATE changes c SET cause = '{Cause.ROLLOVER}'
