@@ -63,6 +63,10 @@ def test_the_digest_of_day_two_says_what_changed_and_what_is_wrong(day2):
     after = digest.of_run(con, result.run_id).text
     assert "records withheld for errors" in after
     assert "errors on" not in after
+    merged_updates = len(
+        planted.changed_students - {planted.bad_dob.record_id, planted.no_grade.record_id}
+    )
+    assert after.startswith(f"{merged_updates} students updated")  # what merged
 
 
 def test_a_rollover_reads_as_the_rollover(seeded_db):

@@ -143,6 +143,29 @@ def test_a_school_appearing_in_the_share_is_a_sharing_change(seeded_db):
     assert found[(sid(23), None)][1] == "sis_edit"
 
 
+def test_a_set_of_sections_shared_with_their_students_is_a_sharing_change(seeded_db):
+    day2 = small_district(10)
+    for k in range(3):  # three new classes of the same school, each with two new students
+        new = [30 + 2 * k, 31 + 2 * k]
+        day2.students += [student(n) for n in new]
+        day2.sections.append(section(10 + k, students=new))
+    run_id = synced(seeded_db, day2).run_id
+    found = notes(seeded_db, run_id)
+    assert {found[(hex_id("5e", 10 + k), None)][1] for k in range(3)} == {"sharing"}
+    assert found[(sid(30), None)][1] == "sharing"
+    assert found[(f"{hex_id('5e', 10)}:{sid(30)}:student", None)][1] == "sharing"
+
+
+def test_one_new_class_of_new_students_is_an_sis_edit(seeded_db):
+    day2 = small_district(10)
+    day2.students += [student(n) for n in (30, 31)]
+    day2.sections.append(section(10, students=[30, 31]))
+    run_id = synced(seeded_db, day2).run_id
+    found = notes(seeded_db, run_id)
+    assert found[(hex_id("5e", 10), None)][1] == "sis_edit"
+    assert found[(sid(30), None)][1] == "sis_edit"
+
+
 def test_sections_following_a_new_term_are_a_term_change(fresh_db):
     today = date.today()
     fall = term(1, today - timedelta(days=200), today - timedelta(days=10))

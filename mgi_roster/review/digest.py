@@ -98,6 +98,12 @@ def of_run(con: duckdb.DuckDBPyConnection, run_id: int) -> Digest:
         ).fetchall()
     )
     changes = json.loads(row[1]) if row[1] else {}
+    if withheld:  # merged in part: say what merged (the merge's counts), and what did not
+        merged = con.execute(
+            "SELECT counts FROM merges WHERE run_id = ? AND kind = 'merge' AND NOT undone",
+            [run_id],
+        ).fetchone()
+        changes = json.loads(merged[0]) if merged and merged[0] else changes
     issues = {"error": int(row[2]), "warning": int(row[3])}
     return build(con, run_id, str(row[0]), changes, issues, withheld)
 

@@ -7,7 +7,10 @@ also gets the cause the data shows (`Cause`), in this order:
 
   rekey      a `rekeyed` change: the same person under a new id
   sharing    a school appeared in or left the share, and with it its students, teachers,
-             sections and their enrollments (not on a first sync: everything is new then)
+             sections and their enrollments; or a set of at least SHARING_SECTIONS sections of
+             one school appeared (left) together with students who came (went) only through
+             them, as when a district shares by section (not on a first sync: everything is
+             new then)
   term       a section moved to another term, or appeared (disappeared) with a term that
              starts (ended): the new term's classes, and their enrollments
   rollover   most of a school's students (more than half of those in both the roster and the
@@ -48,6 +51,7 @@ from mgi_roster.store import execute
 MID_YEAR_MARGIN_DAYS = 30  # this tool's choice: the first and last month of a year are its ends
 ROLLOVER_SHARE = 0.5  # "most of a school": more than half its students in both roster and sync
 ROLLOVER_MIN = 5  # and at least this many (a handful of corrections is not a rollover)
+SHARING_SECTIONS = 3  # sections of one school coming (going) together with their own students
 REKEYED = "rekeyed"  # ChangeKind.REKEYED (the people engineer's kind), by its value
 APPEARS = (ChangeKind.ADDED, ChangeKind.ARCHIVED, ChangeKind.ABSENT, ChangeKind.RESTORED)
 _APPEARS = "(" + ", ".join(f"'{k}'" for k in APPEARS) + ")"
@@ -197,6 +201,7 @@ def _changed_share_or_term(
         f"(c.entity IN ('students', 'teachers', 'sections') AND c.school IN ({gone_or_come})))",
         args,
     )
+    _shared_sections(con, args)
     # Term change: sections moved to another term, or came (went) with a term that starts
     # (ended); the terms themselves.
     term_moves = f"""
@@ -225,6 +230,44 @@ def _changed_share_or_term(
                    OR (p.entity <> 'sections' AND p.record_id = {USER_OF}))""",
         args,
     )
+
+
+def _shared_sections(con: duckdb.DuckDBPyConnection, args: dict[str, Any]) -> None:
+    """A set of sections of one school that appeared (left) with students who came (went) only
+    through them: the district's sharing by section changed. Those sections and students."""
+    student_rows = f"""SELECT {SECTION_OF} AS section, {USER_OF} AS student FROM changes c
+        WHERE c.run_id = $run AND c.entity = 'enrollments' AND split_part(c.record_id, ':', 3) = 'student'"""
+    moving = f"""SELECT record_id FROM changes WHERE run_id = $run AND entity = 'students'
+        AND change IN {_APPEARS}"""
+    execute(
+        con,
+        f"""CREATE OR REPLACE TEMP TABLE shared_sections AS
+            SELECT c.record_id AS id FROM changes c
+            WHERE c.run_id = $run AND c.entity = 'sections' AND c.cause IS NULL
+              AND c.change IN {_APPEARS}
+              AND EXISTS (SELECT 1 FROM ({student_rows}) e WHERE e.section = c.record_id)
+              AND NOT EXISTS (SELECT 1 FROM ({student_rows}) e WHERE e.section = c.record_id
+                              AND e.student NOT IN ({moving}))
+            QUALIFY count(*) OVER (PARTITION BY c.school, c.change IN ('added', 'restored'))
+                    >= {SHARING_SECTIONS}""",
+        args,
+    )
+    _set_cause(
+        con,
+        Cause.SHARING,
+        "c.entity = 'sections' AND c.record_id IN (SELECT id FROM shared_sections)",
+        args,
+    )
+    _set_cause(
+        con,
+        Cause.SHARING,
+        f"""c.entity = 'students' AND c.change IN {_APPEARS}
+            AND EXISTS (SELECT 1 FROM ({student_rows}) e WHERE e.student = c.record_id)
+            AND NOT EXISTS (SELECT 1 FROM ({student_rows}) e WHERE e.student = c.record_id
+                            AND e.section NOT IN (SELECT id FROM shared_sections))""",
+        args,
+    )
+    con.execute("DROP TABLE shared_sections")
 
 
 def _rollover(con: duckdb.DuckDBPyConnection, args: dict[str, Any]) -> None:
