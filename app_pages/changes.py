@@ -1,5 +1,7 @@
-"""Changes: what Approve would do to the roster, per entity and per school, and record by record
-(updated records field by field, before → after)."""
+"""Changes: what Approve would do to the roster. High-impact changes first (a student's school,
+grade or screening class: they move students between test plans), then per entity and per
+school, and record by record (updated records field by field, before → after), each with its
+likely cause. Rows selected in a table can be withheld from the approval."""
 
 from __future__ import annotations
 
@@ -9,9 +11,10 @@ import streamlit as st
 
 from mgi_roster import ui, views
 from mgi_roster.roster import exports
-from mgi_roster.ui import charts
+from mgi_roster.ui import charts, selection
 
 TABS = (
+    ("high_impact", "High impact"),
     ("added", "Added"),
     ("updated", "Updated (field by field)"),
     ("archived", "Archived"),
@@ -29,6 +32,7 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
     run_id = int(run["run_id"])
     changes = run["changes"] or {}
     totals = {kind: sum(c.get(kind, 0) for c in changes.values()) for kind, _ in TABS}
+    totals["high_impact"] = 1  # always a tab (it says when there is none)
     cols = st.columns(4)
     for col, kind in zip(cols, ("added", "updated", "archived", "restored"), strict=True):
         col.metric(kind.capitalize(), f"{totals[kind]:,}")
@@ -39,6 +43,23 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
         )
     if run["guards"]:
         st.warning("This run is held by its guards: see Approve.")
+
+    st.subheader("High-impact changes")
+    high = views.high_impact_table(con, run_id)
+    if high.empty:
+        st.caption("No student changes school, grade or screening class in this run.")
+    else:
+        st.caption(
+            "Students whose school, grade or screening class changes move to another test plan. "
+            "Counted by their school and grade in this sync."
+        )
+        unusual = int(high["unusual (mid-year)"].sum())
+        if unusual:
+            st.warning(
+                f"{unusual:,} grade change(s) happen in the middle of the school year (by the "
+                "district's terms), when grades rarely move: check them with the district."
+            )
+        ui.table(high, key="chg_high_impact")
 
     st.subheader("Per entity")
     by_entity = views.changes_by_entity(changes)
@@ -92,13 +113,33 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
     shown = [(kind, label) for kind, label in TABS if totals[kind] or kind != "absent"]
     for (kind, _), tab in zip(shown, st.tabs([label for _, label in shown]), strict=True):
         with tab:
-            filters = views.ChangeFilter(tuple(entities), (kind,), tuple(chosen_schools), search)
-            ui.paged_table(
+            high = kind == "high_impact"
+            filters = views.ChangeFilter(
+                tuple(entities),
+                () if high else (kind,),
+                tuple(chosen_schools),
+                search,
+                high_impact=high,
+            )
+            shown_rows = ui.paged_table(
                 f"chg_{kind}",
                 lambda page, size, f=filters: views.changes_page(con, run_id, f, page, size),
                 signature=(run_id, filters),
-                empty=f"No {kind} records"
+                empty=f"No {kind.replace('_', '-')} records"
                 + (" match these filters." if entities or chosen_schools or search else "."),
+                selectable=True,
+            )
+            chosen = selection.selected(shown_rows.frame, f"chg_{kind}_table")
+            st.button(
+                f"Withhold the {len(chosen)} selected record(s) from the approval",
+                key=f"chg_{kind}_withhold",
+                disabled=chosen.empty,
+                help="They stay as they are in the roster when this run is approved.",
+                on_click=ui.act,
+                args=(
+                    lambda _con, ids: selection.withhold(run_id, ids),
+                    list(dict.fromkeys(chosen["record_id"])) if not chosen.empty else [],
+                ),
             )
     ui.download_csv(
         "Download all changes (CSV)",

@@ -1,5 +1,6 @@
 """Validation: every problem of a run as a table (filter, search, page, download), and the
-counts by check as a chart. Errors block Approve; warnings inform."""
+counts by check as a chart. Errors block Approve, unless their records are withheld or the issue
+is waived with a reason: select rows of the table to do either. Warnings inform."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import streamlit as st
 from mgi_roster import ui, views
 from mgi_roster.review import validation
 from mgi_roster.roster import exports
-from mgi_roster.ui import charts
+from mgi_roster.ui import charts, selection
 
 
 def render(con: duckdb.DuckDBPyConnection) -> None:
@@ -28,7 +29,9 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
     if totals["error"]:
         st.error(
             f"{totals['error']:,} errors block Approve. Fix them in the SIS (each message says "
-            "what to fix), let the district sync Clever, then run a new test sync."
+            "what to fix), let the district sync Clever, then run a new test sync; or approve "
+            "this run without those records (Approve: withhold every record with an error), or "
+            "select issues below to withhold their records or waive them with a reason."
         )
     elif totals["warning"]:
         st.success("No errors: this run can be approved. Review the warnings below.")
@@ -61,13 +64,44 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
     filters = views.IssueFilter(
         tuple(entities), tuple(severities), tuple(checks), tuple(chosen_schools), search
     )
-    ui.paged_table(
+    shown_rows = ui.paged_table(
         "val_issues",
         lambda page, size: views.issues_page(con, run_id, filters, page, size),
         signature=(run_id, filters),
         column_config={"params": None},  # the data its message is rendered from
         empty="No issue matches these filters." if filters != views.IssueFilter() else "No issues.",
+        selectable=run["status"] in ("staged", "held"),
     )
+    chosen = selection.selected(shown_rows.frame, "val_issues_table")
+    if not chosen.empty:
+        records, issues = selection.picked_issues(chosen)
+        cols = st.columns([2, 3, 2])
+        cols[0].button(
+            f"Withhold these {len(records)} record(s)",
+            key="val_withhold",
+            disabled=not records,
+            help="Approve leaves them as they are in the roster.",
+            on_click=ui.act,
+            args=(lambda _con, ids: selection.withhold(run_id, ids), records),
+        )
+        reason = cols[1].text_input(
+            "Why approve despite these issues?",
+            key="val_waive_reason",
+            placeholder="e.g. birth date confirmed with the family",
+        )
+        cols[2].button(
+            f"Waive these {len(issues)} issue(s)",
+            key="val_waive",
+            disabled=not reason.strip(),
+            help="The reason and your name go into the audit when the run is approved.",
+            on_click=ui.act,
+            args=(
+                lambda _con, found: selection.waive(
+                    run_id, found, str(st.session_state.get("val_waive_reason") or "")
+                ),
+                issues,
+            ),
+        )
     ui.download_csv(
         "Download all issues (CSV)",
         lambda c: exports.rows(c, run_id, "issues"),

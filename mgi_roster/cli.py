@@ -6,7 +6,10 @@
     mgi-roster [--db PATH] connect --district ID [--json]   (the connection checklist)
     mgi-roster [--db PATH] sync    --district ID [--json]
     mgi-roster [--db PATH] export  --run RUN_ID --what issues|changes [--format csv|json] [--out FILE]
+    mgi-roster [--db PATH] export  --district ID --what roster [--format csv] [--out FILE]
     mgi-roster [--db PATH] approve --run RUN_ID [--by NAME] [--confirm-guards] [--json]
+                           [--exclude-errors] [--exclude ID,...] [--no-archive]
+                           [--waive CHECK[:RECORD] ... --reason TEXT]   (a partial approval)
     mgi-roster [--db PATH] reject  --run RUN_ID [--by NAME]
     mgi-roster [--db PATH] history --district ID [--json]
     mgi-roster [--db PATH] readiness --district ID [--run RUN_ID] [--json]
@@ -103,9 +106,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--district", required=True)
     s.add_argument("--json", action="store_true", help="print one JSON object")
 
-    e = commands.add_parser("export", help="export a run's issues or changes")
-    e.add_argument("--run", required=True, type=int)
-    e.add_argument("--what", required=True, choices=("issues", "changes"))
+    e = commands.add_parser("export", help="export a run's issues or changes, or the roster")
+    e.add_argument("--run", type=int, help="the run (issues, changes)")
+    e.add_argument("--district", help="the district (roster)")
+    e.add_argument("--what", required=True, choices=("issues", "changes", "withheld", "roster"))
     e.add_argument("--format", default="csv", choices=("csv", "json"))
     e.add_argument("--out", type=Path, help="write to this file instead of standard output")
 
@@ -114,6 +118,7 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--by", help="reviewer name for the audit log")
     a.add_argument("--confirm-guards", action="store_true", help="approve a run held by its guards")
     a.add_argument("--json", action="store_true", help="print one JSON object")
+    _partial_arguments(a)
 
     r = commands.add_parser("reject", help="discard a staged run (kept in history as rejected)")
     r.add_argument("--run", required=True, type=int)
@@ -199,6 +204,42 @@ def _parser() -> argparse.ArgumentParser:
     )
     dc.add_parser("advance", help="move the demo SIS to its next day")
     return parser
+
+
+# --- partial approval (roster/partial.py) ------------------------------------------------------
+
+
+def _partial_arguments(a: argparse.ArgumentParser) -> None:
+    a.add_argument(
+        "--exclude-errors",
+        action="store_true",
+        help="withhold every record with an error (and what depends on it); merge the rest",
+    )
+    a.add_argument(
+        "--exclude", default="", metavar="ID,...", help="withhold these records (record ids)"
+    )
+    a.add_argument("--no-archive", action="store_true", help="archive nothing (skip deletes)")
+    a.add_argument(
+        "--waive",
+        action="append",
+        default=[],
+        metavar="CHECK[:RECORD]",
+        help="approve despite this issue (every record, or one); needs --reason; repeatable",
+    )
+    a.add_argument("--reason", default="", help="why the issues are waived (for the audit)")
+
+
+def _selection(args: argparse.Namespace) -> Any:
+    from mgi_roster.roster import partial
+
+    if args.reason and not args.waive:
+        raise InputError("--reason explains a waiver: give the issue with --waive CHECK[:RECORD].")
+    return partial.Selection(
+        exclude_errors=args.exclude_errors,
+        exclude=tuple(i.strip() for i in args.exclude.split(",") if i.strip()),
+        no_archive=args.no_archive,
+        waivers=tuple(partial.Waiver.parse(w, args.reason) for w in args.waive),
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -336,6 +377,8 @@ def _sync(target: store.Store, args: argparse.Namespace) -> int:
         _emit(result.to_dict())
     else:
         print(f"Run {result.run_id}: {result.status}. {result.message or ''}".strip())
+        if result.digest:
+            print(result.digest)
         for name, n in result.counts.items():
             print(f"  {name:12} {n:>9,}")
     if not result.ok:
@@ -352,7 +395,12 @@ def _progress(p: Progress) -> None:
 def _export(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
     from mgi_roster.roster import exports  # renders messages: pandas, only when exporting
 
-    text = exports.export(con, args.run, args.what, args.format)
+    if args.what == "roster":
+        text = _roster_export(con, args)
+    elif args.run is None:
+        raise InputError(f"--what {args.what} exports a run: give --run RUN_ID.")
+    else:
+        text = exports.export(con, args.run, args.what, args.format)
     out: Path | None = args.out
     if out is not None:
         out.write_text(text, encoding="utf-8")
@@ -361,8 +409,24 @@ def _export(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
     return OK
 
 
+def _roster_export(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> str:
+    from mgi_roster.roster import exports
+
+    if not args.district:
+        raise InputError("--what roster exports a district's roster: give --district ID.")
+    if args.format != "csv":
+        raise InputError("The roster exports as CSV: use --format csv.")
+    return exports.roster_csv(con, args.district)
+
+
 def _approve(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
-    result = merge.approve(con, args.run, by=args.by, confirm_guards=args.confirm_guards)
+    result = merge.approve(
+        con,
+        args.run,
+        by=args.by,
+        confirm_guards=args.confirm_guards,
+        selection=_selection(args),
+    )
     if args.json:
         _emit(result.to_dict())
     elif result.already_merged:
@@ -371,6 +435,13 @@ def _approve(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
         )
     else:
         print(f"Merged run {result.run_id} as roster version {result.version}.")
+        if result.withheld:
+            withheld = sum(result.withheld.values())
+            print(
+                f"Withheld {withheld} record(s), left as they are in the roster: "
+                + ", ".join(f"{n} {reason}" for reason, n in result.withheld.items())
+                + f". See them with: export --run {result.run_id} --what withheld"
+            )
     return OK
 
 

@@ -74,3 +74,22 @@ def known_sql(expr: str) -> str:
     """SQL true when a grade column holds a spelling of the table (with or without a form)."""
     grades = ", ".join(f"'{g}'" for g in GRADE_FORMS)
     return f"(trim({expr}) IN ({grades}))"
+
+
+# How far along school a grade is, for "moved up one grade" (review/impact.py): Kindergarten
+# is 0, Grade n is n, the grades before Kindergarten -1; Ungraded, Other and PostGraduate have
+# no level (a move to or from them is never "up one grade").
+LEVELS: dict[str, int] = {
+    **{g: -1 for g in ("PreKindergarten", "TransitionalKindergarten", "PK", "TK")},
+    "Kindergarten": 0,
+    "KG": 0,
+    "K": 0,
+    **{str(n): n for n in range(1, 14)},
+    **{f"{n:02d}": n for n in range(1, 14)},
+}
+
+
+def level_sql(expr: str) -> str:
+    """SQL for the level of a grade column (NULL: none), from LEVELS."""
+    pairs = ", ".join(f"'{g}': {n}" for g, n in LEVELS.items())
+    return f"(MAP {{{pairs}}})[trim({expr})]"

@@ -66,6 +66,39 @@ class MergeKind(StrEnum):
     UNDO = "undo"
 
 
+class Withheld(StrEnum):
+    """Why a partial approval left a record of the run as it is in the roster (roster/partial.py)."""
+
+    ERROR = "error"  # the record has an error issue that was not waived (--exclude-errors)
+    EXCLUDED = "excluded"  # chosen by the reviewer (--exclude)
+    NO_ARCHIVE = "no_archive"  # an archive, and the approval archives nothing (--no-archive)
+    DEPENDANT = "dependant"  # depends on a withheld record (a student's enrollments, ...)
+
+
+class Impact(StrEnum):
+    """A change that moves a student between test plans (review/impact.py)."""
+
+    SCHOOL = "school"
+    GRADE = "grade"
+    SCREENING_CLASS = "screening_class"
+
+
+class Cause(StrEnum):
+    """What most likely made a change, where the data shows it (review/impact.py)."""
+
+    SIS_EDIT = "sis_edit"  # the default: someone changed the record in the SIS
+    SHARING = "sharing"  # a whole school (or its sections) appeared in or left the share
+    ROLLOVER = "rollover"  # most of a school moved up one grade: the school-year rollover
+    TERM = "term"  # sections followed a new term (a term change)
+    REKEY = "rekey"  # the same person under a new id (ChangeKind "rekeyed")
+
+
+class Unusual(StrEnum):
+    """A change worth a second look, although nothing is wrong with the data."""
+
+    MID_YEAR_GRADE = "mid_year_grade"  # a grade change in the middle of a school year
+
+
 def sql_list(kinds: tuple[StrEnum, ...] | type[StrEnum]) -> str:
     """('a', 'b', ...) for a CHECK constraint or an IN clause: the values are constants."""
     return "(" + ", ".join(f"'{k.value}'" for k in kinds) + ")"

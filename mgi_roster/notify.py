@@ -63,6 +63,7 @@ class Notice:
     run_id: int | None = None
     counts: dict[str, Any] = field(default_factory=dict)
     link: str = ""
+    digest: str = ""  # the run in plain words (review/digest.py): counts and school names
 
     @property
     def subject(self) -> str:
@@ -70,6 +71,8 @@ class Notice:
 
     def body(self) -> str:
         lines = [self.summary, ""]
+        if self.digest:
+            lines += [f"In short: {self.digest}", ""]
         if self.run_id is not None:
             lines.append(f"Run: {self.run_id}")
         for name, value in self.counts.items():
@@ -94,7 +97,9 @@ def run_link(settings: NotifySettings, run_id: int | None) -> str:
     return f"{base}?run={run_id}" if run_id is not None else base
 
 
-def for_outcome(outcome: Outcome, district: str, settings: NotifySettings) -> Notice | None:
+def for_outcome(
+    outcome: Outcome, district: str, settings: NotifySettings, digest: str = ""
+) -> Notice | None:
     """The notice of a scheduled run (None for outcomes contacts do not hear about). A failure's
     own message stays in the dashboard: it may name a record."""
     if outcome.outcome not in NOTIFIED:
@@ -113,6 +118,7 @@ def for_outcome(outcome: Outcome, district: str, settings: NotifySettings) -> No
         outcome.run_id,
         dict(outcome.counts),
         run_link(settings, outcome.run_id),
+        digest if outcome.outcome != "failed" else "",
     )
 
 
@@ -208,7 +214,8 @@ def after_run(store: Store, outcome: Outcome, settings: NotifySettings | None) -
         return
     with store.session() as con:
         name, recipients = _district(con, outcome.district_id)
-    notice = for_outcome(outcome, name, settings)
+        summary = _digest(con, outcome.run_id)
+    notice = for_outcome(outcome, name, settings, summary)
     if notice is None:
         return
     failed = deliver(notice, recipients, settings)
@@ -218,6 +225,19 @@ def after_run(store: Store, outcome: Outcome, settings: NotifySettings | None) -
                 "UPDATE runs SET notice = ? WHERE run_id = ?",
                 ["Notification not delivered: " + " ".join(failed), outcome.run_id],
             )
+
+
+def _digest(con: duckdb.DuckDBPyConnection, run_id: int | None) -> str:
+    """The run's digest; a notice goes out without it rather than not at all."""
+    if run_id is None:
+        return ""
+    from mgi_roster.review import digest
+
+    try:
+        return digest.of_run(con, run_id).text
+    except Exception as exc:  # a notice must never fail for its summary
+        log.warning("no digest for run %s: %s", run_id, type(exc).__name__)
+        return ""
 
 
 def expiring(store: Store, now: datetime, settings: NotifySettings | None) -> list[Notice]:

@@ -177,6 +177,24 @@ def _schema_v5() -> list[str]:
     ]
 
 
+def _schema_review_depth() -> list[str]:
+    """Partial approval and the review's depth (issue 15): the records an approval withheld,
+    each with its reason (roster/partial.py), and what the diff learnt about each change: its
+    high impact (a student's school, grade or screening class), its likely cause and whether it
+    is unusual (review/impact.py). The change columns are NULL on rows written before."""
+    return [
+        """CREATE TABLE run_withheld (
+            run_id INTEGER NOT NULL, district_id VARCHAR NOT NULL, entity VARCHAR NOT NULL,
+            record_id VARCHAR NOT NULL, change VARCHAR, record_name VARCHAR, school VARCHAR,
+            reason VARCHAR NOT NULL, detail VARCHAR)""",
+        "ALTER TABLE changes ADD COLUMN impact VARCHAR",
+        "ALTER TABLE changes ADD COLUMN cause VARCHAR",
+        "ALTER TABLE changes ADD COLUMN unusual VARCHAR",
+        "ALTER TABLE changes ADD COLUMN student_school VARCHAR",
+        "ALTER TABLE changes ADD COLUMN student_grade VARCHAR",
+    ]
+
+
 # Each entry brings the schema from version i to i + 1. Append, never edit.
 MIGRATIONS: list[list[str]] = [
     _schema_v1(),
@@ -185,6 +203,7 @@ MIGRATIONS: list[list[str]] = [
     _schema_v4(),
     _schema_issues_as_data(),
     _schema_v5(),
+    _schema_review_depth(),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)  # what this program writes; a newer file is refused
 

@@ -34,7 +34,7 @@ from mgi_roster import districts, parameters
 from mgi_roster.entities import ENROLLMENTS, FETCHED, STUDENTS, TEACHERS
 from mgi_roster.errors import RosterError, SyncRefused
 from mgi_roster.kinds import RunStatus
-from mgi_roster.review import diff, sharing, validation
+from mgi_roster.review import diff, digest, sharing, validation
 from mgi_roster.roster import sql
 from mgi_roster.roster.versions import current_version
 from mgi_roster.settings import CleverSettings
@@ -77,6 +77,7 @@ class SyncResult:
     guards: list[dict[str, Any]] = field(default_factory=list)
     message: str | None = None
     timings: dict[str, float] = field(default_factory=dict, compare=False)
+    digest: str = ""  # the run in plain words (review/digest.py)
 
     @property
     def ok(self) -> bool:
@@ -320,6 +321,7 @@ def run_sync(
                 with timings.phase("diff"):
                     changes = diff.diff_run(work, run_id, district_id, params, roster_version)
                 unshared = _unshared(work, run_id)
+            summary = digest.build(work, run_id, district_id, changes.counts, found).text
         status = RunStatus.HELD if changes.guards else RunStatus.STAGED
         with timings.phase("publish"), store.session() as con, transaction(con):
             runfile.publish(con, run_id, path)
@@ -361,6 +363,7 @@ def run_sync(
         guards=[g.to_dict() for g in changes.guards],
         message=_summary(status, found, changes),
         timings=timings,
+        digest=summary,
     )
 
 

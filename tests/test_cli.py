@@ -98,6 +98,7 @@ def test_demo_round_trip(db, params_file, capsys):
         "changes",
         "guards",
         "message",
+        "digest",
     }
     assert out["status"] == "staged"
     assert out["issues"]["error"] == 0

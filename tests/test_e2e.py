@@ -251,6 +251,10 @@ def test_demo_flow_to_a_merged_run_in_chromium(chromium: str, server: str) -> No
             shot("synced-day-2")
 
             visit("Approve")
+            # The run in plain words (review/digest.py), before any table.
+            shows("In short: ")
+            shows("students updated")
+            shows("which Approve can withhold")
             shows("Approve is blocked")
             approve = live_button("Approve and merge")
             expect(approve).to_be_disabled(timeout=STEP_TIMEOUT_MS)

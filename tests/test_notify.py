@@ -124,8 +124,10 @@ def test_held_and_merged_runs_are_mailed_and_posted(con, inbox, receiver):
         body = message.get_payload()
         assert "Open it in the dashboard: https://mgi.example.org/history?run=" in body
         assert "errors: 0" in body
+        assert "In short: " in body  # the run's digest (review/digest.py)
         assert "Student" not in raw  # counts only: no student's name (support's students)
     assert sorted(p["event"] for p in posted) == ["held", "merged"]
+    assert all(p["digest"] for p in posted)
     assert all(p["link"].startswith("https://mgi.example.org/") for p in posted)
 
 

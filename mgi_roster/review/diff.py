@@ -12,6 +12,9 @@ A record that is in the sync is never absent, however invalid its values are: va
 every staged record (bad values become issues, not deletions), so a bad value can never turn
 into an archive. Guards hold a run for confirmation when a share of any entity would be archived
 or updated above the district's thresholds; the first sync into an empty roster trips none.
+
+Once listed, each change gets its impact (a student's school, grade or screening class), its
+likely cause and whether it is unusual (review/impact.py, `_annotate`).
 """
 
 from __future__ import annotations
@@ -133,8 +136,18 @@ def diff_run(
         ).fetchall():
             counts[entity.name][change] = int(n)
     con.execute("DROP TABLE IF EXISTS diff_plan")
+    _annotate(con, run_id, district_id, params)
     version = current_version(con, district_id) if roster_version is None else roster_version
     return Diff(counts, guards(con, district_id, counts, params, run_id), version)
+
+
+def _annotate(
+    con: duckdb.DuckDBPyConnection, run_id: int, district_id: str, params: Parameters
+) -> None:
+    """Impact, cause and unusual onto the run's changes (review/impact.py)."""
+    from mgi_roster.review import impact
+
+    impact.mark(con, run_id, district_id, params)
 
 
 def guards(

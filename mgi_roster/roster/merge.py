@@ -16,6 +16,10 @@ and reopens whole versions, and no merge rewrites the millions of rows that did 
 Approve refuses, writing nothing, when the run has errors, when it is held and the guards are not
 confirmed, when a newer run of the district exists, or when the roster changed after the run was
 diffed. Approving a merged run again merges nothing and says so.
+
+A partial approval (roster/partial.py) withholds some records: they are listed on the run
+(`run_withheld`) and the merge leaves them as they are; errors then block only when a record
+with one is neither withheld nor its issue waived, and the guards judge what is merged.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from mgi_roster.entities import ENTITIES, Entity
 from mgi_roster.errors import InputError, MergeRefused
 from mgi_roster.kinds import ChangeKind, MergeKind, RunStatus
 from mgi_roster.parameters import Parameters
-from mgi_roster.roster import quality, sql
+from mgi_roster.roster import partial, quality, sql
 from mgi_roster.roster.versions import current_version, latest_merge, next_version
 from mgi_roster.staging import runfile
 from mgi_roster.store import execute, transaction
@@ -44,6 +48,7 @@ class MergeResult:
     version: int
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     already_merged: bool = False
+    withheld: dict[str, int] = field(default_factory=dict)  # withheld records per reason
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -52,6 +57,7 @@ class MergeResult:
             "version": self.version,
             "counts": self.counts,
             "already_merged": self.already_merged,
+            "withheld": self.withheld,
             "status": "merged",
         }
 
@@ -112,23 +118,39 @@ def load_run(con: duckdb.DuckDBPyConnection, run_id: int) -> Run:
 
 
 def approval_blockers(
-    con: duckdb.DuckDBPyConnection, run: Run, *, confirm_guards: bool = False
+    con: duckdb.DuckDBPyConnection,
+    run: Run,
+    *,
+    confirm_guards: bool = False,
+    plan: partial.Plan | None = None,
 ) -> list[str]:
-    """Why this run cannot be approved now, as sentences (empty: it can)."""
+    """Why this run cannot be approved now, as sentences (empty: it can). With a partial
+    approval's `plan`, errors count only when neither withheld nor waived, and the guards are
+    those of what the plan merges."""
     if run.status in ("fetching", "failed", "rejected"):
         what = {"fetching": "is still running", "failed": "failed", "rejected": "was rejected"}[
             run.status
         ]
         return [f"Run {run.run_id} {what}; only a staged run can be approved."]
     reasons = []
-    if run.errors:
+    errors = run.errors if plan is None else plan.unresolved_errors
+    if errors and plan is None:
         reasons.append(
-            f"Run {run.run_id} has {run.errors} error{'s' if run.errors != 1 else ''}. Fix them in the "
-            "SIS (see Validation), sync again, then approve the new run."
+            f"Run {run.run_id} has {errors} error{'s' if errors != 1 else ''}. Fix them in the "
+            "SIS (see Validation), sync again, then approve the new run; or withhold the records "
+            "with errors (approve --exclude-errors)."
         )
-    if run.status == "held" and not confirm_guards:
+    elif errors:
         reasons.append(
-            f"Run {run.run_id} is held by its guards ({len(run.guards)} tripped). Review the changes, "
+            f"{errors} error{'s' if errors != 1 else ''} of run {run.run_id} would still merge: "
+            "withhold those records (--exclude-errors, or choose them on Validation) or waive "
+            "the issue with a reason."
+        )
+    held = run.status == "held" if plan is None else bool(plan.guards)
+    if held and not confirm_guards:
+        tripped = len(run.guards) if plan is None else len(plan.guards)
+        reasons.append(
+            f"Run {run.run_id} is held by its guards ({tripped} tripped). Review the changes, "
             "then confirm the guards to approve it."
         )
     newer = con.execute(
@@ -161,10 +183,18 @@ def approve(
     by: str | None = None,
     confirm_guards: bool = False,
     progress: MergeProgressCallback | None = None,
+    selection: partial.Selection = partial.WHOLE,
 ) -> MergeResult:
-    """Merge a staged run into the roster, all or nothing."""
+    """Merge a staged run into the roster, all or nothing (all but what `selection` withholds)."""
     try:
-        return _approve(con, run_id, by=by, confirm_guards=confirm_guards, progress=progress)
+        return _approve(
+            con,
+            run_id,
+            by=by,
+            confirm_guards=confirm_guards,
+            progress=progress,
+            selection=selection,
+        )
     except (duckdb.TransactionException, runfile.StagingInUse):
         # Another session of this process changed the same rows first (two reviewers clicking
         # Approve together): DuckDB rolled this one back. Say what happened, not a traceback.
@@ -198,12 +228,14 @@ def _approve(
     by: str | None,
     confirm_guards: bool,
     progress: MergeProgressCallback | None,
+    selection: partial.Selection,
 ) -> MergeResult:
     report = progress or (lambda _: None)
     run = load_run(con, run_id)
     if run.status == RunStatus.MERGED:
         return _already_merged(con, run)
-    blockers = approval_blockers(con, run, confirm_guards=confirm_guards)
+    found = _plan(con, run, selection)
+    blockers = approval_blockers(con, run, confirm_guards=confirm_guards, plan=found)
     if blockers:
         raise MergeRefused(" ".join(blockers))
     path = runfile.require(con, run_id)
@@ -212,18 +244,24 @@ def _approve(
         run = load_run(con, run_id)  # again, inside the transaction: it decides
         if run.status == RunStatus.MERGED:
             return _already_merged(con, run)
-        blockers = approval_blockers(con, run, confirm_guards=confirm_guards)
+        found = _plan(con, run, selection)
+        blockers = approval_blockers(con, run, confirm_guards=confirm_guards, plan=found)
         if blockers:
             raise MergeRefused(" ".join(blockers))
+        counts = run.changes if found is None else found.merged
+        if found is not None:
+            partial.record(con, run, found)
         version = next_version(con, run.district_id)
         latest = latest_merge(con, run.district_id)
         previous_run = latest[1] if latest else None
         for step, entity in enumerate(ENTITIES, start=1):
             report(MergeProgress(step, len(ENTITIES), entity.name))
-            _merge_entity(con, entity, run, version, previous_run, staging)
+            _merge_entity(
+                con, entity, run, version, previous_run, staging, withheld=found is not None
+            )
         con.execute(
             "INSERT INTO merges (version, district_id, run_id, kind, actor, counts) VALUES (?, ?, ?, ?, ?, ?)",
-            [version, run.district_id, run_id, MergeKind.MERGE, by, json.dumps(run.changes)],
+            [version, run.district_id, run_id, MergeKind.MERGE, by, json.dumps(counts)],
         )
         con.execute(
             "UPDATE runs SET status = ?, decided_by = ?, decided_at = now() WHERE run_id = ?",
@@ -237,15 +275,30 @@ def _approve(
             version=version,
             by=by,
             detail={
-                "counts": run.changes,
-                "confirmed_guards": run.guards if confirm_guards else [],
+                "counts": counts,
+                "confirmed_guards": (
+                    run.guards if found is None else [g.to_dict() for g in found.guards]
+                )
+                if confirm_guards
+                else [],
+                **(partial.audit_detail(found, by) if found is not None else {}),
             },
         )
+        for waiver in selection.waivers:
+            audit(con, run.district_id, "waive", run_id=run_id, by=by, detail=waiver.to_dict())
         runfile.discard(con, run_id, keep_findings=True)
         quality.refresh(con, run.district_id, version)
         report(MergeProgress(len(ENTITIES), len(ENTITIES), None, done=True))
     runfile.remove(path)
-    return MergeResult(run_id, run.district_id, version, run.changes)
+    withheld = found.withheld_counts() if found is not None else {}
+    return MergeResult(run_id, run.district_id, version, counts, withheld=withheld)
+
+
+def _plan(
+    con: duckdb.DuckDBPyConnection, run: Run, selection: partial.Selection
+) -> partial.Plan | None:
+    """The partial approval's plan; None for a whole one (the merge then reads no plan)."""
+    return partial.plan(con, run, selection) if selection.partial else None
 
 
 def reject(con: duckdb.DuckDBPyConnection, run_id: int, *, by: str | None = None) -> None:
@@ -340,6 +393,8 @@ def _merge_entity(
     version: int,
     previous_run: int | None,
     staging: str,
+    *,
+    withheld: bool = False,
 ) -> None:
     table = sql.roster_table(entity)
     columns = [sql.q(c) for c in entity.column_names]
@@ -357,6 +412,9 @@ def _merge_entity(
         entity, all_records=run.parameters.all_records_processing, schema=staging
     )
     keys = ", ".join(sql.q(k) for k in entity.key)
+    kept = (
+        f"WHERE {partial.kept_sql(entity, 'c.record_id')}" if withheld else ""
+    )  # a partial approval
     # The plan: the keys that need a new version, and why. A record in the sync and unchanged
     # needs nothing (its last_seen_run stays NULL: "seen in the latest merge"), so a merge writes
     # only what changed, and undo has nothing to reverse but whole versions. A record kept while
@@ -369,7 +427,7 @@ def _merge_entity(
               CASE WHEN change = '{ChangeKind.UNCHANGED}' THEN CASE WHEN was_absent THEN 'reseen' END
                    WHEN change = '{ChangeKind.ABSENT}' AND was_absent THEN NULL
                    ELSE change END AS action
-            FROM ({classified}))
+            FROM ({classified}) c {kept})
             WHERE action IS NOT NULL""",
         args,
     )

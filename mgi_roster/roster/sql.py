@@ -20,7 +20,7 @@ Staged rows may live in another database (a run's own staging file, ATTACHed as 
 
 from __future__ import annotations
 
-from mgi_roster.entities import Entity
+from mgi_roster.entities import SCHOOLS, Entity
 from mgi_roster.kinds import ChangeKind, MergeKind
 
 
@@ -77,6 +77,16 @@ def current(entity: Entity, *, live: bool = False) -> str:
         f"(SELECT * FROM {roster_table(entity)} "
         f"WHERE district_id = $district AND valid_to IS NULL{archived})"
     )
+
+
+def school_names() -> str:
+    """(id, name) of every school a run (`$run`) or the district's roster knows; the staged
+    name first."""
+    return f"""(SELECT id, arg_min(name, rank) AS name FROM (
+            SELECT id, name, 0 AS rank FROM {staging_table(SCHOOLS)} WHERE run_id = $run
+            UNION ALL
+            SELECT id, name, 1 AS rank FROM {current(SCHOOLS)}
+        ) GROUP BY id)"""
 
 
 def latest_merge_run(*, bounded: bool = False) -> str:

@@ -24,6 +24,7 @@ STATE_DEFAULTS: dict[str, Any] = {
     "run_id": None,  # the run the review pages show (None: the district's latest)
     "notice": None,  # (kind, text): what an action said, shown once at the top of the page
     "presenting": False,  # presentation mode (the sidebar toggle's key): personal values masked
+    "approve_partial": None,  # records to withhold and issues to waive (ui/selection.py)
 }
 # Widget keys (by prefix) that belong to one district: forgotten when the district changes, so a
 # page shows the new district's values instead of the old one's.

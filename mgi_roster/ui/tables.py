@@ -56,8 +56,10 @@ def paged_table(
     signature: tuple[Any, ...] = (),
     column_config: dict[str, Any] | None = None,
     empty: str = "Nothing to show.",
+    selectable: bool = False,
 ) -> Paged:
-    """A table that reads one page at a time: fetch(page, page_size) → Paged.
+    """A table that reads one page at a time: fetch(page, page_size) → Paged. `selectable`:
+    rows can be selected (ui.selection.selected reads them, key `<key>_table`).
 
     The pager's key carries a digest of the filters and the page size, so changing either
     starts again at page 1 (a fresh widget) without writing to a widget's state.
@@ -76,7 +78,10 @@ def paged_table(
     if result.total == 0:
         st.caption(empty)
         return result
-    table(result.frame, column_config=column_config, key=f"{key}_table")
+    selecting: dict[str, Any] = (
+        {"on_select": "rerun", "selection_mode": "multi-row"} if selectable else {}
+    )
+    table(result.frame, column_config=column_config, key=f"{key}_table", **selecting)
     left, right = st.columns([3, 1])
     with left:
         if result.pages(size) > 1:

@@ -16,6 +16,14 @@ below as `views.<name>`.
 
 from __future__ import annotations
 
+from mgi_roster.views.decisions import (
+    CAUSE_LABELS,
+    IMPACT_LABELS,
+    high_impact_table,
+    plan_merged_table,
+    plan_withheld_table,
+    withheld_table,
+)
 from mgi_roster.views.paging import (
     CHANGE_SUMMARY,
     DEFAULT_PAGE_SIZE,
@@ -71,6 +79,12 @@ from mgi_roster.views.setup import (
 )
 
 __all__ = [
+    "CAUSE_LABELS",
+    "IMPACT_LABELS",
+    "high_impact_table",
+    "plan_merged_table",
+    "plan_withheld_table",
+    "withheld_table",
     "CHANGE_SUMMARY",
     "ChangeFilter",
     "DEFAULT_PAGE_SIZE",

@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 import duckdb
 import pandas as pd
 
-from mgi_roster.entities import BY_NAME, Entity
+from mgi_roster.entities import Entity
 from mgi_roster.roster import sql
 from mgi_roster.store import execute
 
@@ -46,6 +46,7 @@ class ChangeFilter:
     changes: tuple[str, ...] = ()  # added, updated, archived, absent, restored
     schools: tuple[str, ...] = ()
     search: str = ""  # record name or record id
+    high_impact: bool = False  # only a student's school, grade or screening class changes
 
 
 @dataclass(frozen=True)
@@ -123,12 +124,7 @@ def _frame(cursor: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def _school_names() -> str:
     """(id, name) of every school a run or the district's roster knows; staged names first."""
-    schools = BY_NAME["schools"]
-    return f"""(SELECT id, arg_min(name, rank) AS name FROM (
-            SELECT id, name, 0 AS rank FROM {sql.staging_table(schools)} WHERE run_id = $run
-            UNION ALL
-            SELECT id, name, 1 AS rank FROM {sql.current(schools)}
-        ) GROUP BY id)"""
+    return sql.school_names()
 
 
 def _run_district(con: duckdb.DuckDBPyConnection, run_id: int) -> str:

@@ -182,6 +182,8 @@ def changes_page(
     where.any_of("c.change", filters.changes)
     where.any_of("c.school", filters.schools)
     where.search(("c.record_name", "c.record_id"), filters.search)
+    if filters.high_impact:
+        where.add("c.impact IS NOT NULL")
     return _paged(
         con,
         "changes c",
@@ -191,6 +193,9 @@ def changes_page(
         page_size,
         extra=", rowid AS _row",
         show=f"""SELECT p.entity, p.change, p.record_name AS record, p.field, p.before, p.after,
-            s.name AS school, p.record_id
+            s.name AS school, replace(p.impact, '_', ' ') AS "high impact",
+            replace(p.cause, '_', ' ') AS "likely cause",
+            CASE WHEN p.unusual IS NOT NULL THEN 'mid-year grade change' END AS unusual,
+            p.record_id
             FROM page p LEFT JOIN {_school_names()} s ON s.id = p.school""",
     )
