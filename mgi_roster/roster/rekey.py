@@ -119,7 +119,10 @@ def _pairs(entity: Entity, kind: MatchKind, bases: tuple[Basis, ...]) -> str:
 def candidates() -> str:
     """SELECT the run's candidate pairs, one row per pair with the bases it matched on. Reads
     the run's staged rows (`$run`) and the district's current roster (`$district`)."""
-    parts = [_pairs(STUDENTS if e == "students" else TEACHERS, MatchKind.REKEY, b) for e, b in REKEY_BASES.items()]
+    parts = [
+        _pairs(STUDENTS if e == "students" else TEACHERS, MatchKind.REKEY, b)
+        for e, b in REKEY_BASES.items()
+    ]
     parts.append(_pairs(STUDENTS, MatchKind.LINK, LINK_BASES))
     union = " UNION ALL ".join(f"({p})" for p in parts)
     return f"""SELECT entity, kind, old_id, new_id, string_agg(DISTINCT basis, ',' ORDER BY basis) AS bases,
@@ -180,7 +183,9 @@ def roster_side(entity: Entity, *, rewritten: bool = False) -> str:
     columns = sorted({c for refs in REFERENCES.values() for e, c in refs if e is entity})
     if rewritten or not columns:
         return sql.plain_roster(entity)
-    replaced = ", ".join(f"coalesce(p{i}.new_id, r.{sql.q(c)}) AS {sql.q(c)}" for i, c in enumerate(columns))
+    replaced = ", ".join(
+        f"coalesce(p{i}.new_id, r.{sql.q(c)}) AS {sql.q(c)}" for i, c in enumerate(columns)
+    )
     joins = " ".join(
         f"LEFT JOIN {pairs} p{i} ON p{i}.old_id = r.{sql.q(c)}" for i, c in enumerate(columns)
     )

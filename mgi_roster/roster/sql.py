@@ -106,7 +106,9 @@ def as_of(entity: Entity, version: int | None = None) -> str:
 
 def plain_roster(entity: Entity) -> str:
     """The roster side of `classify` when no record changes its id: the current rows."""
-    return f"(SELECT *, NULL::VARCHAR AS _previous_id, NULL::VARCHAR AS _match FROM {current(entity)})"
+    return (
+        f"(SELECT *, NULL::VARCHAR AS _previous_id, NULL::VARCHAR AS _match FROM {current(entity)})"
+    )
 
 
 def _absent(entity: Entity, all_records: bool, schema: str) -> str:

@@ -40,7 +40,9 @@ def latest_merge(con: duckdb.DuckDBPyConnection, district_id: str) -> tuple[int,
     return (int(row[0]), int(row[1])) if row else None
 
 
-def latest_change(con: duckdb.DuckDBPyConnection, district_id: str) -> tuple[int, int | None] | None:
+def latest_change(
+    con: duckdb.DuckDBPyConnection, district_id: str
+) -> tuple[int, int | None] | None:
     """(version, run_id) of the district's latest merge or edit by hand still in force (what
     Undo reverses); run_id is None for an edit by hand."""
     row = con.execute(
