@@ -348,3 +348,41 @@ def test_duplicates_against_the_roster_but_not_a_rekey(fresh_db):
     add_by_hand(fresh_db, state_id="ST2")  # stays in the roster: student 2 duplicates it
     result = synced(fresh_db, rekeyed(day1, 3, 300))  # a re-key is not a duplicate
     assert issues(fresh_db, result.run_id) == {("duplicate_state_id", "error", sid(2))}
+
+
+# --- the command line -------------------------------------------------------------------------
+
+
+def test_students_on_the_command_line(file_db, capsys):
+    import json
+
+    from mgi_roster import cli
+
+    path, con = file_db
+    day1 = seeded(con)
+    con.close()
+
+    def run(*argv: str) -> dict:
+        capsys.readouterr()
+        assert cli.main(["--db", str(path), *argv, "--json"]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    added = run("students", "add", "--district", DISTRICT_ID, "--first", "Mia", "--last",
+                "Hand", "--school", SCHOOL, "--grade", "3", "--state-id", "ST7", "--by", "Ana")  # fmt: skip
+    record_id = added["record_id"]
+    from mgi_roster import store
+
+    day2 = day1.copy()
+    day2.students.append(student(7))
+    day2.sections[0]["students"].append(sid(7))
+    with store.opened(path) as c:
+        run_id = synced(c, day2).run_id
+    [match] = run("students", "matches", "--run", str(run_id))["matches"]
+    assert (match["kind"], match["status"]) == ("link", "proposed")
+    found = run("students", "link", "--run", str(run_id), "--manual", record_id, "--synced", sid(7))
+    assert found["matches"][0]["status"] == "accepted"
+    capsys.readouterr()
+    assert cli.main(["--db", str(path), "export", "--run", str(run_id), "--what", "changes"]) == 0
+    assert f"linked,id,{record_id},{sid(7)}" in capsys.readouterr().out
+    assert cli.main(["--db", str(path), "students", "add", "--district", DISTRICT_ID, "--first",
+                     "X", "--last", "Y", "--school", "nope", "--grade", "3"]) == 2  # fmt: skip

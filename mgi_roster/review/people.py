@@ -53,10 +53,7 @@ def matches(con: duckdb.DuckDBPyConnection, run_id: int) -> list[Match]:
             ORDER BY status <> ?, kind, entity, new_id, old_id""",
         [run_id, MatchStatus.PROPOSED],
     ).fetchall()
-    return [
-        Match(r[0], r[1], r[2], r[3], (r[4] or "").split(","), *r[5:])
-        for r in rows
-    ]
+    return [Match(r[0], r[1], r[2], r[3], (r[4] or "").split(","), *r[5:]) for r in rows]
 
 
 def decide(
