@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import altair as alt
 import duckdb
+import pandas as pd
 import streamlit as st
 
 from mgi_roster import ui, views
+from mgi_roster.review import people
 from mgi_roster.roster import exports
 from mgi_roster.ui import charts
 
@@ -17,7 +19,48 @@ TABS = (
     ("archived", "Archived"),
     ("restored", "Restored"),
     ("absent", "Absent (reported only)"),
+    ("rekeyed", "Re-keyed (new id, same person)"),
+    ("linked", "Linked to a student added by hand"),
 )
+OPTIONAL = ("absent", "rekeyed", "linked")  # tabs shown only when the run has such changes
+
+
+# --- same person? (re-keys and links: review/people.py) ---------------------------------------
+
+
+def _decide(con: duckdb.DuckDBPyConnection, run_id: int, old: str, new: str, same: bool) -> str:
+    people.decide(
+        con, run_id, old_id=old, new_id=new, same=same, by=ui.acting_reviewer("people_by")
+    )
+    return f"Recorded: {old} and {new} are {'one person' if same else 'different people'}."
+
+
+def _same_person(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
+    found = people.matches(con, run_id)
+    if not found:
+        return
+    st.subheader("Same person?")
+    st.caption(
+        "Records that may be one person under two ids: a re-key (absent under an old id, present "
+        "under a new one) or a synced student matching one added by hand (a link). A link, or a "
+        "re-key with several candidates, waits for your choice before Approve."
+    )
+    ui.table(pd.DataFrame([m.to_dict() for m in found]), key="people_table")
+    undecided = [m for m in found if m.status == "proposed"]
+    if not undecided:
+        return
+    refusal = ui.reviewer_field("people_by", label="Your name", required=False)
+    for i, m in enumerate(undecided):
+        cols = st.columns([4, 1, 1])
+        cols[0].markdown(f"**{m.kind}** `{m.old_id}` → `{m.new_id}` ({', '.join(m.bases)})")
+        for col, same, label in ((cols[1], True, "Same person"), (cols[2], False, "Keep both")):
+            col.button(
+                label,
+                key=f"people_{i}_{same}",
+                disabled=refusal is not None,
+                on_click=ui.act,
+                args=(_decide, run_id, m.old_id, m.new_id, same),
+            )
 
 
 def render(con: duckdb.DuckDBPyConnection) -> None:
@@ -39,6 +82,7 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
         )
     if run["guards"]:
         st.warning("This run is held by its guards: see Approve.")
+    _same_person(con, run_id)
 
     st.subheader("Per entity")
     by_entity = views.changes_by_entity(changes)
@@ -89,7 +133,7 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
         "School", list(schools), format_func=lambda s: schools.get(s, s), key="chg_school"
     )
     search = cols[2].text_input("Search by name or Clever id", key="chg_search")
-    shown = [(kind, label) for kind, label in TABS if totals[kind] or kind != "absent"]
+    shown = [(kind, label) for kind, label in TABS if totals[kind] or kind not in OPTIONAL]
     for (kind, _), tab in zip(shown, st.tabs([label for _, label in shown]), strict=True):
         with tab:
             filters = views.ChangeFilter(tuple(entities), (kind,), tuple(chosen_schools), search)

@@ -499,7 +499,9 @@ def _history(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
 def _undo(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
     result = merge.undo(con, args.district, by=args.by)
     print(
-        f"Undid version {result.version} (run {result.run_id}); the roster is back at version "
+        f"Undid version {result.version} "
+        f"({f'run {result.run_id}' if result.run_id else 'a student added by hand'}); "
+        "the roster is back at version "
         f"{result.restored_version}."
     )
     return OK

@@ -237,9 +237,9 @@ def test_a_matching_synced_student_is_proposed_as_a_link_and_linking_keeps_histo
 
 def test_keep_both_adds_the_synced_student_beside_the_one_added_by_hand(fresh_db):
     day1 = seeded(fresh_db)
-    record_id = add_by_hand(fresh_db, first_name="First7", last_name="Last7", dob="2/11/2016")
+    record_id = add_by_hand(fresh_db, first_name="First7", last_name="Last7", dob="2016-02-11")
     day2 = day1.copy()
-    day2.students.append(student(7))
+    day2.students.append(student(7, roles__student__dob="02/11/2016"))  # the same day
     day2.sections[0]["students"].append(sid(7))
     result = synced(fresh_db, day2)
     [match] = people.matches(fresh_db, result.run_id)
@@ -386,3 +386,45 @@ def test_students_on_the_command_line(file_db, capsys):
     assert f"linked,id,{record_id},{sid(7)}" in capsys.readouterr().out
     assert cli.main(["--db", str(path), "students", "add", "--district", DISTRICT_ID, "--first",
                      "X", "--last", "Y", "--school", "nope", "--grade", "3"]) == 2  # fmt: skip
+
+
+# --- the pages --------------------------------------------------------------------------------
+
+
+def test_add_by_hand_then_link_on_the_pages(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from mgi_roster import store
+    from tests.support import REPO
+
+    path = tmp_path / "mgi.duckdb"
+    monkeypatch.setenv("MGI_DB", str(path))
+    monkeypatch.setattr("mgi_roster.settings.SECRETS_FILE", tmp_path / "no-secrets.toml")
+    with store.opened(path) as con:
+        day1 = seeded(con)
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.session_state["district_id"] = DISTRICT_ID
+    at.run()
+    at.switch_page("app_pages/students.py").run()
+    at.text_input(key="hand_first").input("Mia")
+    at.text_input(key="hand_last").input("Hand")
+    at.text_input(key="hand_state_id").input("ST7")
+    at.selectbox(key="hand_grade").select("3")
+    at.button[0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Added student manual-" in str(s.value) for s in at.success), [
+        str(e.value) for e in at.error
+    ]
+    with store.opened(path) as con:
+        [hand] = manual.listed(con, DISTRICT_ID)
+        day2 = day1.copy()
+        day2.students.append(student(7))
+        day2.sections[0]["students"].append(sid(7))
+        run_id = synced(con, day2).run_id
+    at.switch_page("app_pages/changes.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    next(b for b in at.button if b.label == "Same person").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    with store.opened(path) as con:
+        [match] = people.matches(con, run_id)
+        assert (match.old_id, match.status) == (hand["record_id"], "accepted")

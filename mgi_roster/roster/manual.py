@@ -125,3 +125,29 @@ def add(
     }
     version = merge.add_by_hand(con, district_id, STUDENTS, row, by=by)
     return AddedStudent(record_id, district_id, version)
+
+
+def schools(con: duckdb.DuckDBPyConnection, district_id: str) -> list[tuple[str, str]]:
+    """(id, name) of the district's current schools: where a student may be added."""
+    rows = execute(
+        con,
+        f"SELECT id, coalesce(name, id) FROM {sql.current(SCHOOLS, live=True)} ORDER BY 2",
+        {"district": district_id},
+    ).fetchall()
+    return [(str(i), str(n)) for i, n in rows]
+
+
+def listed(con: duckdb.DuckDBPyConnection, district_id: str) -> list[dict[str, object]]:
+    """The district's current students added by hand, newest first, with who added them."""
+    rows = execute(
+        con,
+        f"""SELECT s.id, s.first_name, s.last_name, s.grade, s.school, s.state_id,
+                   s.student_number, m.actor, m.merged_at
+            FROM {sql.current(STUDENTS, live=True)} s
+            LEFT JOIN merges m ON m.district_id = $district AND m.version = s.valid_from
+            WHERE s.manual ORDER BY s.valid_from DESC""",
+        {"district": district_id},
+    ).fetchall()
+    keys = ("record_id", "first_name", "last_name", "grade", "school", "state_id",
+            "student_number", "added_by", "added_at")  # fmt: skip
+    return [dict(zip(keys, r, strict=True)) for r in rows]

@@ -75,13 +75,18 @@ REFERENCES: dict[str, tuple[tuple[Entity, str], ...]] = {
 
 
 def same(basis: Basis, left: str, right: str) -> str:
-    """SQL: `left` and `right` share the basis (names compared without case or outer spaces; a
-    missing value never matches)."""
+    """SQL: `left` and `right` share the basis (names compared without case or outer spaces,
+    dates of birth as days; a missing value never matches)."""
 
     def one(column: str) -> str:
         a, b = f"{left}.{sql.q(column)}", f"{right}.{sql.q(column)}"
         if column in NAMES:
             a, b = f"lower(trim({a}))", f"lower(trim({b}))"
+        elif column == "dob":  # 2/1/2016 and 02/01/2016 are one day
+            a, b = (
+                f"coalesce(CAST(try_strptime({x}, '%m/%d/%Y') AS DATE)::VARCHAR, {x})"
+                for x in (a, b)
+            )
         return f"NULLIF({a}, '') = NULLIF({b}, '')"
 
     return " AND ".join(one(c) for c in basis.columns)
