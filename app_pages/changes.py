@@ -45,7 +45,13 @@ def _same_person(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
         "under a new one) or a synced student matching one added by hand (a link). A link, or a "
         "re-key with several candidates, waits for your choice before Approve."
     )
-    ui.table(pd.DataFrame([m.to_dict() for m in found]), key="people_table")
+    # One name per row, in the `record` column presentation mode masks (the old id beside it).
+    rows = [
+        {"entity": m.entity, "kind": m.kind, "status": m.status, "record": m.new_name,
+         "record_id": m.new_id, "old id": m.old_id, "matched on": ", ".join(m.bases)}
+        for m in found
+    ]  # fmt: skip
+    ui.table(pd.DataFrame(rows), key="people_table")
     undecided = [m for m in found if m.status == "proposed"]
     if not undecided:
         return
