@@ -39,6 +39,9 @@ page = st.navigation(
         "Operate": [
             st.Page("app_pages/schedule.py", title="Schedule", icon=":material/schedule:"),
             st.Page("app_pages/history.py", title="History", icon=":material/history:"),
+            st.Page(
+                "app_pages/students.py", title="Students by hand", icon=":material/person_add:"
+            ),
         ],
         "Explore": [
             st.Page("app_pages/quality.py", title="Roster Quality", icon=":material/monitoring:"),

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import altair as alt
 import duckdb
+import pandas as pd
 import streamlit as st
 
 from mgi_roster import ui, views
+from mgi_roster.review import people
 from mgi_roster.roster import exports
 from mgi_roster.ui import charts, selection
 
@@ -20,7 +22,54 @@ TABS = (
     ("archived", "Archived"),
     ("restored", "Restored"),
     ("absent", "Absent (reported only)"),
+    ("rekeyed", "Re-keyed (new id, same person)"),
+    ("linked", "Linked to a student added by hand"),
 )
+OPTIONAL = ("absent", "rekeyed", "linked")  # tabs shown only when the run has such changes
+
+
+# --- same person? (re-keys and links: review/people.py) ---------------------------------------
+
+
+def _decide(con: duckdb.DuckDBPyConnection, run_id: int, old: str, new: str, same: bool) -> str:
+    people.decide(
+        con, run_id, old_id=old, new_id=new, same=same, by=ui.acting_reviewer("people_by")
+    )
+    return f"Recorded: {old} and {new} are {'one person' if same else 'different people'}."
+
+
+def _same_person(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
+    found = people.matches(con, run_id)
+    if not found:
+        return
+    st.subheader("Same person?")
+    st.caption(
+        "Records that may be one person under two ids: a re-key (absent under an old id, present "
+        "under a new one) or a synced student matching one added by hand (a link). A link, or a "
+        "re-key with several candidates, waits for your choice before Approve."
+    )
+    # One name per row, in the `record` column presentation mode masks (the old id beside it).
+    rows = [
+        {"entity": m.entity, "kind": m.kind, "status": m.status, "record": m.new_name,
+         "record_id": m.new_id, "old id": m.old_id, "matched on": ", ".join(m.bases)}
+        for m in found
+    ]  # fmt: skip
+    ui.table(pd.DataFrame(rows), key="people_table")
+    undecided = [m for m in found if m.status == "proposed"]
+    if not undecided:
+        return
+    refusal = ui.reviewer_field("people_by", label="Your name", required=False)
+    for i, m in enumerate(undecided):
+        cols = st.columns([4, 1, 1])
+        cols[0].markdown(f"**{m.kind}** `{m.old_id}` → `{m.new_id}` ({', '.join(m.bases)})")
+        for col, same, label in ((cols[1], True, "Same person"), (cols[2], False, "Keep both")):
+            col.button(
+                label,
+                key=f"people_{i}_{same}",
+                disabled=refusal is not None,
+                on_click=ui.act,
+                args=(_decide, run_id, m.old_id, m.new_id, same),
+            )
 
 
 def render(con: duckdb.DuckDBPyConnection) -> None:
@@ -43,6 +92,7 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
         )
     if run["guards"]:
         st.warning("This run is held by its guards: see Approve.")
+    _same_person(con, run_id)
 
     st.subheader("High-impact changes")
     high = views.high_impact_table(con, run_id)
@@ -110,7 +160,7 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
         "School", list(schools), format_func=lambda s: schools.get(s, s), key="chg_school"
     )
     search = cols[2].text_input("Search by name or Clever id", key="chg_search")
-    shown = [(kind, label) for kind, label in TABS if totals[kind] or kind != "absent"]
+    shown = [(kind, label) for kind, label in TABS if totals[kind] or kind not in OPTIONAL]
     for (kind, _), tab in zip(shown, st.tabs([label for _, label in shown]), strict=True):
         with tab:
             high = kind == "high_impact"

@@ -37,7 +37,9 @@ def _undo(district_id: str, version: int) -> None:
 def _do_undo(con: duckdb.DuckDBPyConnection, district_id: str) -> str:
     result = merge.undo(con, district_id, by=ui.acting_reviewer("undo_by"))
     return (
-        f"Undid version {result.version} (run {result.run_id}); the roster is back at version "
+        f"Undid version {result.version} "
+        f"({f'run {result.run_id}' if result.run_id else 'a student added by hand'}); "
+        "the roster is back at version "
         f"{result.restored_version}."
     )
 

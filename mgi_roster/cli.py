@@ -21,6 +21,11 @@
     mgi-roster [--db PATH] schedule off  --district ID
     mgi-roster [--db PATH] scheduler [--once]
     mgi-roster [--db PATH] demo advance
+    mgi-roster [--db PATH] students add --district ID --first F --last L --school S --grade G
+                           [--dob D] [--state-id X] [--student-number N] [--by NAME] [--json]
+    mgi-roster [--db PATH] students matches --run R [--json]   (re-keys and links of a run)
+    mgi-roster [--db PATH] students link  --run R --manual ID --synced ID [--keep-both] [--by NAME]
+    mgi-roster [--db PATH] students rekey --run R --old ID --new ID [--apart] [--by NAME]
     mgi-roster demo serve [--host H] [--port P] [--students N] [--day D] [--fault MODE ...]
 
 `python -m mgi_roster` is the same program.
@@ -203,6 +208,7 @@ def _parser() -> argparse.ArgumentParser:
         "slow[=SECONDS], truncated-json, disconnect, html[=K], revoke-after=N",
     )
     dc.add_parser("advance", help="move the demo SIS to its next day")
+    _students_parser(commands)
     return parser
 
 
@@ -240,6 +246,98 @@ def _selection(args: argparse.Namespace) -> Any:
         no_archive=args.no_archive,
         waivers=tuple(partial.Waiver.parse(w, args.reason) for w in args.waive),
     )
+
+
+# --- students: added by hand, re-keys and links (roster/manual.py, review/people.py) ----------
+
+
+def _students_parser(commands: Any) -> None:
+    st = commands.add_parser("students", help="students added by hand; re-keys and links")
+    sc = st.add_subparsers(dest="action", required=True)
+    add = sc.add_parser("add", help="add a student by hand (never archived by a sync)")
+    add.add_argument("--district", required=True)
+    add.add_argument("--first", required=True)
+    add.add_argument("--last", required=True)
+    add.add_argument("--school", required=True, help="the school's id in the roster")
+    add.add_argument("--grade", required=True, help="Clever's grade: Kindergarten, 1 ... 13")
+    add.add_argument("--dob", help="date of birth, M/D/YYYY or YYYY-MM-DD")
+    add.add_argument("--state-id")
+    add.add_argument("--student-number")
+    add.add_argument("--middle")
+    add.add_argument("--email")
+    add.add_argument("--by", help="who adds the student, for the audit log")
+    add.add_argument("--json", action="store_true", help="print one JSON object")
+    ls = sc.add_parser("matches", help="a run's re-keys and links (pairs that may be one person)")
+    ls.add_argument("--run", required=True, type=int)
+    ls.add_argument("--json", action="store_true", help="print one JSON object")
+    link = sc.add_parser("link", help="link a student added by hand to its synced record")
+    link.add_argument("--run", required=True, type=int)
+    link.add_argument("--manual", required=True, help="the id of the student added by hand")
+    link.add_argument("--synced", required=True, help="the synced student's id")
+    link.add_argument("--keep-both", action="store_true", help="different students: keep both")
+    link.add_argument("--by")
+    link.add_argument("--json", action="store_true", help="print one JSON object")
+    rk = sc.add_parser("rekey", help="choose a re-key: the old and the new id are one person")
+    rk.add_argument("--run", required=True, type=int)
+    rk.add_argument("--old", required=True)
+    rk.add_argument("--new", required=True)
+    rk.add_argument("--apart", action="store_true", help="different people: keep them apart")
+    rk.add_argument("--by")
+    rk.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _students(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
+    from mgi_roster.review import people
+    from mgi_roster.roster import manual
+
+    if args.action == "add":
+        added = manual.add(
+            con,
+            args.district,
+            manual.NewStudent(
+                first_name=args.first,
+                last_name=args.last,
+                school=args.school,
+                grade=args.grade,
+                dob=args.dob,
+                state_id=args.state_id,
+                student_number=args.student_number,
+                middle_name=args.middle,
+                email=args.email,
+            ),
+            by=args.by,
+        )
+        if args.json:
+            _emit(added.to_dict())
+        else:
+            print(f"Added student {added.record_id} (roster version {added.version}).")
+        return OK
+    if args.action == "matches":
+        found = people.matches(con, args.run)
+    elif args.action == "link":
+        found = people.decide(
+            con,
+            args.run,
+            old_id=args.manual,
+            new_id=args.synced,
+            same=not args.keep_both,
+            by=args.by,
+        )
+    else:
+        found = people.decide(
+            con, args.run, old_id=args.old, new_id=args.new, same=not args.apart, by=args.by
+        )
+    if args.json:
+        _emit({"run_id": args.run, "matches": [m.to_dict() for m in found]})
+        return OK
+    for m in found:
+        print(
+            f"{m.kind:5} {m.status:9} {m.entity} {m.old_id} ({m.old_name or '-'}) -> "
+            f"{m.new_id} ({m.new_name or '-'}): {', '.join(m.bases)}"
+        )
+    if not found:
+        print(f"Run {args.run} has no re-keys or links.")
+    return OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -472,7 +570,9 @@ def _history(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
 def _undo(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
     result = merge.undo(con, args.district, by=args.by)
     print(
-        f"Undid version {result.version} (run {result.run_id}); the roster is back at version "
+        f"Undid version {result.version} "
+        f"({f'run {result.run_id}' if result.run_id else 'a student added by hand'}); "
+        "the roster is back at version "
         f"{result.restored_version}."
     )
     return OK
@@ -574,6 +674,7 @@ COMMANDS: dict[str, Handler] = {
     "undo": _undo,
     "schedule": _schedule,
     "demo": _demo,
+    "students": _students,
 }
 # Commands whose work is long (a sync): they get the store to take for moments, not a
 # connection held throughout, so other processes are never kept waiting.

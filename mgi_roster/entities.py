@@ -167,6 +167,9 @@ class Entity:
     display: tuple[str, ...] = ()  # columns naming a record for people, joined by display_sep
     display_sep: str = " "
     school: str | None = None  # the column holding the record's school id (per-school views)
+    # Records may also be added by hand in the MGI (roster/manual.py): roster_<entity> has a
+    # `manual` column, and a sync never archives such a record.
+    manual: bool = False
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -297,6 +300,7 @@ STUDENTS = Entity(
     ),
     display=("first_name", "last_name"),
     school="school",
+    manual=True,
 )
 
 TEACHERS = Entity(

@@ -30,6 +30,8 @@ class ChangeKind(StrEnum):
     ARCHIVED = "archived"  # in the roster, absent from the sync, All Records Processing on
     ABSENT = "absent"  # the same with it off: reported, never applied
     RESTORED = "restored"  # in the sync, archived in the roster
+    REKEYED = "rekeyed"  # the same person under a new source id (roster/rekey.py)
+    LINKED = "linked"  # a student added by hand, linked to its synced record (roster/rekey.py)
     UNCHANGED = "unchanged"  # counted, never listed
 
 
@@ -44,7 +46,7 @@ COUNTED_CHANGES: tuple[ChangeKind, ...] = (
     ChangeKind.ARCHIVED,
     ChangeKind.RESTORED,
     ChangeKind.UNCHANGED,
-)
+)  # absent, rekeyed and linked are counted only when a run has them
 
 
 class Severity(StrEnum):
@@ -64,6 +66,32 @@ class StepState(StrEnum):
 class MergeKind(StrEnum):
     MERGE = "merge"
     UNDO = "undo"
+    MANUAL = "manual"  # a person's edit outside any sync: a student added by hand
+
+
+class MatchKind(StrEnum):
+    """Two records that may be one person (roster/rekey.py)."""
+
+    REKEY = "rekey"  # absent under an old source id, present under a new one
+    LINK = "link"  # a student added by hand, and a synced student new to the roster
+
+    @property
+    def change(self) -> ChangeKind:
+        return ChangeKind.REKEYED if self is MatchKind.REKEY else ChangeKind.LINKED
+
+
+class MatchStatus(StrEnum):
+    AUTO = "auto"  # an unambiguous re-key: applied unless a person declines it
+    PROPOSED = "proposed"  # a person must choose (a link, or a re-key with several candidates)
+    ACCEPTED = "accepted"  # a person said: the same person
+    DECLINED = "declined"  # a person said: different people (keep both)
+
+    @property
+    def applied(self) -> bool:
+        return self in (MatchStatus.AUTO, MatchStatus.ACCEPTED)
+
+
+APPLIED_MATCHES: tuple[MatchStatus, ...] = tuple(s for s in MatchStatus if s.applied)
 
 
 class Withheld(StrEnum):

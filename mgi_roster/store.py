@@ -195,6 +195,39 @@ def _schema_review_depth() -> list[str]:
     ]
 
 
+def _schema_people() -> list[str]:
+    """Same person or not (roster/rekey.py, roster/manual.py): students added by hand are marked
+    `manual`; a run's proposed re-keys and links, with a person's decisions, are kept per run;
+    `changes` and `merges` lose their CHECK lists of kinds (the StrEnums in kinds.py say them;
+    DuckDB cannot drop a constraint, so each is copied without it, keeping every column)."""
+    return [
+        "ALTER TABLE roster_students ADD COLUMN manual BOOLEAN DEFAULT false",
+        "UPDATE roster_students SET manual = false WHERE manual IS NULL",
+        """CREATE TABLE person_matches (
+            run_id INTEGER NOT NULL, district_id VARCHAR NOT NULL, entity VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL, old_id VARCHAR NOT NULL, new_id VARCHAR NOT NULL,
+            bases VARCHAR, status VARCHAR NOT NULL, old_name VARCHAR, new_name VARCHAR,
+            school VARCHAR, decided_by VARCHAR, decided_at TIMESTAMPTZ)""",
+        "CREATE TABLE changes_unchecked AS SELECT * FROM changes",
+        "DROP TABLE changes",
+        "ALTER TABLE changes_unchecked RENAME TO changes",
+        *(
+            f"ALTER TABLE changes ALTER COLUMN {c} SET NOT NULL"
+            for c in ("run_id", "district_id", "entity", "record_id", "change")
+        ),
+        "CREATE TABLE merges_unchecked AS SELECT * FROM merges",
+        "DROP TABLE merges",
+        "ALTER TABLE merges_unchecked RENAME TO merges",
+        *(
+            f"ALTER TABLE merges ALTER COLUMN {c} SET NOT NULL"
+            for c in ("version", "district_id", "kind", "merged_at", "undone")
+        ),
+        "ALTER TABLE merges ALTER COLUMN merged_at SET DEFAULT now()",
+        "ALTER TABLE merges ALTER COLUMN undone SET DEFAULT false",
+        "ALTER TABLE merges ADD PRIMARY KEY (district_id, version)",
+    ]
+
+
 # Each entry brings the schema from version i to i + 1. Append, never edit.
 MIGRATIONS: list[list[str]] = [
     _schema_v1(),
@@ -204,6 +237,7 @@ MIGRATIONS: list[list[str]] = [
     _schema_issues_as_data(),
     _schema_v5(),
     _schema_review_depth(),
+    _schema_people(),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)  # what this program writes; a newer file is refused
 

@@ -28,7 +28,7 @@ import duckdb
 from mgi_roster.entities import BY_NAME, ENTITIES, Entity
 from mgi_roster.kinds import COUNTED_CHANGES, LISTED_CHANGES, ChangeKind
 from mgi_roster.parameters import Parameters
-from mgi_roster.roster import sql
+from mgi_roster.roster import rekey, sql
 from mgi_roster.roster.versions import current_version
 from mgi_roster.store import execute
 
@@ -84,7 +84,9 @@ class Diff:
 
 def _plan_sql(entity: Entity, all_records: bool, deduplicate: bool) -> str:
     """The run's changes of one entity, from the roster's one classification of a sync."""
-    classified = sql.classify(entity, all_records=all_records, deduplicate=deduplicate)
+    classified = sql.classify(
+        entity, all_records=all_records, deduplicate=deduplicate, roster=rekey.roster_side(entity)
+    )
     return f"""CREATE OR REPLACE TEMP TABLE diff_plan AS
         SELECT record_id, change, fields,
                CASE WHEN change <> '{ChangeKind.UNCHANGED}' THEN record_name END AS record_name,
@@ -122,6 +124,7 @@ def diff_run(
     `con` holds the run's staging and the roster it is compared with: the main store, or a run's
     own file with a snapshot of the roster at `roster_version` (read from the store if None)."""
     con.execute("DELETE FROM changes WHERE run_id = $run", {"run": run_id})
+    rekey.propose(con, run_id, district_id)  # re-keys and links: the same person, a new id
     counts: dict[str, dict[str, int]] = {}
     for entity in ENTITIES:
         args = {"run": run_id, "district": district_id, "entity": entity.name}
@@ -136,6 +139,7 @@ def diff_run(
         ).fetchall():
             counts[entity.name][change] = int(n)
     con.execute("DROP TABLE IF EXISTS diff_plan")
+    rekey.annotate(con, run_id)
     _annotate(con, run_id, district_id, params)
     version = current_version(con, district_id) if roster_version is None else roster_version
     return Diff(counts, guards(con, district_id, counts, params, run_id), version)

@@ -35,8 +35,8 @@ from mgi_roster.entities import ENTITIES, Entity
 from mgi_roster.errors import InputError, MergeRefused
 from mgi_roster.kinds import ChangeKind, MergeKind, RunStatus
 from mgi_roster.parameters import Parameters
-from mgi_roster.roster import partial, quality, sql
-from mgi_roster.roster.versions import current_version, latest_merge, next_version
+from mgi_roster.roster import partial, quality, rekey, sql
+from mgi_roster.roster.versions import current_version, latest_change, latest_merge, next_version
 from mgi_roster.staging import runfile
 from mgi_roster.store import execute, transaction
 
@@ -66,7 +66,7 @@ class MergeResult:
 class UndoResult:
     district_id: str
     version: int  # the merge version that was undone
-    run_id: int
+    run_id: int | None  # None: an edit by hand (a student added by hand) was undone
     restored_version: int  # the version the roster is at now
 
 
@@ -173,6 +173,7 @@ def approval_blockers(
             f"The roster changed after run {run.run_id} was compared with it (a merge or an undo since). "
             "Run a new sync to see the changes against today's roster."
         )
+    reasons.extend(rekey.undecided(con, run.run_id))  # re-keys and links a person must decide
     return reasons
 
 
@@ -254,6 +255,7 @@ def _approve(
         version = next_version(con, run.district_id)
         latest = latest_merge(con, run.district_id)
         previous_run = latest[1] if latest else None
+        rekey.rewrite(con, run.district_id, run_id)  # re-keyed and linked people keep their history
         for step, entity in enumerate(ENTITIES, start=1):
             report(MergeProgress(step, len(ENTITIES), entity.name))
             _merge_entity(
@@ -320,7 +322,7 @@ def reject(con: duckdb.DuckDBPyConnection, run_id: int, *, by: str | None = None
 def undo(con: duckdb.DuckDBPyConnection, district_id: str, *, by: str | None = None) -> UndoResult:
     """Return the roster exactly to what it was before the latest merge."""
     with transaction(con):
-        latest = latest_merge(con, district_id)
+        latest = latest_change(con, district_id)  # a sync's merge, or a student added by hand
         if latest is None:
             raise MergeRefused(f"District {district_id} has no merge to undo.")
         version, run_id = latest
@@ -341,6 +343,8 @@ def undo(con: duckdb.DuckDBPyConnection, district_id: str, *, by: str | None = N
                 f"UPDATE {table} SET valid_to = NULL WHERE district_id = $district AND valid_to = $version",
                 args,
             )
+        if run_id is not None:
+            rekey.rewrite(con, district_id, run_id, back=True)  # re-keys and links reversed
         undo_version = next_version(con, district_id)
         con.execute(
             "INSERT INTO merges (version, district_id, run_id, kind, actor, undoes) VALUES (?, ?, ?, ?, ?, ?)",
@@ -383,6 +387,50 @@ def audit(
     )
 
 
+# --- records added by hand (roster/manual.py) ------------------------------------------------
+
+
+def add_by_hand(
+    con: duckdb.DuckDBPyConnection,
+    district_id: str,
+    entity: Entity,
+    row: dict[str, Any],
+    *,
+    by: str | None,
+) -> int:
+    """Write one record added by hand (`manual`) as a roster version of its own, kind `manual`,
+    with an audit entry: history, as-of views and Undo treat it like a merge. Returns the
+    version."""
+    columns = [c for c in entity.column_names if c in row]
+    with transaction(con):
+        version = next_version(con, district_id)
+        con.execute(
+            f"""INSERT INTO {sql.roster_table(entity)} (district_id, {", ".join(sql.q(c) for c in columns)},
+                    manual, archived, valid_from) VALUES (?, {", ".join("?" for _ in columns)}, true, false, ?)""",
+            [district_id, *(row[c] for c in columns), version],
+        )
+        con.execute(
+            "INSERT INTO merges (version, district_id, run_id, kind, actor, counts) VALUES (?, ?, NULL, ?, ?, ?)",
+            [
+                version,
+                district_id,
+                MergeKind.MANUAL,
+                by,
+                json.dumps({entity.name: {ChangeKind.ADDED: 1}}),
+            ],
+        )
+        audit(
+            con,
+            district_id,
+            f"add_{entity.word.lower()}",
+            version=version,
+            by=by,
+            detail={"record_id": row["id"], "entity": entity.name},
+        )
+        quality.refresh(con, district_id, version)
+    return version
+
+
 # --- internals ------------------------------------------------------------------------------
 
 
@@ -409,7 +457,10 @@ def _merge_entity(
         "previous": previous_run,
     }
     classified = sql.classify(
-        entity, all_records=run.parameters.all_records_processing, schema=staging
+        entity,
+        all_records=run.parameters.all_records_processing,
+        schema=staging,
+        roster=rekey.roster_side(entity, rewritten=True),
     )
     keys = ", ".join(sql.q(k) for k in entity.key)
     kept = (
@@ -447,7 +498,8 @@ def _merge_entity(
                    coalesce(o.first_seen_run, $run), NULL, $version, NULL
             FROM merge_plan p JOIN {sql.staged(entity, schema=staging)} s ON {on_plan("s")}
             LEFT JOIN {table} o ON o.district_id = $district AND o.valid_to = $version AND {on_plan("o")}
-            WHERE p.action IN ('{ChangeKind.ADDED}', '{ChangeKind.UPDATED}', '{ChangeKind.RESTORED}', 'reseen')""",
+            WHERE p.action IN ('{ChangeKind.ADDED}', '{ChangeKind.UPDATED}', '{ChangeKind.RESTORED}',
+                               '{ChangeKind.REKEYED}', '{ChangeKind.LINKED}', 'reseen')""",
         args,
     )
     # Absent from the sync: archived (never deleted) with All Records Processing, else kept as

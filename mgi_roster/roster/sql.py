@@ -20,7 +20,7 @@ Staged rows may live in another database (a run's own staging file, ATTACHed as 
 
 from __future__ import annotations
 
-from mgi_roster.entities import SCHOOLS, Entity
+from mgi_roster.entities import ENROLLMENTS, SCHOOLS, STUDENTS, Entity
 from mgi_roster.kinds import ChangeKind, MergeKind
 
 
@@ -114,8 +114,35 @@ def as_of(entity: Entity, version: int | None = None) -> str:
     )
 
 
+def plain_roster(entity: Entity) -> str:
+    """The roster side of `classify` when no record changes its id: the current rows."""
+    return (
+        f"(SELECT *, NULL::VARCHAR AS _previous_id, NULL::VARCHAR AS _match FROM {current(entity)})"
+    )
+
+
+def _absent(entity: Entity, all_records: bool, schema: str) -> str:
+    """The change of a record in the roster and absent from the sync. With All Records
+    Processing off it is reported (absent), except a class membership of a student who is in
+    the sync: a present student's memberships follow the sync (archived)."""
+    if all_records:
+        return f"'{ChangeKind.ARCHIVED}'"
+    if entity is ENROLLMENTS:
+        present = f"(SELECT id FROM {staged(STUDENTS, schema=schema)})"
+        return (
+            f"CASE WHEN r.role = 'student' AND r.user_id IN {present} "
+            f"THEN '{ChangeKind.ARCHIVED}' ELSE '{ChangeKind.ABSENT}' END"
+        )
+    return f"'{ChangeKind.ABSENT}'"
+
+
 def classify(
-    entity: Entity, *, all_records: bool, schema: str = "", deduplicate: bool = False
+    entity: Entity,
+    *,
+    all_records: bool,
+    schema: str = "",
+    deduplicate: bool = False,
+    roster: str | None = None,
 ) -> str:
     """A SELECT comparing a run's staged rows (`s`) with the current roster (`r`), one row per key:
 
@@ -128,7 +155,12 @@ def classify(
       was_absent         the roster's row is a kept-but-absent version (last_seen_run set):
                          it needs a new version even when nothing else changed
 
+      previous_id        the record's id before this sync, when it changes (rekeyed, linked)
+
     `all_records`: All Records Processing, under which absent records are archived.
+    `roster`: the roster side, the current rows with `_previous_id` and `_match` (the change
+    kind of a record re-identified by a re-key or a link: roster/rekey.py); default
+    `plain_roster`. A record added by hand (`manual`) is never archived nor reported absent.
     """
     s_key, r_key = f"s.{q(entity.key[0])}", f"r.{q(entity.key[0])}"
     change_differs = differs(entity, "s", "r")
@@ -143,10 +175,12 @@ def classify(
         if entity.fields
         else "NULL"
     )
-    absent = ChangeKind.ARCHIVED if all_records else ChangeKind.ABSENT
+    kept = " OR coalesce(r.manual, false)" if entity.manual else ""
     change = (
         f"CASE WHEN {r_key} IS NULL THEN '{ChangeKind.ADDED}' "
-        f"WHEN {s_key} IS NULL THEN CASE WHEN r.archived THEN NULL ELSE '{absent}' END "
+        f"WHEN {s_key} IS NULL THEN CASE WHEN r.archived{kept} THEN NULL "
+        f"ELSE {_absent(entity, all_records, schema)} END "
+        "WHEN r._match IS NOT NULL THEN r._match "
         f"WHEN r.archived THEN '{ChangeKind.RESTORED}' "
         f"WHEN {change_differs} THEN '{ChangeKind.UPDATED}' ELSE '{ChangeKind.UNCHANGED}' END"
     )
@@ -157,6 +191,6 @@ def classify(
             {change} AS change, {fields} AS fields,
             coalesce({entity.display_sql("s")}, {entity.display_sql("r")}) AS record_name,
             coalesce({entity.school_sql("s")}, {entity.school_sql("r")}) AS school,
-            r.last_seen_run IS NOT NULL AS was_absent
+            r.last_seen_run IS NOT NULL AS was_absent, r._previous_id AS previous_id
         FROM {staged(entity, schema=schema, deduplicate=deduplicate)} s
-        FULL OUTER JOIN {current(entity)} r ON {key_join(entity, "s", "r")}"""
+        FULL OUTER JOIN {roster or plain_roster(entity)} r ON {key_join(entity, "s", "r")}"""

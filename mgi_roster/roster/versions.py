@@ -8,10 +8,11 @@ from mgi_roster.kinds import MergeKind
 
 
 def current_version(con: duckdb.DuckDBPyConnection, district_id: str) -> int:
-    """The merge version the district's roster is at (0 before the first merge)."""
+    """The merge version the district's roster is at (0 before the first merge): a sync's
+    merge or a person's edit (a student added by hand)."""
     row = con.execute(
-        "SELECT coalesce(max(version), 0) FROM merges WHERE district_id = ? AND kind = ? AND NOT undone",
-        [district_id, MergeKind.MERGE],
+        "SELECT coalesce(max(version), 0) FROM merges WHERE district_id = ? AND kind IN (?, ?) AND NOT undone",
+        [district_id, MergeKind.MERGE, MergeKind.MANUAL],
     ).fetchone()
     return int(row[0]) if row else 0
 
@@ -37,3 +38,16 @@ def latest_merge(con: duckdb.DuckDBPyConnection, district_id: str) -> tuple[int,
         [district_id, MergeKind.MERGE],
     ).fetchone()
     return (int(row[0]), int(row[1])) if row else None
+
+
+def latest_change(
+    con: duckdb.DuckDBPyConnection, district_id: str
+) -> tuple[int, int | None] | None:
+    """(version, run_id) of the district's latest merge or edit by hand still in force (what
+    Undo reverses); run_id is None for an edit by hand."""
+    row = con.execute(
+        "SELECT version, run_id FROM merges WHERE district_id = ? AND kind IN (?, ?) AND NOT undone "
+        "ORDER BY version DESC LIMIT 1",
+        [district_id, MergeKind.MERGE, MergeKind.MANUAL],
+    ).fetchone()
+    return (int(row[0]), None if row[1] is None else int(row[1])) if row else None

@@ -38,8 +38,9 @@ from mgi_roster.kinds import RunStatus
 from mgi_roster.roster import sql
 from mgi_roster.store import configure, database_path, execute
 
-# The tables a run's file holds, all shaped like the main store's tables of the same name.
-FINDINGS = ("issues", "changes")
+# The tables a run's file holds, all shaped like the main store's tables of the same name
+# (person_matches: the run's proposed re-keys and links, roster/rekey.py).
+FINDINGS = ("issues", "changes", "person_matches")
 
 
 def _directory(con: duckdb.DuckDBPyConnection) -> Path:

@@ -23,7 +23,7 @@ import duckdb
 
 from mgi_roster.entities import GENDERS, GRADE_ORDER, GRADES, RACES, SUBJECTS, YES_NO
 from mgi_roster.parameters import Parameters
-from mgi_roster.review.validation import checks, cross_table, findings, requirements
+from mgi_roster.review.validation import checks, cross_table, duplicates, findings, requirements
 from mgi_roster.review.validation.checks import VALIDATED, CheckSpec, Layer
 from mgi_roster.review.validation.findings import VALUE_CHARS
 from mgi_roster.review.validation.messages import Finding, render
@@ -68,10 +68,15 @@ def validate(
         "district": district_id,
         "grade_order": list(GRADE_ORDER),
         **requirements.bindings(params),
+        "all_records": params.all_records_processing,  # duplicates: who stays in the roster
     }
     for entity in VALIDATED:
         findings.find_duplicates(con, run_id, entity)
-    for statement in [*cross_table.statements(VALIDATED), *requirements.statements(params)]:
+    for statement in [
+        *cross_table.statements(VALIDATED),
+        *duplicates.statements(),
+        *requirements.statements(params),
+    ]:
         con.execute(statement, findings.bind(statement, values))
     for entity in VALIDATED:
         con.execute(f"DROP TABLE IF EXISTS {findings.duplicates(entity)}")

@@ -124,6 +124,19 @@ CHECKS: tuple[CheckSpec, ...] = (
     *specs("duplicate_sis_id", "students teachers", ERROR, "No SIS id is shared by records with different Clever ids.", CROSS_TABLE,
            "SIS id {value} is also used by {others}{more}. Each {record} needs its own SIS id: fix "
            "the duplicate in the SIS."),
+    # Duplicate people (duplicates.py): the same person under two ids, in the run or the roster.
+    *specs("duplicate_state_id", "students teachers", ERROR, "No state id is shared by records with different ids, in this sync or in the roster it leaves (a re-key or a link is not a duplicate).", CROSS_TABLE,
+           "state id {value} is also used by {others}{more}, in this sync or in the MGI's roster. A "
+           "state id belongs to one person: fix the duplicate in the SIS (or link the student "
+           "added by hand)."),
+    *specs("duplicate_student_number", "students", WARNING, "No student number is shared by two students of one school.", CROSS_TABLE,
+           "student number {value} is also used in the same school by {others}{more}, in this "
+           "sync or in the MGI's roster. Check whether they are one student entered twice in the "
+           "SIS."),
+    *specs("duplicate_name_dob", "students", WARNING, "No two students share a name and a date of birth.", CROSS_TABLE,
+           "the same name and date of birth as {others}{more}, in this sync or in the MGI's "
+           "roster. Check whether they are one student entered twice in the SIS (twins with one "
+           "name are rare)."),
     *specs("unknown_school", "students sections", ERROR, "The (primary) school is among the sync's schools.", CROSS_TABLE, _UNKNOWN_SCHOOL),
     *specs("unknown_school", "teachers", WARNING, "The primary school is among the sync's schools.", CROSS_TABLE, _UNKNOWN_SCHOOL),
     *specs("unknown_teacher", "sections", WARNING, "The section's teachers are among the sync's teachers.", CROSS_TABLE, {

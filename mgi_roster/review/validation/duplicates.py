@@ -1,0 +1,63 @@
+"""Duplicate people: two records of one person under different ids.
+
+A staged student (or teacher) shares with another record a state id (error: a state id is one
+person's), or a student number in one school, or a name and date of birth (warnings: twins and
+namesakes exist). The other record is another staged one, or a live roster record that this sync
+leaves in the roster (added by hand, or kept while absent with All Records Processing off) under
+another id. A new record against a record that leaves the roster is not a duplicate but a re-key
+or a link candidate (roster/rekey.py), shown as such on the Changes page. The bases are the ones
+rekey.py declares, so "the same person" means one thing everywhere.
+"""
+
+from __future__ import annotations
+
+from mgi_roster.entities import STUDENTS, TEACHERS, Entity
+from mgi_roster.review.validation import checks
+from mgi_roster.review.validation.findings import finding, insert, literal, name_sql, records
+from mgi_roster.roster import sql
+from mgi_roster.roster.rekey import NAME_DOB, NUMBER_IN_SCHOOL, STATE_ID, Basis, same
+
+# check name, the basis, the field an issue names, the entities it runs on
+DUPLICATE_CHECKS: tuple[tuple[str, Basis, str, tuple[Entity, ...]], ...] = (
+    ("duplicate_state_id", STATE_ID, "state_id", (STUDENTS, TEACHERS)),
+    ("duplicate_student_number", NUMBER_IN_SCHOOL, "student_number", (STUDENTS,)),
+    ("duplicate_name_dob", NAME_DOB, "dob", (STUDENTS,)),
+)
+
+
+def _others(entity: Entity, basis: Basis) -> str:
+    """The records a staged one is compared with: the run's, and the roster's that stay."""
+    columns = ", ".join(sql.q(c) for c in basis.columns)
+    stays = "coalesce(o.manual, false) OR NOT $all_records" if entity.manual else "NOT $all_records"
+    staged = f"SELECT id FROM {sql.staging_table(entity)} WHERE run_id = $run"
+    return f"""(SELECT id, {name_sql(entity)} AS name, {columns}, false AS in_roster FROM {records(entity)}
+        UNION ALL
+        SELECT id, {name_sql(entity, "o")} AS name, {", ".join(f"o.{sql.q(c)}" for c in basis.columns)}, true
+        FROM {sql.current(entity, live=True)} o WHERE o.id NOT IN ({staged}) AND ({stays}))"""
+
+
+def duplicate_person(entity: Entity, check: str, basis: Basis, field: str) -> str:
+    severity = checks.severity(check, entity.name)
+    new = f"r.id NOT IN (SELECT id FROM {sql.current(entity)})"
+    return finding(
+        literal(check),
+        literal(severity),
+        field=f"'{field}'",
+        value=f"any_value(r.{sql.q(field)})",
+        params="json_object('others', list({'id': o.id, 'name': o.name} ORDER BY o.id)[1:5], "
+        "'more', CASE WHEN count(*) > 5 THEN count(*) - 5 END)",
+    ) + (
+        f""" FROM {records(entity)} r JOIN {_others(entity, basis)} o
+            ON o.id <> r.id AND {same(basis, "r", "o")}
+            WHERE NOT (o.in_roster AND {new})
+            GROUP BY r.id"""
+    )
+
+
+def statements() -> list[str]:
+    """One INSERT per duplicate check and entity (binds $run, $district, $all_records)."""
+    return [
+        insert(entity, duplicate_person(entity, check, basis, field))
+        for check, basis, field, entities in DUPLICATE_CHECKS
+        for entity in entities
+    ]
