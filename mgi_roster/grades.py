@@ -39,6 +39,20 @@ GRADE_FORMS: dict[str, str | None] = {
 }
 
 
+# Clever's grade spellings -> OneRoster's CEDS codes (oneroster.md §6), for writing OneRoster.
+CEDS: dict[str, str] = {
+    "InfantToddler": "IT",
+    "Preschool": "PR",
+    "PreKindergarten": "PK",
+    "TransitionalKindergarten": "TK",
+    "Kindergarten": "KG",
+    **{str(n): f"{n:02d}" for n in range(1, 14)},
+    "PostGraduate": "PS",
+    "Ungraded": "UG",
+    "Other": "Other",
+}
+
+
 # Grades past the last form: a district never screens them, so they are "not screened", not a
 # problem. Pre-K, Ungraded and Other have no form either, but a screened school may expect them
 # tested: readiness lists them as "grade without a form".
