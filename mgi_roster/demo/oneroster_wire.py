@@ -78,6 +78,7 @@ _RACE_FLAG = {
     "Two or More Races": "demographicRaceTwoOrMoreRaces",
 }
 _YES_NO = {"Y": "true", "N": "false"}
+_CEDS_CODE = {clever: code for code, clever in CEDS.items()}  # Clever's spelling -> CEDS code
 _HOMEROOM = "homeroom/advisory"
 
 
@@ -96,7 +97,7 @@ def _active(sourced_id: str, modified: str) -> dict[str, str]:
 
 def _grades(grade: str) -> list[str]:
     """A Clever grade as a CEDS list: "" (the planted missing grade) is no grade at all."""
-    return [CEDS.get(grade, grade)] if grade else []
+    return [_CEDS_CODE.get(grade, grade)] if grade else []
 
 
 def _birth_date(dob: str) -> str:
