@@ -35,6 +35,7 @@ from mgi_roster.demo.oneroster_transport import (
     make_oneroster_server,
     mount_oneroster_demo,
 )
+from mgi_roster.demo.oneroster_wire import COLLECTIONS, OneRosterDemo
 from mgi_roster.demo.oneroster_zip import write_package
 from mgi_roster.sources.oneroster import files
 from tests.support import running
@@ -222,6 +223,22 @@ def test_cli_writes_the_package(tmp_path, capsys):
     assert cli.main(["demo", "oneroster-zip", "--out", str(out), "--day", "9"]) == 2
 
 
+def test_a_window_is_the_slice_of_the_whole_collection():
+    demo = OneRosterDemo(DemoDistrict(STUDENTS, day=2))  # day 2: withdrawn students leave gaps
+    for collection in COLLECTIONS:
+        whole = list(demo.records(collection))
+        for offset, limit in ((0, 7), (55, 100), (len(whole) - 3, 10), (len(whole) + 5, 10)):
+            assert demo.window(collection, offset, limit) == (
+                len(whole),
+                whole[offset : offset + limit],
+            ), (collection, offset)
+        for record in (whole[0], whole[-1], whole[len(whole) // 2]):
+            assert demo.record(collection, record["sourcedId"]) == record
+        assert demo.record(collection, "5eed06ffffffffffffffffff") is None
+    students = [u for u in demo.records("users") if u["roles"][0]["role"] == "student"]
+    assert demo.window("users", 190, 20, "students") == (len(students), students[190:210])
+
+
 # --- the REST API ---------------------------------------------------------------------------
 
 
@@ -347,6 +364,21 @@ def test_each_collection_has_its_envelope_and_count(api, path, envelope, count):
     assert answer.status_code == 200
     assert list(answer.json()) == [envelope]
     assert int(answer.headers["X-Total-Count"]) == count(DemoDistrict(STUDENTS).counts())
+
+
+def test_a_page_of_a_million_student_district_is_rendered_alone():
+    session = requests.Session()
+    mount_oneroster_demo(session, DemoDistrict(1_000_000))
+    started = time.perf_counter()
+    answer = session.get(
+        f"{DEMO_ONEROSTER_ENDPOINT}/students",
+        params={"offset": 999_950, "limit": 100},
+        headers=BEARER,
+        timeout=10,
+    )
+    assert time.perf_counter() - started < 5  # the other 999,950 students are never rendered
+    assert answer.headers["X-Total-Count"] == "1000000"
+    assert len(answer.json()["users"]) == 50 and "next" not in answer.links
 
 
 def test_rest_and_csv_carry_the_same_records(api, tmp_path):

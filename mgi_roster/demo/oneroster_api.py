@@ -17,7 +17,9 @@ OneRoster provider does (oneroster.md §8).
   AND or OR, dotted paths into nested values), ``sort``/``orderBy`` and ``fields``; single
   records (``/users/{id}`` → ``{"user": …}``). Errors are ``imsx_StatusInfo`` payloads.
   ``/terms`` serves every session (the demo's are a school year and its semesters, which a
-  Clever district calls terms).
+  Clever district calls terms). A plain page renders only its own records, so a
+  1,000,000-student demo pages as fast as a small one; a filter or a sort renders the whole
+  collection once (and the first ``/enrollments`` page counts every section's members once).
 
 The demo's credentials are published, not secrets (``DEMO_ONEROSTER_CLIENT_ID`` and
 ``DEMO_ONEROSTER_CLIENT_SECRET``; ``DEMO_ONEROSTER_TOKEN`` carries every scope). Both transports
@@ -89,6 +91,8 @@ _ROUTES: dict[str, tuple[str, _Keep]] = {
     "enrollments": ("enrollments", None),
     "demographics": ("demographics", None),
 }
+# endpoints that are one of the Clever demo's id ranges (OneRosterDemo.window's views)
+_VIEWS = {"students": "students", "teachers": "teachers"}
 _SINGULAR = {
     "orgs": "org",
     "academicSessions": "academicSession",
@@ -261,7 +265,8 @@ class OneRosterApi:
     # -- reading --------------------------------------------------------------------------------
 
     def records(self, collection: str, version: str = "1.2") -> list[dict[str, Any]]:
-        """Every record of a collection, rendered once per API (the demo's districts are small)."""
+        """Every record of a collection, rendered once per API: only a filter or a sort needs
+        them all (plain pages render just themselves, ``OneRosterDemo.window``)."""
         key = (collection, version)
         with self._lock:
             cached = self._cache.get(key)
@@ -293,37 +298,36 @@ class OneRosterApi:
             raise _HttpError(
                 403, "forbidden", f"The token's scopes do not include {' or '.join(needed)}."
             )
-        records = self.records(collection, version)
         if len(segments) == 2:
-            return self._single(collection, keep, records, segments[1], query)
-        selected = [r for r in records if keep is None or keep(r)]
-        selected = _filtered(selected, _one(query, "filter"))
-        selected = _sorted(selected, _one(query, "sort"), _one(query, "orderBy"))
-        limit = _integer(query, "limit", DEFAULT_LIMIT, 1)
-        limit = min(limit, MAX_LIMIT)
+            found = self.demo.record(collection, segments[1])
+            if found is None or (keep is not None and not keep(found)):
+                raise _HttpError(
+                    404, "unknownobject", f"No {_SINGULAR[collection]} has sourcedId {segments[1]}."
+                )
+            record = v1p1(collection, found) if version == "1.1" else found
+            return _json(
+                200, {_SINGULAR[collection]: _select(record, _one(query, "fields"))}, _JSON
+            )
+        limit = min(_integer(query, "limit", DEFAULT_LIMIT, 1), MAX_LIMIT)
         offset = _integer(query, "offset", 0, 0)
-        page = [_select(r, _one(query, "fields")) for r in selected[offset : offset + limit]]
+        expression, sort = _one(query, "filter"), _one(query, "sort")
+        view = _VIEWS.get(segments[0])
+        if not expression and not sort and (keep is None or view is not None):
+            # Only the page is rendered: a page of a huge demo district stays cheap.
+            total, page = self.demo.window(collection, offset, limit, view)
+            if version == "1.1":
+                page = [v1p1(collection, r) for r in page]
+        else:
+            selected = [r for r in self.records(collection, version) if keep is None or keep(r)]
+            selected = _sorted(_filtered(selected, expression), sort, _one(query, "orderBy"))
+            total, page = len(selected), selected[offset : offset + limit]
         headers = {
             **_JSON,
-            "X-Total-Count": str(len(selected)),
-            "Link": _links(url, offset, limit, len(selected)),
+            "X-Total-Count": str(total),
+            "Link": _links(url, offset, limit, total),
         }
-        return _json(200, {collection: page}, headers)
-
-    def _single(
-        self,
-        collection: str,
-        keep: _Keep,
-        records: list[dict[str, Any]],
-        sourced_id: str,
-        query: Mapping[str, Sequence[str]],
-    ) -> DemoResponse:
-        found = next((r for r in records if r["sourcedId"] == sourced_id), None)
-        if found is None or (keep is not None and not keep(found)):
-            raise _HttpError(
-                404, "unknownobject", f"No {_SINGULAR[collection]} has sourcedId {sourced_id}."
-            )
-        return _json(200, {_SINGULAR[collection]: _select(found, _one(query, "fields"))}, _JSON)
+        fields = _one(query, "fields")
+        return _json(200, {collection: [_select(r, fields) for r in page]}, headers)
 
 
 class _Validator(RequestValidator):  # type: ignore[misc]  # oauthlib is untyped

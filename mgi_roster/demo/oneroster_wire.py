@@ -34,13 +34,26 @@ shape; ``csv_row()`` flattens either into a CSV row with the exact header of ``f
 
 from __future__ import annotations
 
+import bisect
+import itertools
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from mgi_roster.demo.days import _CREATED, _CREATED_OFFSET, _iso
 from mgi_roster.demo.district import DemoDistrict
-from mgi_roster.demo.ids import _COURSE, _TERM, DEMO_DISTRICT_ID, _decode, _id
+from mgi_roster.demo.ids import (
+    _COURSE,
+    _SECTION,
+    _STUDENT,
+    _TERM,
+    DEMO_DISTRICT_ID,
+    _decode,
+    _id,
+    _Segment,
+)
 from mgi_roster.grades import CEDS
 from mgi_roster.sources.oneroster import files
 
@@ -80,6 +93,7 @@ _RACE_FLAG = {
 _YES_NO = {"Y": "true", "N": "false"}
 _CEDS_CODE = {clever: code for code, clever in CEDS.items()}  # Clever's spelling -> CEDS code
 _HOMEROOM = "homeroom/advisory"
+_STUDENT_PREFIX = _id(_STUDENT, 0)[:6]
 
 
 def _ref(kind: str, sourced_id: str, base: str = BASE_V1P2) -> dict[str, str]:
@@ -142,6 +156,73 @@ class OneRosterDemo:
                 yield self._demographics(student)
         else:
             raise ValueError(f"unknown OneRoster collection {collection!r}")
+
+    def window(
+        self, collection: str, offset: int, limit: int, view: str | None = None
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """(how many records, records [offset, offset + limit)) of a collection, rendering only
+        that page where the collection follows the Clever demo's id ranges, so a page of a
+        1,000,000-student district costs what a page of a small one does. ``view`` narrows
+        ``users`` to ``students`` or ``teachers`` (the /students and /teachers endpoints)."""
+        key = view or _SEGMENTS_OF.get(collection)
+        if key is not None:
+            segments = self.district.segments(key)
+            total = sum(_size(seg) for seg in segments)
+            page = itertools.islice(_from(segments, offset), limit)
+            return total, [
+                self._render(collection, json.loads(self.district.fragment(code, i)))
+                for code, i in page
+            ]
+        if collection == "enrollments":
+            starts = self._enrollment_starts
+            total = starts[-1]
+            if offset >= total:
+                return total, []
+            section = bisect.bisect_right(starts, offset) - 1
+            out: list[dict[str, Any]] = []
+            skip = offset - starts[section]
+            while len(out) < limit + skip and section < len(starts) - 1:
+                out += self._enrollments(self._section(section))
+                section += 1
+            return total, out[skip : skip + limit]
+        records = list(self.records(collection))
+        return len(records), records[offset : offset + limit]
+
+    def record(self, collection: str, sourced_id: str) -> dict[str, Any] | None:
+        """One record by sourcedId (rendering only it where it can), or None."""
+        if collection in _SEGMENTS_OF:
+            decoded = _decode(sourced_id)
+            codes = {s.code for s in self.district.segments(_SEGMENTS_OF[collection])}
+            if decoded is None or decoded[0] not in codes or not self.district.exists(*decoded):
+                return None
+            return self._render(collection, json.loads(self.district.fragment(*decoded)))
+        if collection == "enrollments":
+            section_id, _, _ = sourced_id.partition("-")
+            section = self.record("classes", section_id)
+            if section is None:
+                return None
+            found = self._enrollments(self._section(_decoded_index(section_id)))
+            return next((e for e in found if e["sourcedId"] == sourced_id), None)
+        return next((r for r in self.records(collection) if r["sourcedId"] == sourced_id), None)
+
+    def _render(self, collection: str, clever: Mapping[str, Any]) -> dict[str, Any]:
+        if collection == "classes":
+            return self._class(clever)
+        if collection == "users":
+            return self._user(clever)
+        return self._demographics(clever)
+
+    def _section(self, index: int) -> dict[str, Any]:
+        found: dict[str, Any] = json.loads(self.district.fragment(_SECTION, index))
+        return found
+
+    @cached_property
+    def _enrollment_starts(self) -> list[int]:
+        """Where each section's enrollments start in the collection (and the total, last)."""
+        starts = [0]
+        for section in self.district.records("sections"):
+            starts.append(starts[-1] + len(self._members(section)))
+        return starts
 
     # -- orgs and sessions ----------------------------------------------------------------------
 
@@ -220,9 +301,7 @@ class OneRosterDemo:
 
     def _enrollments(self, section: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         """One enrollment per teacher, then one per student the district serves."""
-        members = [(t, "teacher") for t in section["teachers"]]
-        members += [(s, "student") for s in section["students"] if self._served(s)]
-        for user, role in members:
+        for user, role in self._members(section):
             yield {
                 **_active(f"{section['id']}-{user}", section["last_modified"]),
                 "class": _ref("class", section["id"]),
@@ -232,9 +311,21 @@ class OneRosterDemo:
                 "primary": "true" if user == section.get("teacher") else "false",
             }
 
-    def _served(self, user_id: str) -> bool:
-        decoded = _decode(user_id)
-        return decoded is not None and self.district.exists(*decoded)
+    def _members(self, section: Mapping[str, Any]) -> list[tuple[str, str]]:
+        members = [(t, "teacher") for t in section["teachers"]]
+        return members + [(s, "student") for s in section["students"] if self._served(s)]
+
+    def _served(self, student_id: str) -> bool:
+        """Whether the district serves this student today (a section may name one it does not
+        share); this runs once per seat, so it reads the students' id range, not the record."""
+        stop, gaps = self._students
+        index = int(student_id[6:], 16)
+        return student_id.startswith(_STUDENT_PREFIX) and index < stop and index not in gaps
+
+    @cached_property
+    def _students(self) -> tuple[int, frozenset[int]]:
+        (students,) = self.district.segments("students")
+        return students.stop, students.gaps
 
     # -- users and demographics -----------------------------------------------------------------
 
@@ -286,6 +377,32 @@ class OneRosterDemo:
                 "hispanicOrLatinoEthnicity": _YES_NO.get(facts.get("hispanic_ethnicity", ""), ""),
             }
         )
+
+
+# The collections that follow one of the Clever demo's id ranges, and how a record is rendered.
+_SEGMENTS_OF = {"classes": "sections", "users": "users", "demographics": "students"}
+
+
+def _size(segment: _Segment) -> int:
+    """How many records a segment serves (the demo's segments with a filter are not used here)."""
+    return segment.stop - sum(1 for g in segment.gaps if g < segment.stop)
+
+
+def _from(segments: list[_Segment], offset: int) -> Iterator[tuple[str, int]]:
+    """The (code, index) of every record from the offset-th on, without walking the ones before."""
+    for segment in segments:
+        size = _size(segment)
+        if offset >= size:
+            offset -= size
+            continue
+        start = offset
+        for gap in sorted(segment.gaps):  # the offset-th served index: step over the gaps
+            if gap <= start:
+                start += 1
+        offset = 0
+        for index in range(start, segment.stop):
+            if segment.wanted(index):
+                yield segment.code, index
 
 
 def _decoded_index(record_id: str) -> int:
