@@ -530,3 +530,9 @@ def test_demo_serve_provider_oneroster():
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_fault_modes_are_refused_for_the_oneroster_server(capsys):
+    argv = ["demo", "serve", "--provider", "oneroster", "--port", "0", "--fault", "5xx"]
+    assert cli.main(argv) == 2
+    assert "Clever's only" in capsys.readouterr().err
