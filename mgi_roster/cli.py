@@ -27,6 +27,8 @@
     mgi-roster [--db PATH] students link  --run R --manual ID --synced ID [--keep-both] [--by NAME]
     mgi-roster [--db PATH] students rekey --run R --old ID --new ID [--apart] [--by NAME]
     mgi-roster demo serve [--host H] [--port P] [--students N] [--day D] [--fault MODE ...]
+                          [--provider clever|oneroster]
+    mgi-roster demo oneroster-zip --out ZIP [--day D] [--students N] [--version 1.2|1.1] [--json]
 
 `python -m mgi_roster` is the same program.
 
@@ -209,6 +211,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     dc.add_parser("advance", help="move the demo SIS to its next day")
     _students_parser(commands)
+    _oneroster_demo_parsers(dc, serve)
     return parser
 
 
@@ -348,6 +351,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "demo" and args.action == "serve":
             return _demo_serve(args)
+        if args.command == "demo" and args.action == "oneroster-zip":
+            return _demo_oneroster_zip(args)
         if args.command == "scheduler" and not args.once:
             return _scheduler_forever(args)
         if args.command in BRIEF:  # long work: the store is taken for moments only
@@ -657,9 +662,73 @@ def _demo(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
 def _demo_serve(args: argparse.Namespace) -> int:
     from mgi_roster import demo
 
+    if args.provider == "oneroster":
+        return _demo_serve_oneroster(args)
     size = args.students if args.students is not None else demo.DEFAULT_STUDENTS
     options = {"faults": [demo.parse_fault(f) for f in args.fault]} if args.fault else {}
     demo.serve(demo.DemoDistrict(students=size, day=args.day), args.host, args.port, **options)
+    return OK
+
+
+# --- the demo as a OneRoster provider: `demo serve --provider oneroster`, `demo oneroster-zip` ---
+
+
+def _oneroster_demo_parsers(
+    demo_commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    serve: argparse.ArgumentParser,
+) -> None:
+    serve.add_argument(
+        "--provider",
+        choices=("clever", "oneroster"),
+        default="clever",
+        help="answer like Clever (default) or like a OneRoster 1.2 provider (REST with OAuth 2.0; "
+        "1.1 with OAuth 1.0a); fault modes apply to Clever only",
+    )
+    z = demo_commands.add_parser(
+        "oneroster-zip", help="write the demo district as a OneRoster CSV package (ZIP)"
+    )
+    z.add_argument("--out", required=True, help="the ZIP file to write")
+    z.add_argument("--day", type=int, default=1)
+    z.add_argument("--students", type=int, default=None)
+    z.add_argument("--version", choices=("1.2", "1.1"), default="1.2")
+    z.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _demo_serve_oneroster(args: argparse.Namespace) -> int:
+    from mgi_roster import demo
+    from mgi_roster.demo.oneroster_transport import serve_oneroster
+
+    if args.fault:
+        raise InputError("Fault modes are Clever's only: run --provider oneroster without --fault.")
+    size = args.students if args.students is not None else demo.DEFAULT_STUDENTS
+    serve_oneroster(demo.DemoDistrict(students=size, day=args.day), args.host, args.port)
+    return OK
+
+
+def _demo_oneroster_zip(args: argparse.Namespace) -> int:
+    from mgi_roster import demo
+    from mgi_roster.demo.oneroster_zip import write_package
+
+    size = args.students if args.students is not None else demo.DEFAULT_STUDENTS
+    try:
+        package = write_package(
+            demo.DemoDistrict(students=size, day=args.day), args.out, args.version
+        )
+    except OSError as exc:
+        raise InputError(f"Could not write {args.out}: {exc.strerror or exc}.") from None
+    if args.json:
+        _emit(
+            {
+                "status": "written",
+                "path": str(package.path),
+                "version": package.version,
+                "day": args.day,
+                "rows": package.rows,
+            }
+        )
+    else:
+        rows = ", ".join(f"{name} {count:,}" for name, count in package.rows.items())
+        print(f"Wrote OneRoster {package.version} package {package.path} (day {args.day}): {rows}.")
     return OK
 
 

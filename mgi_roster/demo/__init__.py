@@ -18,7 +18,10 @@ The modules, each building on the ones before it:
 - ``faults``: fault modes either transport can run with (``FAULT_MODES``);
 - ``transport``: ``DemoAdapter`` and ``mount_demo()``, a ``requests`` transport (nothing leaves
   the process);
-- ``server``: the loopback HTTP server (``make_server()``, ``serve()``).
+- ``server``: the loopback HTTP server (``make_server()``, ``serve()``);
+- ``oneroster_wire``, ``oneroster_zip``, ``oneroster_api``, ``oneroster_transport``: the same
+  district as a OneRoster provider (records derived from the Clever ones, the CSV package, the
+  REST API, its adapter and loopback server); imported from those modules, not re-exported here.
 
 The demo's API is what this file re-exports. Names with a leading underscore are shared between
 the package's modules, not used outside it (tests aside). The Clever client does not import the
