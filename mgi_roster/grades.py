@@ -12,9 +12,22 @@ from __future__ import annotations
 
 FORMS: tuple[str, ...] = ("K", *(str(n) for n in range(1, 10)))
 
-# Every grade spelling a source sends -> its MGI grade form (None: a grade with no form).
-GRADE_FORMS: dict[str, str | None] = {
-    # Clever
+# OneRoster's CEDS grade codes (oneroster.md §6) -> the same grade as Clever spells it. OneRoster
+# records are staged in Clever's vocabulary (sources/oneroster/mapping.py), and the roster export
+# writes them back as CEDS codes, so this one table serves both directions.
+CEDS: dict[str, str] = {
+    "IT": "InfantToddler",
+    "PR": "Preschool",
+    "PK": "PreKindergarten",
+    "TK": "TransitionalKindergarten",
+    "KG": "Kindergarten",
+    **{f"{n:02d}": str(n) for n in range(1, 14)},
+    "PS": "PostGraduate",
+    "UG": "Ungraded",
+    "Other": "Other",
+}
+
+_CLEVER: dict[str, str | None] = {
     "Kindergarten": "K",
     **{str(n): str(n) for n in range(1, 10)},
     **{str(n): None for n in range(10, 14)},
@@ -25,15 +38,12 @@ GRADE_FORMS: dict[str, str | None] = {
     "PostGraduate": None,
     "Ungraded": None,
     "Other": None,
-    # OneRoster (CEDS grade levels)
-    "KG": "K",
-    **{f"{n:02d}": str(n) for n in range(1, 10)},
-    "IT": None,
-    "PR": None,
-    "PK": None,
-    "TK": None,
-    "PS": None,
-    "UG": None,
+}
+
+# Every grade spelling a source sends -> its MGI grade form (None: a grade with no form).
+GRADE_FORMS: dict[str, str | None] = {
+    **_CLEVER,  # Clever
+    **{code: _CLEVER[grade] for code, grade in CEDS.items()},  # OneRoster (CEDS grade levels)
     # the forms themselves, as a district writes them in its parameters
     "K": "K",
 }
