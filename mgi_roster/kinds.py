@@ -71,7 +71,9 @@ class ProviderKind(StrEnum):
     @property
     def label(self) -> str:
         """As the MGI's provider dropdown names it."""
-        return {"clever": "Clever", "oneroster-api": "OneRoster API"}.get(self.value, "OneRoster CSV")
+        return {"clever": "Clever", "oneroster-api": "OneRoster API"}.get(
+            self.value, "OneRoster CSV"
+        )
 
     @property
     def is_oneroster(self) -> bool:

@@ -187,6 +187,7 @@ def _schema_providers() -> list[str]:
         "ALTER TABLE districts ADD COLUMN provider VARCHAR DEFAULT 'clever'",
         "UPDATE districts SET provider = 'clever' WHERE provider IS NULL",
         "ALTER TABLE districts ADD COLUMN provider_settings JSON",
+        "ALTER TABLE runs ADD COLUMN provider VARCHAR",
         "ALTER TABLE stg_sections ADD COLUMN IF NOT EXISTS class_type VARCHAR",
         "ALTER TABLE roster_sections ADD COLUMN IF NOT EXISTS class_type VARCHAR",
     ]

@@ -13,7 +13,6 @@ import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pytest
@@ -116,7 +115,9 @@ def load_package(con: duckdb.DuckDBPyConnection, path: Path) -> Package:
         rows: dict[str, list[dict[str, str]]] = {}
         for name, mode in modes.items():
             if mode != "absent":
-                rows[name] = list(csv.DictReader(io.StringIO(z.read(f"{name}.csv").decode("utf-8-sig"))))
+                rows[name] = list(
+                    csv.DictReader(io.StringIO(z.read(f"{name}.csv").decode("utf-8-sig")))
+                )
     fill(con, rows)
     return Package(version, modes)
 
@@ -136,7 +137,9 @@ def install_reader(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(package, "csv", module, raising=False)
 
 
-def write_zip(path: Path, rows: Rows, version: str = "1.1", modes: Mapping[str, str] | None = None) -> Path:
+def write_zip(
+    path: Path, rows: Rows, version: str = "1.1", modes: Mapping[str, str] | None = None
+) -> Path:
     """A OneRoster ZIP of `rows` with a manifest (every other data file absent)."""
     modes = dict(modes or {})
     with zipfile.ZipFile(path, "w") as z:

@@ -66,7 +66,11 @@ def test_a_package_stages_every_entity(con, version):
         ("t-1", "teacher"),
     }
     term = staged(con, "terms")["term-1"]
-    assert (term["name"], term["start_date"], term["end_date"]) == ("2025-26", "2025-08-15", "2026-06-15")
+    assert (term["name"], term["start_date"], term["end_date"]) == (
+        "2025-26",
+        "2025-08-15",
+        "2026-06-15",
+    )
     course = staged(con, "courses")["crs-1"]
     assert (course["name"], course["number"]) == ("Grade 3 Homeroom", "HR3")
 
@@ -81,7 +85,15 @@ def test_unknown_grade_codes_are_kept_as_sent(con):
 
 def test_teacher_without_primary_is_the_first_teacher(con):
     p = package_11()
-    p["users"].append({"sourcedId": "t-2", "role": "teacher", "givenName": "Ann", "familyName": "Ash", "orgSourcedIds": "sch-1"})
+    p["users"].append(
+        {
+            "sourcedId": "t-2",
+            "role": "teacher",
+            "givenName": "Ann",
+            "familyName": "Ash",
+            "orgSourcedIds": "sch-1",
+        }
+    )
     p["enrollments"] = [
         {"sourcedId": "e-9", "classSourcedId": "cls-1", "userSourcedId": "t-2", "role": "teacher"},
         {"sourcedId": "e-2", "classSourcedId": "cls-1", "userSourcedId": "t-1", "role": "teacher", "primary": "false"},

@@ -120,9 +120,7 @@ DATE = Codec(
 )
 DOB = Codec(
     "birthDate YYYY-MM-DD ↔ Clever's M/D/YYYY",
-    lambda x: (
-        f"coalesce(strftime(try_strptime({_text(x)}, '%Y-%m-%d'), '%-m/%-d/%Y'), {_text(x)})"
-    ),
+    lambda x: f"coalesce(strftime(try_strptime({_text(x)}, '%Y-%m-%d'), '%-m/%-d/%Y'), {_text(x)})",
     lambda x: f"coalesce(strftime(try_strptime({x}, '%m/%d/%Y'), '%Y-%m-%d'), {x})",
 )
 SEX = Codec(
@@ -204,7 +202,9 @@ class Counterpart:
     codec: Codec | None = TEXT
 
 
-def _c(entity: Entity, file_: str, *pairs: tuple[str, str] | tuple[str, str, Codec | None]) -> tuple[Counterpart, ...]:
+def _c(
+    entity: Entity, file_: str, *pairs: tuple[str, str] | tuple[str, str, Codec | None]
+) -> tuple[Counterpart, ...]:
     out = []
     for pair in pairs:
         column, source, *rest = pair
@@ -317,7 +317,9 @@ def _raw(name: str) -> str:
 
 
 def school_orgs() -> str:
-    return f"(SELECT DISTINCT sourcedId FROM {_raw('orgs')} o WHERE o.type = 'school' AND {live('o')})"
+    return (
+        f"(SELECT DISTINCT sourcedId FROM {_raw('orgs')} o WHERE o.type = 'school' AND {live('o')})"
+    )
 
 
 def user_roles(version: Version) -> str:
@@ -468,7 +470,9 @@ def stage(
         if modes.get(MAIN_FILE[entity.name], "bulk") != "bulk":
             con.execute(overlay_sql(entity), params)
         con.execute(import_sql(entity, version), params)
-        row = con.execute(f"SELECT count(*) FROM {stg(entity)} WHERE run_id = $run", {"run": run_id}).fetchone()
+        row = con.execute(
+            f"SELECT count(*) FROM {stg(entity)} WHERE run_id = $run", {"run": run_id}
+        ).fetchone()
         counts[entity.name] = int(row[0]) if row else 0
         if on_entity is not None:
             on_entity(entity, step, counts[entity.name])
