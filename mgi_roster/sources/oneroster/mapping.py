@@ -490,6 +490,13 @@ def package_version(con: duckdb.DuckDBPyConnection) -> Version | None:
     return "1.2" if row and row[0] == "1.2" else "1.1"
 
 
+def package_modes(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """The file modes of the package staged in this run's file (every file bulk when none)."""
+    row = con.execute(f"SELECT modes FROM {PACKAGE_TABLE}").fetchone()
+    modes = json.loads(row[0]) if row and row[0] else {}
+    return {str(k): str(v) for k, v in modes.items()}
+
+
 def package_district(con: duckdb.DuckDBPyConnection) -> str | None:
     """The district id a package names: its district org's sourcedId, else its only school's;
     None when neither (the specialist then types one)."""
