@@ -12,6 +12,7 @@ import types
 import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -36,6 +37,8 @@ def fill(con: duckdb.DuckDBPyConnection, rows: Rows) -> None:
 
 
 DISTRICT = "dist-1"
+# A term under way whatever the date (screening classes count in current terms only).
+START, END = f"{date.today().year - 1}-08-01", f"{date.today().year + 1}-07-31"
 
 
 def package_11() -> dict[str, list[dict[str, str]]]:
@@ -47,7 +50,7 @@ def package_11() -> dict[str, list[dict[str, str]]]:
             {"sourcedId": "sch-2", "name": "South Middle", "type": "school", "identifier": "S2", "parentSourcedId": DISTRICT},
         ],
         "academicSessions": [
-            {"sourcedId": "term-1", "title": "2025-26", "type": "schoolYear", "startDate": "2025-08-15", "endDate": "2026-06-15", "schoolYear": "2026"},
+            {"sourcedId": "term-1", "title": "2025-26", "type": "schoolYear", "startDate": START, "endDate": END, "schoolYear": END[:4]},
         ],
         "courses": [{"sourcedId": "crs-1", "title": "Grade 3 Homeroom", "courseCode": "HR3", "orgSourcedId": "sch-1"}],
         "users": [

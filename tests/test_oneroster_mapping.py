@@ -8,7 +8,7 @@ import pytest
 from mgi_roster import store
 from mgi_roster.entities import ENTITIES
 from mgi_roster.sources.oneroster import mapping
-from tests.oneroster_support import DISTRICT, fill, package_11, package_12
+from tests.oneroster_support import DISTRICT, END, START, fill, package_11, package_12
 
 
 def staged(con: duckdb.DuckDBPyConnection, entity: str) -> dict[str, dict[str, object]]:
@@ -68,8 +68,8 @@ def test_a_package_stages_every_entity(con, version):
     term = staged(con, "terms")["term-1"]
     assert (term["name"], term["start_date"], term["end_date"]) == (
         "2025-26",
-        "2025-08-15",
-        "2026-06-15",
+        START,
+        END,
     )
     course = staged(con, "courses")["crs-1"]
     assert (course["name"], course["number"]) == ("Grade 3 Homeroom", "HR3")

@@ -96,3 +96,18 @@ def test_an_unconfigured_api_fails_with_advice(fresh_db):
     result = run_sync(fresh_db, DISTRICT, provider="oneroster-api")
     assert result.status == RunStatus.FAILED
     assert "ONEROSTER_CLIENT_ID" in (result.message or "")
+
+
+def test_a_screening_rule_may_name_oneroster_class_types(fresh_db, tmp_path, monkeypatch):
+    from mgi_roster.review import readiness
+
+    install_reader(monkeypatch)
+    _params(fresh_db)
+    zipped = write_zip(tmp_path / "p.zip", package_11())
+    assert run_sync(fresh_db, DISTRICT, provider="oneroster-csv", file=zipped).ok
+    by_class = {"distribute_by_class": True, "screening_class_rule": {"class_types": ["homeroom"]}}
+    seen = readiness.preview(fresh_db, DISTRICT, parameters.Parameters.model_validate(by_class))
+    assert seen.matched == 1 and seen.covered == 1
+    other = {"distribute_by_class": True, "screening_class_rule": {"class_types": ["scheduled"]}}
+    seen = readiness.preview(fresh_db, DISTRICT, parameters.Parameters.model_validate(other))
+    assert seen.matched == 0
