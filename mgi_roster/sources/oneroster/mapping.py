@@ -343,9 +343,11 @@ def user_schools(version: Version) -> str:
                    generate_subscripts(string_split(orgSourcedIds, ','), 1) AS i
             FROM {_raw("users")} WHERE orgSourcedIds IS NOT NULL)
             WHERE org IN {school_orgs()} GROUP BY id)"""
-    return f"""(SELECT id, list(DISTINCT org) AS schools FROM (
-            SELECT userSourcedId AS id, orgSourcedId AS org FROM {_raw("roles")} r
-            WHERE {live("r")} AND orgSourcedId IN {school_orgs()}) GROUP BY id)"""
+    return f"""(SELECT id, list(org ORDER BY rank, org) AS schools FROM (
+            SELECT userSourcedId AS id, orgSourcedId AS org,
+                   min(CASE WHEN roleType = 'primary' THEN 0 ELSE 1 END) AS rank
+            FROM {_raw("roles")} r WHERE {live("r")} AND orgSourcedId IN {school_orgs()}
+            GROUP BY ALL) GROUP BY id)"""
 
 
 def class_teachers() -> str:
