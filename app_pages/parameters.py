@@ -247,7 +247,7 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
 
     if saved is not None:
         st.divider()
-        ui.link("app_pages/connection.py", "Next: Clever Connection")
+        ui.link("app_pages/connection.py", "Next: Connection")
 
 
 ui.run(render)

@@ -282,6 +282,19 @@ def oneroster_api(provider_settings: ProviderSettings) -> OneRosterApiProvider:
     return OneRosterApiProvider(rest.connect(merged, provider_settings))
 
 
+def keep_upload(db: Path, district_id: str, data: bytes) -> Path:
+    """Save an uploaded OneRoster ZIP under the store's folder (<store>.uploads/), named by the
+    district and the time, for the same run_sync as any package."""
+    from datetime import UTC, datetime
+
+    folder = db.with_name(db.stem + ".uploads")
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = re.sub(r"[^0-9A-Za-z._-]", "_", district_id)[:80]
+    path = folder / f"{safe}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}.zip"
+    path.write_bytes(data)
+    return path
+
+
 def oneroster_csv(path: Path | str | None) -> OneRosterCsvProvider:
     if path is None:
         raise InputError(
