@@ -111,3 +111,14 @@ def test_a_screening_rule_may_name_oneroster_class_types(fresh_db, tmp_path, mon
     other = {"distribute_by_class": True, "screening_class_rule": {"class_types": ["scheduled"]}}
     seen = readiness.preview(fresh_db, DISTRICT, parameters.Parameters.model_validate(other))
     assert seen.matched == 0
+
+
+def test_oneroster_secrets_come_from_the_environment_only(monkeypatch):
+    from mgi_roster.settings import OneRosterSettings
+
+    monkeypatch.setenv("ONEROSTER_CLIENT_ID", "app")
+    monkeypatch.setenv("ONEROSTER_CLIENT_SECRET", "s3cret")
+    monkeypatch.setenv("ONEROSTER_ENDPOINT", "https://sis.example.org/ims/oneroster/v1p2/")
+    found = OneRosterSettings.from_env()
+    assert found.configured and found.endpoint == "https://sis.example.org/ims/oneroster/v1p2"
+    assert "s3cret" not in repr(found)
