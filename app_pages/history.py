@@ -42,12 +42,6 @@ def _do_undo(con: duckdb.DuckDBPyConnection, district_id: str) -> str:
     )
 
 
-def _oneroster_zip(district_id: str, name: str) -> bytes:
-    """Made when the button is clicked, on a connection of its own."""
-    with ui.db() as con:
-        return oneroster_export.to_bytes(con, district_id, name=name)
-
-
 def render(con: duckdb.DuckDBPyConnection) -> None:
     st.title("History")
     district = ui.selected_district(con)
@@ -67,13 +61,12 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
         ui.table(merges, key="hist_merges")
     versions = views.versions(con, district.district_id)
     if versions:
-        st.download_button(
+        ui.download_file(
             "Download the roster as OneRoster 1.1 (ZIP)",
-            data=lambda: _oneroster_zip(district.district_id, district.name),
+            lambda c: oneroster_export.to_bytes(c, district.district_id, name=district.name),
             file_name=f"roster-{district.district_id}-oneroster-1.1.zip",
             mime="application/zip",
             key="hist_oneroster",
-            icon=":material/download:",
             help="The current roster in the format the MGI ingests (OneRoster 1.1 CSV).",
         )
         _undo(district.district_id, versions[0][0])
