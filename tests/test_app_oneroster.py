@@ -3,6 +3,8 @@ upload on Test Sync, the roster's OneRoster download on History."""
 
 from __future__ import annotations
 
+import io
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -56,10 +58,23 @@ def test_a_csv_district_asks_for_its_package(db):
     assert at.button(key="sync_run").disabled  # nothing uploaded yet
 
 
-def test_history_offers_the_roster_as_oneroster(db):
+def test_history_offers_the_roster_as_oneroster(db, monkeypatch):
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    made = {}
+    original = MediaFileManager.add_deferred
+
+    def add_deferred(self, data, mimetype, coordinates, file_name=None, **kwargs):
+        made[str(file_name)] = data
+        return original(self, data, mimetype, coordinates, file_name=file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
     with store.opened(db) as con:
         merge.approve(con, sync.run_sync(con, DEMO, settings=CleverSettings()).run_id, by="dana")
     at = page("app_pages/history.py")
     assert not at.exception
     labels = [str(getattr(b, "label", "")) for b in at.get("download_button")]
     assert any("OneRoster 1.1" in label for label in labels), labels
+    data = made[f"roster-{DEMO}-oneroster-1.1.zip"]()
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        assert {"manifest.csv", "users.csv", "orgs.csv"} <= set(z.namelist())
