@@ -27,7 +27,7 @@ page = st.navigation(
                 "app_pages/district.py", title="District", icon=":material/domain:", default=True
             ),
             st.Page("app_pages/parameters.py", title="District Parameters", icon=":material/tune:"),
-            st.Page("app_pages/connection.py", title="Clever Connection", icon=":material/link:"),
+            st.Page("app_pages/connection.py", title="Connection", icon=":material/link:"),
         ],
         "Sync & review": [
             st.Page("app_pages/sync.py", title="Test Sync", icon=":material/sync:"),

@@ -8,7 +8,7 @@ import streamlit as st
 
 from mgi_roster import ui, views
 from mgi_roster.entities import ENTITIES
-from mgi_roster.roster import merge
+from mgi_roster.roster import merge, oneroster_export
 
 CURRENT = 0  # the version selector's "current roster"
 
@@ -63,6 +63,14 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
         ui.table(merges, key="hist_merges")
     versions = views.versions(con, district.district_id)
     if versions:
+        ui.download_file(
+            "Download the roster as OneRoster 1.1 (ZIP)",
+            lambda c: oneroster_export.to_bytes(c, district.district_id, name=district.name),
+            file_name=f"roster-{district.district_id}-oneroster-1.1.zip",
+            mime="application/zip",
+            key="hist_oneroster",
+            help="The current roster in the format the MGI ingests (OneRoster 1.1 CSV).",
+        )
         _undo(district.district_id, versions[0][0])
 
     st.subheader("Runs")

@@ -49,6 +49,7 @@ def _from_state(current: Parameters) -> Parameters:
                     get("param_course_numbers", ", ".join(rule.course_numbers))
                 ),
                 "name_contains": get("param_name_contains", rule.name_contains),
+                "class_types": _words(get("param_class_types", ", ".join(rule.class_types))),
                 "periods": _words(get("param_periods", ", ".join(rule.periods))),
                 "grades": get("param_rule_grades", list(rule.grades)),
                 "terms": _words(get("param_terms", ", ".join(rule.terms))),
@@ -178,6 +179,11 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
             key="param_course_numbers",
         )
         st.text_input("Section name contains", value=rule.name_contains, key="param_name_contains")
+        st.text_input(
+            "OneRoster class types (comma-separated, e.g. homeroom)",
+            value=", ".join(rule.class_types),
+            key="param_class_types",
+        )
         st.caption("Narrowed by (each one given must match):")
         left, middle, right = st.columns(3)
         left.text_input(
@@ -241,7 +247,7 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
 
     if saved is not None:
         st.divider()
-        ui.link("app_pages/connection.py", "Next: Clever Connection")
+        ui.link("app_pages/connection.py", "Next: Connection")
 
 
 ui.run(render)

@@ -8,9 +8,11 @@ from typing import Any
 import duckdb
 import streamlit as st
 
-from mgi_roster import demo, districts, parameters, sync, ui, views
+from mgi_roster import demo, districts, parameters, store, sync, ui, views
 from mgi_roster.districts import District
 from mgi_roster.errors import RosterError
+from mgi_roster.kinds import ProviderKind
+from mgi_roster.sources import provider as providers
 
 
 def _demo_controls(district: District) -> None:
@@ -34,7 +36,7 @@ def _advance(con: duckdb.DuckDBPyConnection, district_id: str) -> str:
     return f"The demo SIS is now on day {day}. Run a test sync to see it."
 
 
-def _run(district: District) -> None:
+def _run(district: District, package: bytes | None = None) -> None:
     with st.status("Running the test sync…", expanded=True) as status:
         bar = st.progress(0.0, text="Looking up the district's token…")
         lines: dict[str, Any] = {}
@@ -51,8 +53,13 @@ def _run(district: District) -> None:
         try:
             # The page's connection is released for the sync's length: the sync takes the
             # store for moments only, so the scheduler and the command line can work meanwhile.
+            file = (
+                providers.keep_upload(store.db_path(), district.district_id, package)
+                if package is not None
+                else None
+            )
             result = sync.run_sync(
-                ui.store_for_long_work(), district.district_id, progress=progress
+                ui.store_for_long_work(), district.district_id, progress=progress, file=file
             )
         except RosterError as exc:  # refused before a run existed
             status.update(label="Test sync refused", state="error")
@@ -80,16 +87,24 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
         return
     if district.verified_at is None:
         st.info("Test Connection has not succeeded for this district yet; it is the step before.")
-        ui.link("app_pages/connection.py", "Clever Connection")
+        ui.link("app_pages/connection.py", "Connection")
     if district.is_demo:
         _demo_controls(district)
 
     st.write(
-        "A test sync pulls the whole roster from Clever into staging, validates it and compares "
-        "it with the roster the MGI holds. Nothing reaches the roster until you approve."
+        f"A test sync pulls the whole roster from {district.provider.label} into staging, "
+        "validates it and compares it with the roster the MGI holds. Nothing reaches the roster "
+        "until you approve."
     )
-    if st.button("Run test sync", key="sync_run", type="primary", icon=":material/sync:"):
-        _run(district)
+    package = None
+    if district.provider is ProviderKind.ONEROSTER_CSV:
+        upload = st.file_uploader("OneRoster CSV package (ZIP)", type=["zip"], key="sync_upload")
+        package = upload.getvalue() if upload is not None else None
+    waiting = district.provider is ProviderKind.ONEROSTER_CSV and package is None
+    if st.button(
+        "Run test sync", key="sync_run", type="primary", icon=":material/sync:", disabled=waiting
+    ):
+        _run(district, package)
     with ui.db() as again:  # the sync released the page's connection: this takes it again
         _result(again, district)
 

@@ -4,9 +4,11 @@
     mgi-roster [--db PATH] parameters show --district ID
     mgi-roster [--db PATH] parameters preview --district ID [--file PARAMS.json] [--json]
     mgi-roster [--db PATH] connect --district ID [--json]   (the connection checklist)
-    mgi-roster [--db PATH] sync    --district ID [--json]
+    mgi-roster [--db PATH] sync    --district ID [--provider clever|oneroster-api|oneroster-csv]
+                           [--file ZIP] [--json]
     mgi-roster [--db PATH] export  --run RUN_ID --what issues|changes [--format csv|json] [--out FILE]
     mgi-roster [--db PATH] export  --district ID --what roster [--format csv] [--out FILE]
+    mgi-roster [--db PATH] export  --district ID --what roster --format oneroster --out ZIP
     mgi-roster [--db PATH] approve --run RUN_ID [--by NAME] [--confirm-guards] [--json]
                            [--exclude-errors] [--exclude ID,...] [--no-archive]
                            [--waive CHECK[:RECORD] ... --reason TEXT]   (a partial approval)
@@ -56,9 +58,9 @@ from typing import TYPE_CHECKING, Any
 
 from mgi_roster import districts, parameters, schedule, store
 from mgi_roster.errors import InputError, MergeRefused, ParametersError, RosterError, SyncRefused
+from mgi_roster.kinds import ProviderKind
 from mgi_roster.roster import history, merge
 from mgi_roster.settings import CleverSettings
-from mgi_roster.sources import clever
 
 if TYPE_CHECKING:
     import duckdb
@@ -85,6 +87,11 @@ def _parser() -> argparse.ArgumentParser:
     ps = pc.add_parser("set", help="save a district's parameters from a JSON file")
     ps.add_argument("--district", required=True)
     ps.add_argument("--file", required=True, type=Path)
+    ps.add_argument(
+        "--provider",
+        choices=[k.value for k in ProviderKind],
+        help="for a new district: where its roster comes from (default clever)",
+    )
     pshow = pc.add_parser("show", help="print a district's parameters as JSON")
     pshow.add_argument("--district", required=True)
     pp = pc.add_parser(
@@ -111,13 +118,21 @@ def _parser() -> argparse.ArgumentParser:
 
     s = commands.add_parser("sync", help="run a test sync into staging, validate and diff it")
     s.add_argument("--district", required=True)
+    s.add_argument(
+        "--provider",
+        choices=[k.value for k in ProviderKind],
+        help="where the roster comes from (default: the district's own; clever for a new one)",
+    )
+    s.add_argument(
+        "--file", type=Path, help="the OneRoster CSV ZIP (with --provider oneroster-csv)"
+    )
     s.add_argument("--json", action="store_true", help="print one JSON object")
 
     e = commands.add_parser("export", help="export a run's issues or changes, or the roster")
-    e.add_argument("--run", type=int, help="the run (issues, changes)")
+    e.add_argument("--run", type=int, help="the run (issues, changes, withheld)")
     e.add_argument("--district", help="the district (roster)")
     e.add_argument("--what", required=True, choices=("issues", "changes", "withheld", "roster"))
-    e.add_argument("--format", default="csv", choices=("csv", "json"))
+    e.add_argument("--format", default="csv", choices=("csv", "json", "oneroster"))
     e.add_argument("--out", type=Path, help="write to this file instead of standard output")
 
     a = commands.add_parser("approve", help="merge a staged run into the roster")
@@ -394,7 +409,8 @@ def _parameters(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int
         return _preview(con, args)
     text = _read_parameters(args.file)
     params = parameters.Parameters.from_json(text)
-    district = districts.add(con, args.district)
+    kind = ProviderKind(args.provider) if args.provider else None
+    district = districts.add(con, args.district, provider=kind)
     parameters.save(con, district.district_id, params)
     for note in parameters.upgrade(json.loads(text))[1]:  # a file of the earlier version
         print(note)
@@ -463,7 +479,12 @@ def _readiness(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
 
 def _connect(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
     """The connection checklist, measured: 0 when every step is ok or a warning, else 1."""
-    district_id = clever.check_district_id(args.district)  # malformed: refused, exit 2
+    district_id, kind = districts.check_id(con, args.district)  # malformed: refused, exit 2
+    if kind is not ProviderKind.CLEVER:
+        raise InputError(
+            f"The connection checklist is Clever's; district {district_id} rosters through "
+            f"{kind.label}. Run a test sync to check its data."
+        )
     found = districts.checklist(con, district_id, CleverSettings.from_env())
     if args.json:
         _emit(found.to_dict())
@@ -475,7 +496,13 @@ def _connect(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
 def _sync(target: store.Store, args: argparse.Namespace) -> int:
     from mgi_roster import sync  # pandas and pandera: only a sync validates
 
-    result = sync.run_sync(target, args.district, progress=None if args.json else _progress)
+    result = sync.run_sync(
+        target,
+        args.district,
+        progress=None if args.json else _progress,
+        provider=args.provider,
+        file=args.file,
+    )
     if args.json:
         _emit(result.to_dict())
     else:
@@ -499,6 +526,8 @@ def _export(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
     from mgi_roster.roster import exports  # renders messages: pandas, only when exporting
 
     if args.what == "roster":
+        if args.format == "oneroster":
+            return _export_roster(con, args)
         text = _roster_export(con, args)
     elif args.run is None:
         raise InputError(f"--what {args.what} exports a run: give --run RUN_ID.")
@@ -518,8 +547,32 @@ def _roster_export(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> 
     if not args.district:
         raise InputError("--what roster exports a district's roster: give --district ID.")
     if args.format != "csv":
-        raise InputError("The roster exports as CSV: use --format csv.")
+        raise InputError(
+            "The roster exports as CSV (--format csv) or as a OneRoster 1.1 ZIP (--format oneroster)."
+        )
     return exports.roster_csv(con, args.district)
+
+
+# --- export --what roster --format oneroster -------------------------------------------------
+
+
+def _export_roster(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
+    """The current roster as a OneRoster 1.1 CSV ZIP: one line per file written."""
+    from mgi_roster.roster import oneroster_export
+
+    if args.format != "oneroster":
+        raise InputError("--what roster is written with --format oneroster (a OneRoster 1.1 ZIP).")
+    if not args.district or args.out is None:
+        raise InputError("--what roster needs --district ID and --out ZIP.")
+    district_id, _ = districts.check_id(con, args.district)
+    district = districts.get(con, district_id)
+    if district is None:
+        raise InputError(f"District {district_id} is not known here: sync and approve it first.")
+    done = oneroster_export.export(con, district_id, args.out, name=district.name)
+    print(f"Wrote {done.path} (OneRoster 1.1):")
+    for name, n in done.counts.items():
+        print(f"  {name + '.csv':22} {n:>9,}")
+    return OK
 
 
 def _approve(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:

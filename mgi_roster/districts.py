@@ -19,9 +19,11 @@ from pydantic import SecretStr
 
 from mgi_roster import demo
 from mgi_roster.errors import InputError
+from mgi_roster.kinds import ProviderKind
 from mgi_roster.settings import DEFAULT_API_BASE, CleverSettings
-from mgi_roster.sources import clever
+from mgi_roster.sources import clever, provider
 from mgi_roster.sources.clever import Connection
+from mgi_roster.sources.provider import ProviderSettings
 
 if TYPE_CHECKING:
     from mgi_roster.checklist import Checklist
@@ -41,17 +43,70 @@ class District:
     last_sync: str | None
     token_source: str | None
     verified_at: datetime | None
+    provider: ProviderKind = ProviderKind.CLEVER
+    provider_settings: ProviderSettings = ProviderSettings()
 
     @property
     def label(self) -> str:
         return f"{self.name} ({self.district_id})"
 
 
-_COLUMNS = "district_id, name, is_demo, demo_day, clever_name, sis_type, clever_state, last_sync, token_source, verified_at"
+_COLUMNS = (
+    "district_id, name, is_demo, demo_day, clever_name, sis_type, clever_state, last_sync, "
+    "token_source, verified_at, provider, provider_settings"
+)
+
+
+def _district(row: tuple[Any, ...]) -> District:
+    *fields, kind, options = row
+    names = _COLUMNS.replace(" ", "").split(",")
+    return District(
+        **dict(zip(names, fields, strict=False)),
+        provider=ProviderKind(kind or ProviderKind.CLEVER),
+        provider_settings=ProviderSettings.parse(json.loads(options) if options else None),
+    )
 
 
 def _row(row: tuple[Any, ...] | None) -> District | None:
-    return District(*row) if row else None
+    return _district(row) if row else None
+
+
+def provider_of(con: duckdb.DuckDBPyConnection, district_id: str) -> ProviderKind | None:
+    """The stored provider of a district, found by its id as typed (or as Clever normalises it);
+    None for a district not known yet."""
+    typed = (district_id or "").strip()
+    row = con.execute(
+        "SELECT provider FROM districts WHERE district_id IN (?, ?) ORDER BY district_id = ? DESC LIMIT 1",
+        [typed, typed.lower(), typed],
+    ).fetchone()
+    return ProviderKind(row[0] or ProviderKind.CLEVER) if row else None
+
+
+def check_id(
+    con: duckdb.DuckDBPyConnection, district_id: str, kind: ProviderKind | None = None
+) -> tuple[str, ProviderKind]:
+    """The district id checked for its provider (the one given, else the stored one, else
+    Clever), and that provider."""
+    kind = kind or provider_of(con, district_id) or ProviderKind.CLEVER
+    return provider.check_district_id(district_id, kind), kind
+
+
+def set_provider(
+    con: duckdb.DuckDBPyConnection,
+    district_id: str,
+    kind: ProviderKind,
+    options: ProviderSettings | None = None,
+) -> District:
+    """Choose where a district's roster comes from, with its non-secret settings."""
+    district_id, kind = check_id(con, district_id, kind)
+    add(con, district_id, provider=kind)
+    con.execute(
+        "UPDATE districts SET provider = ?, provider_settings = ? WHERE district_id = ?",
+        [kind, (options or ProviderSettings()).to_json(), district_id],
+    )
+    found = get(con, district_id)
+    assert found is not None
+    return found
 
 
 def ensure_demo(con: duckdb.DuckDBPyConnection) -> None:
@@ -62,15 +117,23 @@ def ensure_demo(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def add(con: duckdb.DuckDBPyConnection, district_id: str, name: str = "") -> District:
-    district_id = clever.check_district_id(district_id)
+def add(
+    con: duckdb.DuckDBPyConnection,
+    district_id: str,
+    name: str = "",
+    *,
+    provider: ProviderKind | None = None,
+) -> District:
+    """The district, added when new (with `provider`, Clever when not given); its id is
+    checked for its provider (a known district's stored one)."""
+    district_id, kind = check_id(con, district_id, provider)
     if district_id == demo.DEMO_DISTRICT_ID:
         ensure_demo(con)
     else:
         name = " ".join((name or "").split())[:200]
         con.execute(
-            "INSERT INTO districts (district_id, name) VALUES (?, ?) ON CONFLICT DO NOTHING",
-            [district_id, name or f"District {district_id[-6:]}"],
+            "INSERT INTO districts (district_id, name, provider) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            [district_id, name or f"District {district_id[-6:]}", kind],
         )
     found = get(con, district_id)
     assert found is not None
@@ -87,7 +150,7 @@ def get(con: duckdb.DuckDBPyConnection, district_id: str) -> District | None:
 
 def all_districts(con: duckdb.DuckDBPyConnection) -> list[District]:
     rows = con.execute(f"SELECT {_COLUMNS} FROM districts ORDER BY is_demo DESC, name").fetchall()
-    return [District(*r) for r in rows]
+    return [_district(r) for r in rows]
 
 
 def advance_demo_day(

@@ -337,6 +337,8 @@ SECTIONS = Entity(
         col("period"),
         col("section_number"),
         col("teacher", label="Primary teacher"),
+        # OneRoster's classType (homeroom, scheduled; ext: in 1.2). Clever has none: NULL.
+        col("class_type", label="Class type"),
     ),
     display=("name",),
     school="school",

@@ -63,6 +63,25 @@ class StepState(StrEnum):
     UNKNOWN = "unknown"  # not judged: an earlier step failed
 
 
+class ProviderKind(StrEnum):
+    """Where a district's roster comes from: the MGI's three upload methods (sources/provider.py)."""
+
+    CLEVER = "clever"  # Clever Secure Sync (API v3.0)
+    ONEROSTER_API = "oneroster-api"  # OneRoster REST 1.1 / 1.2
+    ONEROSTER_CSV = "oneroster-csv"  # a OneRoster CSV ZIP: uploaded, given on the CLI or dropped
+
+    @property
+    def label(self) -> str:
+        """As the MGI's provider dropdown names it."""
+        return {"clever": "Clever", "oneroster-api": "OneRoster API"}.get(
+            self.value, "OneRoster CSV"
+        )
+
+    @property
+    def is_oneroster(self) -> bool:
+        return self is not ProviderKind.CLEVER
+
+
 class MergeKind(StrEnum):
     MERGE = "merge"
     UNDO = "undo"

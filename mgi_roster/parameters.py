@@ -10,7 +10,7 @@ tests) is:
      "district_requirements": [{"entity": "students", "field": "state_id", "severity": "error"}],
      "distribute_by_class": false,
      "screening_class_rule": {"subjects": [], "course_numbers": [], "name_contains": "",
-                              "periods": [], "grades": [], "terms": []},
+                              "class_types": [], "periods": [], "grades": [], "terms": []},
      "all_records_processing": true, "archive_threshold_pct": 10, "update_threshold_pct": 75}
 
 Missing keys take these defaults; an unknown key or a bad value is a ParametersError naming it.
@@ -205,8 +205,9 @@ HELP = {
     "screened student must then sit in exactly one current screening class of their own school, "
     f"of at most {PLAN_SIZE} students (a test plan holds {PLAN_SIZE}).",
     "screening_class_rule": "Which sections are screening classes: a section whose subject, "
-    "course number, or course or section name matches (any of them), narrowed by period, grade "
-    "and term when given. Only sections of a current term count.",
+    "course number, course or section name, or OneRoster class type (e.g. homeroom) matches "
+    "(any of them), narrowed by period, grade and term when given. Only sections of a current "
+    "term count.",
     "all_records_processing": "On: a sync is the whole truth; records missing from it are archived "
     "(never deleted) and restored if they return. Off: only additions and updates are merged; "
     "absences are reported, not applied.",
@@ -273,13 +274,14 @@ class ScreeningClassRule(BaseModel):
     subjects: Annotated[Words, AfterValidator(_known_subjects)] = ()
     course_numbers: Words = ()
     name_contains: Annotated[StrictStr, AfterValidator(str.strip)] = ""
+    class_types: Words = ()  # OneRoster classType (homeroom, scheduled); Clever sends none
     periods: Words = ()
     grades: Annotated[Words, AfterValidator(_rule_forms)] = ()
     terms: Words = ()  # term ids or names
 
     @property
     def is_empty(self) -> bool:
-        return not (self.subjects or self.course_numbers or self.name_contains)
+        return not (self.subjects or self.course_numbers or self.name_contains or self.class_types)
 
 
 class DistrictRequirement(BaseModel):
@@ -373,7 +375,7 @@ class Parameters(BaseModel):
         if self.distribute_by_class and self.screening_class_rule.is_empty:
             raise problem(
                 "distribute_by_class is on but screening_class_rule names no subject, course "
-                "number or name: say which sections are screening classes."
+                "number, name or class type: say which sections are screening classes."
             )
         seen: set[tuple[str, str]] = set()
         for r in self.district_requirements:
@@ -451,11 +453,12 @@ EXPECTED = {
     "screening_class_rule.grades": "a list of grade forms (K, 1-9)",
     "screening_class_rule.terms": "a list of term ids or names",
     "distribute_by_class": "true or false",
-    "screening_class_rule": "an object with subjects, course_numbers, name_contains, periods, "
-    "grades and terms",
+    "screening_class_rule": "an object with subjects, course_numbers, name_contains, "
+    "class_types, periods, grades and terms",
     "screening_class_rule.subjects": "a list of strings",
     "screening_class_rule.course_numbers": "a list of strings",
     "screening_class_rule.name_contains": "a string",
+    "screening_class_rule.class_types": "a list of OneRoster class types, such as homeroom",
     "all_records_processing": "true or false",
     "archive_threshold_pct": "a number from 0 to 100 (a percentage)",
     "update_threshold_pct": "a number from 0 to 100 (a percentage)",

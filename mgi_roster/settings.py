@@ -15,6 +15,10 @@ The environment wins, so a deployment can override the file:
     NOTIFY_MAIL_FROM                       the sender's address
     NOTIFY_DASHBOARD_URL                   the dashboard's address, for links to a run
     NOTIFY_WEBHOOK_URL                     optional: also POST a JSON summary here
+    ONEROSTER_CLIENT_ID, ONEROSTER_CLIENT_SECRET   a OneRoster API's credentials (the MGI's
+                                           Client ID and Client Secret)
+    ONEROSTER_ENDPOINT, ONEROSTER_TOKEN_URL        its base URL and OAuth 2.0 token URL (a
+                                           district's own, on its Connection page, wins)
 
 Secrets are `SecretStr`: a repr, a message or a log line shows `**********`; only the code that
 sends one to Clever asks for its value. A bad setting is a ConfigError that names the variable
@@ -186,6 +190,56 @@ def _say_notify(error: ErrorDetails) -> str:
     return f"{variable} must be {hints.get(setting(error), 'text')}."
 
 
+class OneRosterSettings(BaseModel):
+    """A OneRoster API's credentials and where it is: ONEROSTER_CLIENT_ID,
+    ONEROSTER_CLIENT_SECRET, ONEROSTER_ENDPOINT, ONEROSTER_TOKEN_URL. The endpoint and token URL
+    may instead be a district's own non-secret provider settings (sources/provider.py); the
+    secret is only ever here. `OneRosterSettings()` is "nothing configured"."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", hide_input_in_errors=True)
+
+    client_id: Text = None
+    client_secret: Secret = None
+    endpoint: Annotated[str | None, BeforeValidator(_url)] = None
+    token_url: Annotated[str | None, BeforeValidator(_url)] = None
+
+    @model_validator(mode="after")
+    def _credentials_come_in_pairs(self) -> OneRosterSettings:
+        if bool(self.client_id) != bool(self.client_secret):
+            missing = "ONEROSTER_CLIENT_SECRET" if self.client_id else "ONEROSTER_CLIENT_ID"
+            raise problem(
+                f"{missing} is not set: a OneRoster API needs both ONEROSTER_CLIENT_ID and "
+                "ONEROSTER_CLIENT_SECRET (from the district's SIS or rostering vendor)."
+            )
+        return self
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _said_as_a_sentence(
+        cls, data: Any, handler: ModelWrapValidatorHandler[OneRosterSettings]
+    ) -> OneRosterSettings:
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            raise ConfigError(sentence(exc, _say_oneroster)) from None
+
+    @classmethod
+    def from_env(cls) -> OneRosterSettings:
+        """This process's OneRoster settings: the environment, else the secrets file."""
+        return Settings.read().oneroster
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.client_id and self.client_secret)
+
+
+def _say_oneroster(error: ErrorDetails) -> str:
+    variable = "ONEROSTER_" + (setting(error) or "").upper()
+    if setting(error) in ("endpoint", "token_url"):
+        return f"{variable} must be an http(s) URL."
+    return f"{variable} must be text (in quotes in {SECRETS_FILE})."
+
+
 def _megabytes(value: Any) -> Any:
     """1024MB, 1024mb or 1024: DuckDB's memory bound in megabytes."""
     if isinstance(value, str):
@@ -265,7 +319,7 @@ class _SecretsFile(EnvSettingsSource):
             key.lower(): str(value)
             for key, value in data.items()
             if isinstance(value, str | int | float | bool)
-            and key.upper().startswith(("CLEVER_", "NOTIFY_"))
+            and key.upper().startswith(("CLEVER_", "NOTIFY_", "ONEROSTER_"))
         }
 
 
@@ -287,6 +341,7 @@ class Settings(BaseSettings):
 
     clever: CleverSettings = CleverSettings()
     notify: NotifySettings = NotifySettings()
+    oneroster: OneRosterSettings = OneRosterSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -228,6 +228,22 @@ def _schema_people() -> list[str]:
     ]
 
 
+def _schema_providers() -> list[str]:
+    """Providers (sources/provider.py): each district says where its roster comes from (Clever,
+    the OneRoster API or OneRoster CSV) with the non-secret settings of that provider (endpoint,
+    token URL, version, auth kind, drop folder); secrets stay in the environment. Sections keep
+    OneRoster's classType, which a screening class rule may match. A store created after
+    entities.py declared class_type already has the column, hence IF NOT EXISTS."""
+    return [
+        "ALTER TABLE districts ADD COLUMN provider VARCHAR DEFAULT 'clever'",
+        "UPDATE districts SET provider = 'clever' WHERE provider IS NULL",
+        "ALTER TABLE districts ADD COLUMN provider_settings JSON",
+        "ALTER TABLE runs ADD COLUMN provider VARCHAR",
+        "ALTER TABLE stg_sections ADD COLUMN IF NOT EXISTS class_type VARCHAR",
+        "ALTER TABLE roster_sections ADD COLUMN IF NOT EXISTS class_type VARCHAR",
+    ]
+
+
 # Each entry brings the schema from version i to i + 1. Append, never edit.
 MIGRATIONS: list[list[str]] = [
     _schema_v1(),
@@ -238,6 +254,7 @@ MIGRATIONS: list[list[str]] = [
     _schema_v5(),
     _schema_review_depth(),
     _schema_people(),
+    _schema_providers(),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)  # what this program writes; a newer file is refused
 

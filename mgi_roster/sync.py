@@ -33,12 +33,13 @@ import duckdb
 from mgi_roster import districts, parameters
 from mgi_roster.entities import ENROLLMENTS, FETCHED, STUDENTS, TEACHERS
 from mgi_roster.errors import RosterError, SyncRefused
-from mgi_roster.kinds import RunStatus
+from mgi_roster.kinds import ProviderKind, RunStatus
 from mgi_roster.review import diff, digest, sharing, validation
 from mgi_roster.roster import sql
 from mgi_roster.roster.versions import current_version
 from mgi_roster.settings import CleverSettings
 from mgi_roster.sources import clever
+from mgi_roster.sources import provider as providers
 from mgi_roster.sources.clever import CleverClient, Page
 from mgi_roster.staging import runfile
 from mgi_roster.staging.pages import EnvelopeReader, stage_page, staged_counts
@@ -274,19 +275,25 @@ def run_sync(
     trigger: str = "manual",
     progress: ProgressCallback | None = None,
     page_size: int = clever.MAX_PAGE_SIZE,
+    provider: ProviderKind | str | None = None,
+    file: Path | str | None = None,
     **http_options: Any,
 ) -> SyncResult:
-    """Run a test sync of one district. Refusals (no parameters, malformed ID, a sync already
-    running) raise before a run exists; once the run exists, every failure is recorded in it.
+    """Run a test sync of one district, through its provider (sources/provider.py): the one
+    given, else the district's own (Clever for a new one). `file` is a OneRoster CSV ZIP.
+    Refusals (no parameters, malformed ID, a sync already running) raise before a run exists;
+    once the run exists, every failure is recorded in it.
 
     `target` is the main store: a `Store` (taken for moments only) or an open connection
     (used throughout)."""
     store = target if isinstance(target, Store) else Store(target)
-    district_id = clever.check_district_id(district_id)
     settings = settings if settings is not None else CleverSettings.from_env()
     with store.session() as con:
+        district_id, kind = districts.check_id(
+            con, district_id, ProviderKind(provider) if provider else None
+        )
         params = parameters.require(con, district_id)
-        district = districts.add(con, district_id)
+        district = districts.add(con, district_id, provider=kind)
         run_id = start_run(
             con,
             district_id,
@@ -294,6 +301,7 @@ def run_sync(
             demo_day=district.demo_day if district.is_demo else None,
             parameters=params.to_json(),
         )
+        con.execute("UPDATE runs SET provider = ? WHERE run_id = ?", [kind, run_id])
     timings = Timings()
     path: Path | None = None
     try:
@@ -302,18 +310,18 @@ def run_sync(
                 runfile.sweep(con)
                 path = runfile.create(con, run_id, district_id)
                 roster_version = current_version(con, district_id)
-            session, effective = districts.clever_session(con, district_id, settings)
-        client, _ = clever.connect(district_id, effective, session=session, **http_options)
+            if kind is ProviderKind.CLEVER:
+                session, effective = districts.clever_session(con, district_id, settings)
+        source: providers.Provider
+        if kind is ProviderKind.CLEVER:
+            client, _ = clever.connect(district_id, effective, session=session, **http_options)
+            source = providers.CleverProvider(client, page_size)
+        elif kind is ProviderKind.ONEROSTER_CSV:
+            source = providers.oneroster_csv(file)
+        else:
+            source = providers.oneroster_api(district.provider_settings)
         with runfile.opened(path) as work:
-            counts = fetch(
-                work,
-                client,
-                run_id,
-                district_id,
-                page_size=page_size,
-                progress=progress,
-                timings=timings,
-            )
+            counts = source.stage(work, run_id, district_id, progress=progress, timings=timings)
             with transaction(work):
                 with timings.phase("validate"):
                     found = validation.validate(work, run_id, district_id, params)

@@ -194,7 +194,7 @@ def test_demo_flow_to_a_merged_run_in_chromium(chromium: str, server: str) -> No
             shows("Saved the District Parameters")
             shot("parameters-saved")
 
-            visit("Clever Connection")
+            visit("Connection")
             page.get_by_role("button", name="Test Connection").click()
             shows("Test Connection succeeded")
             # The measured checklist, a step a row (a data grid: its cells are drawn on a canvas).

@@ -163,7 +163,7 @@ def test_a_rule_that_matches_nothing_says_so(con):
 def test_an_empty_rule_matches_nothing_and_says_what_to_name(con):
     seen = readiness.preview_of_run(con, stage(con, make_district()), Parameters())
     assert seen.matched == 0
-    assert "names no subject, course number or name" in (seen.message or "")
+    assert "names no subject, course number, name or class type" in (seen.message or "")
 
 
 def test_a_rule_that_matches_every_section_says_so(con):

@@ -230,7 +230,8 @@ class Preview:
             )
         if self.rule_empty:
             return (
-                "The rule names no subject, course number or name, so it matches no section: "
+                "The rule names no subject, course number, name or class type, so it matches no "
+                "section: "
                 "say which sections are screening classes."
             )
         if self.matched == 0:

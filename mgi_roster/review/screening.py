@@ -7,7 +7,8 @@ bound as named parameters (`values()`).
 
 Screened (District Parameters, shared/reference/mgi.md): a student whose grade has a form among
 `screened_grades` and whose school is among `screened_schools` (all when empty). A screening
-class: a section that matches the rule (subject, course number, course or section name: any;
+class: a section that matches the rule (subject, course number, course or section name,
+OneRoster class type: any;
 period, grade form, term: each one given narrows) and lies in a current term: a section with
 no term, or a term without readable dates, counts (nothing says it is over).
 """
@@ -26,6 +27,7 @@ def values(params: Parameters, today: date | None = None) -> dict[str, object]:
         "subjects": list(rule.subjects),
         "course_numbers": list(rule.course_numbers),
         "name_contains": rule.name_contains,
+        "class_types": list(rule.class_types),
         "periods": list(rule.periods),
         "rule_grades": list(rule.grades),
         "rule_terms": list(rule.terms),
@@ -65,6 +67,8 @@ def matches(rule: ScreeningClassRule, alias: str, *, courses: str, terms: str) -
             f"contains(lower({alias}.name), lower($name_contains)) OR "
             f"contains(lower(coalesce({course.format(col='name')}, '')), lower($name_contains))"
         )
+    if rule.class_types:  # OneRoster's classType; NULL (never matched) from Clever
+        identify.append(f"list_contains($class_types, {alias}.class_type)")
     narrow = []
     if rule.periods:
         narrow.append(f"list_contains($periods, {alias}.period)")

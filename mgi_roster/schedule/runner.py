@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mgi_roster.errors import RosterError
+from mgi_roster.schedule import drop
 from mgi_roster.schedule.model import (
     SCHEDULER,
     Schedule,
@@ -89,10 +90,20 @@ def run_district(
     with store.session() as con, transaction(con):
         con.execute("UPDATE schedules SET last_slot = ? WHERE district_id = ?", [slot, district_id])
         approved = facts(con, district_id).approved
+    folder = _drop_folder(store, district_id)
+    package = drop.newest(folder) if folder else None
+    if folder and package is None:
+        return Outcome(
+            district_id, slot, "skipped", None, f"No new package in the drop folder {folder}."
+        )
     try:
-        result = sync.run_sync(store, district_id, settings=settings, trigger="scheduled")
+        result = sync.run_sync(
+            store, district_id, settings=settings, trigger="scheduled", file=package
+        )
     except RosterError as exc:  # refused: no parameters, another sync running, ...
         return Outcome(district_id, slot, "skipped", None, exc.message)
+    if package is not None:
+        drop.file_away(package, result.run_id, result.ok)
     if not result.ok:
         return Outcome(district_id, slot, "failed", result.run_id, result.message or "")
     counts = _counts(result)
@@ -123,6 +134,18 @@ def run_district(
     return Outcome(
         district_id, slot, "held for review", result.run_id, f"Left for review: {why}.", counts
     )
+
+
+def _drop_folder(store: Store, district_id: str) -> str | None:
+    """The drop folder of a OneRoster CSV district (drop.py); None for every other district."""
+    from mgi_roster import districts
+    from mgi_roster.kinds import ProviderKind
+
+    with store.session() as con:
+        district = districts.get(con, district_id)
+    if district is None or district.provider is not ProviderKind.ONEROSTER_CSV:
+        return None
+    return district.provider_settings.drop_folder
 
 
 def run_due(

@@ -54,6 +54,7 @@ from mgi_roster.ui.state import (
 from mgi_roster.ui.tables import (
     PAGE_SIZES,
     download_csv,
+    download_file,
     download_table,
     paged_table,
     requirements,
@@ -88,6 +89,7 @@ __all__ = [
     "district_picker",
     "district_switcher",
     "download_csv",
+    "download_file",
     "download_table",
     "identity",
     "init_state",

@@ -137,6 +137,32 @@ def download_csv(
     )
 
 
+def download_file(
+    label: str,
+    make: Callable[[duckdb.DuckDBPyConnection], bytes],
+    *,
+    key: str,
+    file_name: str,
+    mime: str,
+    help: str | None = None,
+) -> None:
+    """A file of personal data (the roster as a OneRoster ZIP) made when clicked, from its own
+    connection. Not offered while presenting: its records cannot be masked and stay usable."""
+    if presenting():
+        st.button(label, key=key, disabled=True, icon=":material/download:",
+                  help="Not while presenting: the file holds personal data.")  # fmt: skip
+        return
+
+    def data() -> bytes:
+        with db() as con:
+            return make(con)
+
+    st.download_button(
+        label, data=data, file_name=file_name, mime=mime, key=key,
+        icon=":material/download:", help=help,
+    )  # fmt: skip
+
+
 def download_table(label: str, frame: pd.DataFrame, *, key: str, file_name: str) -> None:
     """A table the page already holds, as a CSV download (masked while presenting)."""
     masking = masker() if presenting() else None

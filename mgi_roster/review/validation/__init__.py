@@ -23,7 +23,14 @@ import duckdb
 
 from mgi_roster.entities import GENDERS, GRADE_ORDER, GRADES, RACES, SUBJECTS, YES_NO
 from mgi_roster.parameters import Parameters
-from mgi_roster.review.validation import checks, cross_table, duplicates, findings, requirements
+from mgi_roster.review.validation import (
+    checks,
+    cross_table,
+    duplicates,
+    findings,
+    oneroster,
+    requirements,
+)
 from mgi_roster.review.validation.checks import VALIDATED, CheckSpec, Layer
 from mgi_roster.review.validation.findings import VALUE_CHARS
 from mgi_roster.review.validation.messages import Finding, render
@@ -80,6 +87,7 @@ def validate(
         con.execute(statement, findings.bind(statement, values))
     for entity in VALIDATED:
         con.execute(f"DROP TABLE IF EXISTS {findings.duplicates(entity)}")
+    oneroster.check(con, run_id, district_id)  # a OneRoster package's own checks, if one
     return counts(con, run_id)
 
 

@@ -166,6 +166,24 @@ CHECKS: tuple[CheckSpec, ...] = (
     *specs("unknown_course", "sections", WARNING, "The section's course is among the sync's courses (when it has any).", CROSS_TABLE,
            "course {value} is not among the courses this sync returned. Fix the section's course "
            "in the SIS."),
+    *specs("oneroster_role", "students", ERROR, "OneRoster: a user's role is one of OneRoster's roles (1.2 also ext: roles).", CROSS_TABLE,
+           "role {value} in {file} is not one of OneRoster's roles ({roles}), so the user is "
+           "neither a student nor a teacher here. Fix the role in the SIS."),
+    *specs("oneroster_no_role", "students", WARNING, "OneRoster: every user has a role (users.csv role in 1.1, a roles.csv row in 1.2).", CROSS_TABLE,
+           "the user has no role, so it is staged neither as a student nor as a teacher. Give "
+           "the user a role in the SIS."),
+    *specs("oneroster_org_type", "schools", ERROR, "OneRoster: an org's type is one of OneRoster's org types.", CROSS_TABLE,
+           "org type {value} is not one of OneRoster's ({types}); only orgs of type school are "
+           "schools. Fix the org's type in the SIS."),
+    *specs("oneroster_class_school", "sections", ERROR, "OneRoster: a class's school is an org of type school.", CROSS_TABLE,
+           "its school {value} is an org of type {type}, not a school. Set the class's school "
+           "to the school that teaches it in the SIS."),
+    *specs("oneroster_grade", "students sections", WARNING, "OneRoster: grades are CEDS grade codes.", CROSS_TABLE,
+           "grade {value} is not a CEDS grade code ({codes}). Fix the grade in the SIS."),
+    *specs("oneroster_tobedeleted", "schools terms courses students sections", WARNING, "OneRoster: no row of a bulk file is marked tobedeleted (a bulk file deletes by leaving a record out).", CROSS_TABLE,
+           "its row in {file} is marked tobedeleted, but the file is sent as bulk, where a "
+           "record is deleted by leaving it out. It was not staged; send the file as delta, or "
+           "leave the record out."),
     *specs("loses_only_teacher", "sections", WARNING, "The sync does not leave a section that has a teacher in the MGI without one.", CROSS_TABLE,
            "the section has a teacher in the MGI now but none in this sync, so this sync would "
            "leave it without a teacher. Set the section's teacher in the SIS."),

@@ -123,6 +123,8 @@ def rule_words(rule: ScreeningClassRule) -> str:
         parts.append("course number " + either(rule.course_numbers))
     if rule.name_contains:
         parts.append(f'a course or section name containing "{rule.name_contains[:SHOWN_CHARS]}"')
+    if rule.class_types:
+        parts.append("OneRoster class type " + either(rule.class_types))
     words = "screening classes are sections with " + ("; or ".join(parts) or "nothing")
     narrow = [
         f"{name} {either(values)}"

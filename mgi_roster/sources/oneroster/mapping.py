@@ -1,0 +1,516 @@
+"""OneRoster's records (the raw `or_<file>` tables) → the product's staging tables, and back.
+
+Both OneRoster readers (CSV and REST) land a package in raw tables named after its files, every
+cell as sent (files.py). This module turns those into `stg_<entity>` rows with one INSERT ... SELECT
+per entity: no per-record Python, so a million users cost a few set-based statements. After this,
+nothing in the product knows the records came from OneRoster.
+
+Each entity column's OneRoster counterpart is declared ONCE, in `COUNTERPARTS` (entity, column,
+file, OneRoster column, codec). The import SQL below and the roster export
+(roster/oneroster_export.py) are both derived from that table: a codec reads a OneRoster cell into
+the entity's vocabulary and writes the entity's value back as a OneRoster cell.
+
+The mapping (both versions unless noted):
+
+    schools      ← orgs of type school: id=sourcedId, name, sis_id=identifier
+    students,    ← users whose role is student / teacher (1.1: users.role; 1.2: roles.csv, the
+    teachers       role of type primary, else any): id=sourcedId, first_name=givenName,
+                   middle_name=middleName, last_name=familyName, email, district_username=username,
+                   sis_id=identifier; state_id, student_number and teacher_number from `userIds`
+                   items {type:value} whose type is one of the names in USER_ID_TYPES (those type
+                   names are this product's convention, not OneRoster's: OneRoster leaves them to
+                   the deployment); grade ← the first of `grades`, CEDS codes spelt in Clever's
+                   vocabulary (grades.CEDS; an unknown code is kept as sent, so validation reports
+                   it); dob ← demographics.birthDate (YYYY-MM-DD → M/D/YYYY), gender ← sex (male M,
+                   female F, other X, unspecified none), race from the race flags (one true: that
+                   race; two or more, or demographicRaceTwoOrMoreRaces: Two or More Races; all
+                   false: Unknown), hispanic_ethnicity ← hispanicOrLatinoEthnicity (true Y, false N);
+                   school ← 1.2 primaryOrgSourcedId, else the primary role's org; 1.1 the first
+                   school-type org of orgSourcedIds; schools ← every school-type org of the user
+    sections     ← classes: name=title, school=schoolSourcedId, course=courseSourcedId,
+                   term_id=first termSourcedIds, subject=first subjects, grade=first grades (CEDS),
+                   period=periods, section_number=classCode, class_type=classType; teacher = the
+                   class's teacher enrollment with primary=true, else its first teacher enrollment
+    enrollments  ← enrollments with role student or teacher (section_id=classSourcedId,
+                   user_id=userSourcedId); other roles are not staged
+    terms        ← academicSessions: name=title, start_date=startDate, end_date=endDate
+    courses      ← courses: name=title, number=courseCode
+
+Rows with status `tobedeleted` are never staged. A file sent as `delta` (or left `absent` from a
+package that is not a full snapshot) does not describe every record, so its entity is staged as
+the district's current roster (the run's snapshot) with the file's rows laid over it: a record
+the file names is replaced by its new version, or dropped when it is `tobedeleted`; a record it
+does not name stays as it is. The diff then archives only what the district deleted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import duckdb
+
+from mgi_roster.entities import (
+    COURSES,
+    ENROLLMENTS,
+    ENTITIES,
+    SCHOOLS,
+    SECTIONS,
+    STUDENTS,
+    TEACHERS,
+    TERMS,
+    Entity,
+)
+from mgi_roster.grades import CEDS
+from mgi_roster.roster.sql import current, q
+from mgi_roster.roster.sql import staging_table as stg
+from mgi_roster.sources.oneroster.files import ROSTERING, Mode, Version, file
+
+# --- codecs: one OneRoster cell <-> one entity value, as SQL ----------------------------------
+
+Sql = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class Codec:
+    """How a value crosses between OneRoster and the entities: `read` makes SQL for the staged
+    value from a OneRoster cell's SQL, `write` the OneRoster cell from an entity value's SQL."""
+
+    name: str
+    read: Sql
+    write: Sql
+
+
+def _text(x: str) -> str:
+    return f"NULLIF(trim({x}), '')"
+
+
+def _first(x: str) -> str:
+    """The first item of a comma-joined OneRoster list cell."""
+    return f"NULLIF(trim(split_part({x}, ',', 1)), '')"
+
+
+def _lookup(pairs: Mapping[str, str | None], x: str) -> str:
+    """SQL mapping `x` through `pairs` (a NULL result for a None value); anything else as sent."""
+    whens = " ".join(
+        f"WHEN {_lit(k)} THEN {_lit(v) if v is not None else 'NULL'}" for k, v in pairs.items()
+    )
+    return f"(CASE {x} {whens} ELSE {x} END)"
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+TEXT = Codec("as sent", _text, lambda x: x)
+FIRST = Codec("the first item of a list", _first, lambda x: x)
+GRADE = Codec(
+    "the first grade, CEDS code ↔ Clever's spelling",
+    lambda x: _lookup(CEDS, _first(x)),
+    lambda x: _lookup({v: k for k, v in CEDS.items()}, x),
+)
+DATE = Codec(
+    "a date (YYYY-MM-DD; a timestamp's date part)",
+    lambda x: (
+        f"CASE WHEN regexp_matches({_text(x)}, '^\\d{{4}}-\\d{{2}}-\\d{{2}}([T ].*)?$') "
+        f"THEN left({_text(x)}, 10) ELSE {_text(x)} END"
+    ),
+    lambda x: x,
+)
+DOB = Codec(
+    "birthDate YYYY-MM-DD ↔ Clever's M/D/YYYY",
+    lambda x: f"coalesce(strftime(try_strptime({_text(x)}, '%Y-%m-%d'), '%-m/%-d/%Y'), {_text(x)})",
+    lambda x: f"coalesce(strftime(try_strptime({x}, '%m/%d/%Y'), '%Y-%m-%d'), {x})",
+)
+SEX = Codec(
+    "sex male/female/other ↔ M/F/X (unspecified: none)",
+    lambda x: _lookup({"male": "M", "female": "F", "other": "X", "unspecified": None}, _text(x)),
+    lambda x: _lookup({"M": "male", "F": "female", "X": "other"}, x),
+)
+YES_NO = Codec(
+    "true/false ↔ Y/N",
+    lambda x: _lookup({"true": "Y", "false": "N"}, f"lower({_text(x)})"),
+    lambda x: _lookup({"Y": "true", "N": "false"}, x),
+)
+
+# The `userIds` types read as each id (case does not matter); the first is the one written.
+# These names are this product's convention: OneRoster leaves userIds' types to the deployment.
+USER_ID_TYPES: dict[str, tuple[str, ...]] = {
+    "state_id": ("state_id", "stateId", "SSID", "StateID"),
+    "student_number": ("student_number", "studentNumber"),
+    "teacher_number": ("teacher_number", "teacherNumber"),
+}
+
+
+def user_id(column: str) -> Codec:
+    """One `{type:value}` item of users.userIds."""
+    types = USER_ID_TYPES[column]
+    pattern = "(?i)\\{\\s*(?:" + "|".join(types) + ")\\s*:([^}]*)\\}"
+    return Codec(
+        f"userIds item {{{types[0]}:…}}",
+        lambda x: f"NULLIF(trim(regexp_extract({x}, {_lit(pattern)}, 1)), '')",
+        lambda x: f"CASE WHEN {x} IS NOT NULL THEN '{{{types[0]}:' || {x} || '}}' END",
+    )
+
+
+# Clever's race <-> OneRoster's demographics flag (demographicRaceTwoOrMoreRaces is its own).
+RACE_FLAGS: dict[str, str] = {
+    "americanIndianOrAlaskaNative": "American Indian",
+    "asian": "Asian",
+    "blackOrAfricanAmerican": "Black or African American",
+    "nativeHawaiianOrOtherPacificIslander": "Hawaiian or Other Pacific Islander",
+    "white": "Caucasian",
+}
+TWO_OR_MORE = "demographicRaceTwoOrMoreRaces"
+
+
+def _race_read(alias: str) -> str:
+    flags = [f"lower({alias}.{q(f)}) = 'true'" for f in RACE_FLAGS]
+    trues = " + ".join(f"CAST(coalesce({f}, false) AS INTEGER)" for f in flags)
+    one = " ".join(
+        f"WHEN lower({alias}.{q(f)}) = 'true' THEN {_lit(race)}" for f, race in RACE_FLAGS.items()
+    )
+    given = " OR ".join(f"{alias}.{q(f)} IS NOT NULL" for f in (*RACE_FLAGS, TWO_OR_MORE))
+    return (
+        f"CASE WHEN lower({alias}.{q(TWO_OR_MORE)}) = 'true' OR ({trues}) > 1 "
+        f"THEN 'Two or More Races' {one} WHEN {given} THEN 'Unknown' END"
+    )
+
+
+def race_write(flag: str, x: str) -> str:
+    """A demographics race flag ('true'/'false', NULL when the race is missing) from a race."""
+    race = "Two or More Races" if flag == TWO_OR_MORE else RACE_FLAGS[flag]
+    return f"CASE WHEN {x} IS NULL THEN NULL WHEN {x} = {_lit(race)} THEN 'true' ELSE 'false' END"
+
+
+# --- the counterparts, declared once ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Counterpart:
+    """An entity column and the OneRoster file column it comes from (and is written to).
+
+    `codec` None: the value is derived from several records (a user's schools, a class's primary
+    teacher, race from its flags); this module reads it and the export writes it, each in one
+    named place (`DERIVED` below, oneroster_export.py)."""
+
+    entity: Entity
+    column: str
+    file: str
+    source: str
+    codec: Codec | None = TEXT
+
+
+def _c(
+    entity: Entity, file_: str, *pairs: tuple[str, str] | tuple[str, str, Codec | None]
+) -> tuple[Counterpart, ...]:
+    out = []
+    for pair in pairs:
+        column, source, *rest = pair
+        out.append(Counterpart(entity, column, file_, source, rest[0] if rest else TEXT))
+    return tuple(out)
+
+
+def _person(entity: Entity, number: str) -> tuple[Counterpart, ...]:
+    return _c(
+        entity,
+        "users",
+        ("id", "sourcedId"),
+        ("sis_id", "identifier"),
+        (number, "userIds", user_id(number)),
+        ("state_id", "userIds", user_id("state_id")),
+        ("first_name", "givenName"),
+        ("middle_name", "middleName"),
+        ("last_name", "familyName"),
+        ("email", "email"),
+        ("district_username", "username"),
+        ("school", "orgSourcedIds", None),
+        ("schools", "orgSourcedIds", None),
+    )
+
+
+COUNTERPARTS: tuple[Counterpart, ...] = (
+    *_c(SCHOOLS, "orgs", ("id", "sourcedId"), ("name", "name"), ("sis_id", "identifier")),
+    *_c(
+        TERMS,
+        "academicSessions",
+        ("id", "sourcedId"),
+        ("name", "title"),
+        ("start_date", "startDate", DATE),
+        ("end_date", "endDate", DATE),
+    ),
+    *_c(COURSES, "courses", ("id", "sourcedId"), ("name", "title"), ("number", "courseCode")),
+    *_person(TEACHERS, "teacher_number"),
+    *_person(STUDENTS, "student_number"),
+    *_c(STUDENTS, "users", ("grade", "grades", GRADE)),
+    *_c(
+        STUDENTS,
+        "demographics",
+        ("dob", "birthDate", DOB),
+        ("gender", "sex", SEX),
+        ("race", "*race flags*", None),
+        ("hispanic_ethnicity", "hispanicOrLatinoEthnicity", YES_NO),
+    ),
+    *_c(
+        SECTIONS,
+        "classes",
+        ("id", "sourcedId"),
+        ("name", "title"),
+        ("school", "schoolSourcedId"),
+        ("course", "courseSourcedId"),
+        ("term_id", "termSourcedIds", FIRST),
+        ("subject", "subjects", FIRST),
+        ("grade", "grades", GRADE),
+        ("period", "periods"),
+        ("section_number", "classCode"),
+        ("class_type", "classType"),
+    ),
+    *_c(SECTIONS, "enrollments", ("teacher", "userSourcedId", None)),
+    *_c(
+        ENROLLMENTS,
+        "enrollments",
+        ("section_id", "classSourcedId"),
+        ("user_id", "userSourcedId"),
+        ("role", "role"),
+    ),
+)
+
+# The file an entity's records are (the file whose mode decides bulk or delta), its alias in the
+# import SQL, and the column(s) naming a record of it.
+MAIN_FILE: dict[str, str] = {
+    "schools": "orgs",
+    "terms": "academicSessions",
+    "courses": "courses",
+    "teachers": "users",
+    "students": "users",
+    "sections": "classes",
+    "enrollments": "enrollments",
+}
+ALIAS: dict[str, str] = {
+    "orgs": "o",
+    "academicSessions": "a",
+    "courses": "k",
+    "users": "u",
+    "demographics": "d",
+    "classes": "c",
+    "enrollments": "e",
+}
+STAGED_ROLES: dict[str, str] = {"students": "student", "teachers": "teacher"}
+ENROLLED_ROLES = ("student", "teacher")
+
+
+def counterparts(entity: Entity) -> tuple[Counterpart, ...]:
+    return tuple(c for c in COUNTERPARTS if c.entity is entity)
+
+
+# --- the import SQL ---------------------------------------------------------------------------
+
+
+def live(alias: str) -> str:
+    """A raw row that is not marked for deletion."""
+    return f"coalesce(lower({alias}.status), '') <> 'tobedeleted'"
+
+
+def _raw(name: str) -> str:
+    return file(name).table
+
+
+def school_orgs() -> str:
+    return (
+        f"(SELECT DISTINCT sourcedId FROM {_raw('orgs')} o WHERE o.type = 'school' AND {live('o')})"
+    )
+
+
+def user_roles(version: Version) -> str:
+    """One role per user (id, role, org): 1.1 users.role; 1.2 the user's primary role in
+    roles.csv, else any of its roles."""
+    if version == "1.1":
+        return f"(SELECT sourcedId AS id, trim(role) AS role, NULL::VARCHAR AS org FROM {_raw('users')})"
+    return (
+        f"(SELECT userSourcedId AS id, trim(role) AS role, orgSourcedId AS org FROM {_raw('roles')} r "
+        f"WHERE {live('r')} QUALIFY row_number() OVER (PARTITION BY userSourcedId "
+        "ORDER BY coalesce(roleType = 'primary', false) DESC, orgSourcedId) = 1)"
+    )
+
+
+def user_schools(version: Version) -> str:
+    """Every school-type org of each user (id, schools), in the order the source gives them
+    (1.1 orgSourcedIds; 1.2 its roles, the primary first)."""
+    if version == "1.1":
+        return f"""(SELECT id, list(org ORDER BY i) AS schools FROM (
+            SELECT sourcedId AS id, trim(unnest(string_split(orgSourcedIds, ','))) AS org,
+                   generate_subscripts(string_split(orgSourcedIds, ','), 1) AS i
+            FROM {_raw("users")} WHERE orgSourcedIds IS NOT NULL)
+            WHERE org IN {school_orgs()} GROUP BY id)"""
+    return f"""(SELECT id, list(org ORDER BY rank, org) AS schools FROM (
+            SELECT userSourcedId AS id, orgSourcedId AS org,
+                   min(CASE WHEN roleType = 'primary' THEN 0 ELSE 1 END) AS rank
+            FROM {_raw("roles")} r WHERE {live("r")} AND orgSourcedId IN {school_orgs()}
+            GROUP BY ALL) GROUP BY id)"""
+
+
+def class_teachers() -> str:
+    """Each class's teacher: its teacher enrollment with primary=true, else its first one."""
+    return f"""(SELECT classSourcedId AS id, userSourcedId AS teacher FROM {_raw("enrollments")} e
+        WHERE {live("e")} AND role = 'teacher' AND userSourcedId IS NOT NULL
+        QUALIFY row_number() OVER (PARTITION BY classSourcedId
+            ORDER BY coalesce(lower(e."primary") = 'true', false) DESC, e.rowid) = 1)"""
+
+
+def _derived(entity: Entity, column: str, version: Version) -> str:
+    """The SQL of a counterpart without a codec (see Counterpart)."""
+    if column == "race":
+        return _race_read("d")
+    if column == "teacher":
+        return "t.teacher"
+    if column == "schools":
+        return "CASE WHEN len(us.schools) > 0 THEN us.schools END"
+    if column == "school":
+        if version == "1.1":
+            return "us.schools[1]"
+        return "coalesce(NULLIF(trim(u.primaryOrgSourcedId), ''), ur.org)"
+    raise ValueError(f"no derived read for {entity.name}.{column}")
+
+
+def _sources(entity: Entity, version: Version) -> str:
+    """The FROM clause of an entity's import."""
+    if entity in (STUDENTS, TEACHERS):
+        demographics = (
+            f"(SELECT * FROM {_raw('demographics')} d WHERE {live('d')} "
+            "QUALIFY row_number() OVER (PARTITION BY sourcedId) = 1)"
+        )
+        return (
+            f"{_raw('users')} u JOIN {user_roles(version)} ur ON ur.id = u.sourcedId "
+            f"AND ur.role = '{STAGED_ROLES[entity.name]}' "
+            f"LEFT JOIN {demographics} d ON d.sourcedId = u.sourcedId "
+            f"LEFT JOIN {user_schools(version)} us ON us.id = u.sourcedId WHERE {live('u')}"
+        )
+    if entity is SCHOOLS:
+        return f"{_raw('orgs')} o WHERE o.type = 'school' AND {live('o')}"
+    if entity is SECTIONS:
+        return f"{_raw('classes')} c LEFT JOIN {class_teachers()} t ON t.id = c.sourcedId WHERE {live('c')}"
+    if entity is ENROLLMENTS:
+        roles = ", ".join(f"'{r}'" for r in ENROLLED_ROLES)
+        return f"{_raw('enrollments')} e WHERE {live('e')} AND role IN ({roles}) AND classSourcedId IS NOT NULL AND userSourcedId IS NOT NULL"
+    main = MAIN_FILE[entity.name]
+    return f"{_raw(main)} {ALIAS[main]} WHERE {live(ALIAS[main])}"
+
+
+def import_sql(entity: Entity, version: Version) -> str:
+    """INSERT ... SELECT of an entity's staged rows from the raw tables ($run, $district)."""
+    exprs = []
+    for column in entity.column_names:
+        found = [c for c in counterparts(entity) if c.column == column]
+        if not found:
+            exprs.append("NULL")
+            continue
+        cp = found[0]
+        if cp.codec is None:
+            exprs.append(_derived(entity, column, version))
+        else:
+            exprs.append(cp.codec.read(f"{ALIAS[cp.file]}.{q(cp.source)}"))
+    names = ", ".join(q(c) for c in entity.column_names)
+    distinct = "DISTINCT " if entity is ENROLLMENTS else ""
+    return (
+        f"INSERT INTO {stg(entity)} (run_id, district_id, {names}) "
+        f"SELECT {distinct}$run, $district, {', '.join(exprs)} FROM {_sources(entity, version)}"
+    )
+
+
+def _named(entity: Entity) -> str:
+    """SQL true for a roster row (`r`) that the entity's main raw file names (in any status)."""
+    if entity is ENROLLMENTS:
+        return (
+            f"EXISTS (SELECT 1 FROM {_raw('enrollments')} f WHERE f.classSourcedId = r.section_id "
+            "AND f.userSourcedId = r.user_id AND f.role = r.role)"
+        )
+    return f"EXISTS (SELECT 1 FROM {_raw(MAIN_FILE[entity.name])} f WHERE f.sourcedId = r.id)"
+
+
+def overlay_sql(entity: Entity) -> str:
+    """The district's current roster rows of an entity that its delta file does not name."""
+    names = ", ".join(q(c) for c in entity.column_names)
+    return (
+        f"INSERT INTO {stg(entity)} (run_id, district_id, {names}) "
+        f"SELECT $run, $district, {names} FROM {current(entity, live=True)} r WHERE NOT {_named(entity)}"
+    )
+
+
+# --- staging a package ------------------------------------------------------------------------
+
+PACKAGE_TABLE = "oneroster_package"  # the version and modes of the package a run staged
+
+
+def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Every raw table exists (empty when the package had no such file), so the SQL reads all."""
+    for f in ROSTERING:
+        con.execute(f.create_sql())
+
+
+def stage(
+    con: duckdb.DuckDBPyConnection,
+    run_id: int,
+    district_id: str,
+    version: Version,
+    modes: Mapping[str, Mode] | None = None,
+    *,
+    on_entity: Callable[[Entity, int, int], None] | None = None,
+) -> dict[str, int]:
+    """Stage the raw tables of `con` into its stg_<entity> tables for run `run_id`; return the
+    staged count per entity. `modes` is the manifest's (file → bulk, delta or absent; every file
+    bulk when None, as a REST pull is). `on_entity(entity, step, count)` after each entity."""
+    ensure_raw_tables(con)
+    modes = dict(modes or {})
+    con.execute(
+        f"CREATE OR REPLACE TABLE {PACKAGE_TABLE} (version VARCHAR, modes JSON)",
+    )
+    con.execute(f"INSERT INTO {PACKAGE_TABLE} VALUES (?, ?)", [version, json.dumps(modes)])
+    params = {"run": run_id, "district": district_id}
+    counts: dict[str, int] = {}
+    for step, entity in enumerate(ENTITIES, start=1):
+        if modes.get(MAIN_FILE[entity.name], "bulk") != "bulk":
+            con.execute(overlay_sql(entity), params)
+        con.execute(import_sql(entity, version), params)
+        row = con.execute(
+            f"SELECT count(*) FROM {stg(entity)} WHERE run_id = $run", {"run": run_id}
+        ).fetchone()
+        counts[entity.name] = int(row[0]) if row else 0
+        if on_entity is not None:
+            on_entity(entity, step, counts[entity.name])
+    return counts
+
+
+def package_version(con: duckdb.DuckDBPyConnection) -> Version | None:
+    """The OneRoster version of the package staged in this run's file; None for other runs."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [PACKAGE_TABLE]
+    ).fetchone()
+    if not exists or not exists[0]:
+        return None
+    row = con.execute(f"SELECT version FROM {PACKAGE_TABLE}").fetchone()
+    return "1.2" if row and row[0] == "1.2" else "1.1"
+
+
+def package_modes(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """The file modes of the package staged in this run's file (every file bulk when none)."""
+    row = con.execute(f"SELECT modes FROM {PACKAGE_TABLE}").fetchone()
+    modes = json.loads(row[0]) if row and row[0] else {}
+    return {str(k): str(v) for k, v in modes.items()}
+
+
+def package_district(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The district id a package names: its district org's sourcedId, else its only school's;
+    None when neither (the specialist then types one)."""
+    ensure_raw_tables(con)
+    rows = con.execute(
+        f"""SELECT type, sourcedId FROM {_raw("orgs")} o
+            WHERE type IN ('district', 'school') AND {live("o")} ORDER BY type, sourcedId"""
+    ).fetchall()
+    districts = [r[1] for r in rows if r[0] == "district"]
+    schools = [r[1] for r in rows if r[0] == "school"]
+    if districts:
+        return str(districts[0])
+    if len(schools) == 1:
+        return str(schools[0])
+    return None

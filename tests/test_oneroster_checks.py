@@ -1,0 +1,110 @@
+"""OneRoster's own checks (review/validation/oneroster.py): in the run's issues, like any other."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mgi_roster import parameters
+from mgi_roster.review.validation import messages
+from mgi_roster.sync import run_sync
+from tests.oneroster_support import DISTRICT, install_reader, package_11, write_zip
+
+
+def _issues(con, run_id):
+    rows = con.execute(
+        'SELECT "check", entity, record_id, value, severity FROM issues WHERE run_id = ? AND "check" LIKE \'oneroster%\'',
+        [run_id],
+    ).fetchall()
+    return {(c, e, r, v, s) for c, e, r, v, s in rows}
+
+
+def _sync(con, tmp_path, monkeypatch, rows, version="1.1", modes=None):
+    install_reader(monkeypatch)
+    parameters.save(con, DISTRICT, parameters.Parameters())
+    result = run_sync(
+        con,
+        DISTRICT,
+        provider="oneroster-csv",
+        file=write_zip(tmp_path / "p.zip", rows, version, modes),
+    )
+    assert result.run_id is not None and result.status != "failed", result.message
+    return result
+
+
+def test_a_clean_package_has_no_oneroster_issues_but_its_bulk_tobedeleted_row(
+    fresh_db, tmp_path, monkeypatch
+):
+    result = _sync(fresh_db, tmp_path, monkeypatch, package_11())
+    assert _issues(fresh_db, result.run_id) == {
+        ("oneroster_tobedeleted", "students", "s-3", "tobedeleted", "warning"),
+    }
+
+
+def test_the_same_row_in_a_delta_file_is_no_issue(fresh_db, tmp_path, monkeypatch):
+    result = _sync(fresh_db, tmp_path, monkeypatch, package_11(), modes={"users": "delta"})
+    assert _issues(fresh_db, result.run_id) == set()
+
+
+@pytest.mark.parametrize("version", ["1.1", "1.2"])
+def test_bad_roles_org_types_class_schools_and_grades_are_issues(
+    fresh_db, tmp_path, monkeypatch, version
+):
+    rows = package_11()
+    rows["users"] = [u for u in rows["users"] if u.get("status") != "tobedeleted"]
+    rows["users"][1]["grades"] = "03,Grade 4"
+    rows["users"].append(
+        {
+            "sourcedId": "x-1",
+            "role": "Student",
+            "givenName": "Ex",
+            "familyName": "Ray",
+            "orgSourcedIds": "sch-1",
+        }
+    )
+    rows["users"].append({"sourcedId": "n-1", "givenName": "No", "familyName": "Role"})
+    rows["orgs"].append({"sourcedId": "dep-1", "name": "Science", "type": "faculty"})
+    rows["classes"][0]["schoolSourcedId"] = DISTRICT
+    if version == "1.2":
+        rows = _as_12(rows)
+    result = _sync(fresh_db, tmp_path, monkeypatch, rows, version)
+    found = _issues(fresh_db, result.run_id)
+    assert ("oneroster_role", "students", "x-1", "Student", "error") in found
+    assert ("oneroster_no_role", "students", "n-1", None, "warning") in found
+    assert ("oneroster_org_type", "schools", "dep-1", "faculty", "error") in found
+    assert ("oneroster_class_school", "sections", "cls-1", DISTRICT, "error") in found
+    assert ("oneroster_grade", "students", "s-1", "Grade 4", "warning") in found
+    issue = fresh_db.execute(
+        """SELECT "check", entity, field, value, record_id, record_name, sis_id, params FROM issues
+           WHERE run_id = ? AND "check" = 'oneroster_class_school'""",
+        [result.run_id],
+    ).fetchone()
+    sentence = messages.render(messages.Finding(*issue[:-1], params=json.loads(issue[-1])))
+    assert "is an org of type district, not a school" in sentence
+
+
+def _as_12(rows):
+    roles = []
+    for u in rows["users"]:
+        role = u.pop("role", None)
+        orgs = (u.pop("orgSourcedIds", None) or "").split(",")
+        if role:
+            roles.append(
+                {
+                    "sourcedId": "r-" + u["sourcedId"],
+                    "userSourcedId": u["sourcedId"],
+                    "roleType": "primary",
+                    "role": role,
+                    "orgSourcedId": orgs[-1],
+                }
+            )
+    rows["roles"] = roles
+    return rows
+
+
+def test_only_oneroster_runs_have_them(seeded_db):
+    rows = seeded_db.execute(
+        """SELECT count(*) FROM issues WHERE "check" LIKE 'oneroster%'"""
+    ).fetchone()
+    assert rows[0] == 0

@@ -1,0 +1,152 @@
+"""OneRoster raw tables → staged rows (sources/oneroster/mapping.py), 1.1 and 1.2 shapes."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from mgi_roster import store
+from mgi_roster.entities import ENTITIES
+from mgi_roster.sources.oneroster import mapping
+from tests.oneroster_support import DISTRICT, END, START, fill, package_11, package_12
+
+
+def staged(con: duckdb.DuckDBPyConnection, entity: str) -> dict[str, dict[str, object]]:
+    rel = con.execute(f"SELECT * FROM stg_{entity} WHERE run_id = 1")
+    names = [d[0] for d in rel.description]
+    rows = [dict(zip(names, r, strict=True)) for r in rel.fetchall()]
+    key = "id" if entity != "enrollments" else "user_id"
+    return {str(r[key]): r for r in rows}
+
+
+@pytest.fixture
+def con():
+    c = store.connect(":memory:")
+    yield c
+    c.close()
+
+
+@pytest.mark.parametrize("version", ["1.1", "1.2"])
+def test_a_package_stages_every_entity(con, version):
+    fill(con, package_11() if version == "1.1" else package_12())
+    counts = mapping.stage(con, 1, DISTRICT, version)
+    assert counts == {
+        "schools": 2, "terms": 1, "courses": 1, "teachers": 1, "students": 2,
+        "sections": 1, "enrollments": 2,
+    }  # fmt: skip
+    schools = staged(con, "schools")
+    assert schools["sch-1"]["name"] == "North Elementary"
+    assert schools["sch-1"]["sis_id"] == "N1"
+    amy = staged(con, "students")["s-1"]
+    assert amy["first_name"] == "Amy" and amy["middle_name"] == "B" and amy["last_name"] == "Ames"
+    assert amy["sis_id"] == "SIS-1" and amy["district_username"] == "amy"
+    assert amy["state_id"] == "ST1" and amy["student_number"] == "100"
+    assert amy["grade"] == "3"
+    assert amy["dob"] == "2/9/2016" and amy["gender"] == "F"
+    assert amy["race"] == "Caucasian" and amy["hispanic_ethnicity"] == "N"
+    assert amy["schools"] == ["sch-1", "sch-2"]
+    # 1.1: the first school-type org; 1.2: primaryOrgSourcedId
+    assert amy["school"] == ("sch-1" if version == "1.1" else "sch-2")
+    bo = staged(con, "students")["s-2"]
+    assert bo["grade"] == "Kindergarten" and bo["gender"] is None
+    assert bo["race"] == "Two or More Races" and bo["hispanic_ethnicity"] == "Y"
+    assert "s-3" not in staged(con, "students")  # tobedeleted
+    teacher = staged(con, "teachers")["t-1"]
+    assert teacher["teacher_number"] == "T100" and teacher["school"] == "sch-1"
+    section = staged(con, "sections")["cls-1"]
+    assert section == {
+        "run_id": 1, "district_id": DISTRICT, "id": "cls-1", "sis_id": None, "name": "Room 12",
+        "school": "sch-1", "course": "crs-1", "term_id": "term-1", "subject": "homeroom/advisory",
+        "grade": "3", "period": "1", "section_number": "HR-12", "teacher": "t-1",
+        "class_type": "homeroom",
+    }  # fmt: skip
+    enrolled = staged(con, "enrollments")
+    assert {(e["user_id"], e["role"]) for e in enrolled.values()} == {
+        ("s-1", "student"),
+        ("t-1", "teacher"),
+    }
+    term = staged(con, "terms")["term-1"]
+    assert (term["name"], term["start_date"], term["end_date"]) == (
+        "2025-26",
+        START,
+        END,
+    )
+    course = staged(con, "courses")["crs-1"]
+    assert (course["name"], course["number"]) == ("Grade 3 Homeroom", "HR3")
+
+
+def test_unknown_grade_codes_are_kept_as_sent(con):
+    p = package_11()
+    p["users"][1]["grades"] = "K"
+    fill(con, p)
+    mapping.stage(con, 1, DISTRICT, "1.1")
+    assert staged(con, "students")["s-1"]["grade"] == "K"
+
+
+def test_teacher_without_primary_is_the_first_teacher(con):
+    p = package_11()
+    p["users"].append(
+        {
+            "sourcedId": "t-2",
+            "role": "teacher",
+            "givenName": "Ann",
+            "familyName": "Ash",
+            "orgSourcedIds": "sch-1",
+        }
+    )
+    p["enrollments"] = [
+        {"sourcedId": "e-9", "classSourcedId": "cls-1", "userSourcedId": "t-2", "role": "teacher"},
+        {"sourcedId": "e-2", "classSourcedId": "cls-1", "userSourcedId": "t-1", "role": "teacher", "primary": "false"},
+    ]  # fmt: skip
+    fill(con, p)
+    mapping.stage(con, 1, DISTRICT, "1.1")
+    assert staged(con, "sections")["cls-1"]["teacher"] == "t-2"
+
+
+def test_the_package_names_its_district(con):
+    fill(con, package_11())
+    assert mapping.package_district(con) == DISTRICT
+
+
+def test_without_a_district_org_its_only_school_names_it(con):
+    p = package_11()
+    p["orgs"] = [o for o in p["orgs"] if o["sourcedId"] == "sch-1"]
+    fill(con, p)
+    assert mapping.package_district(con) == "sch-1"
+
+
+def test_each_entity_column_has_at_most_one_counterpart():
+    seen = [(c.entity.name, c.column) for c in mapping.COUNTERPARTS]
+    assert len(seen) == len(set(seen))
+    for cp in mapping.COUNTERPARTS:
+        assert cp.column in cp.entity.column_names
+        assert cp.file in mapping.ALIAS
+    assert {e.name for e in ENTITIES} == set(mapping.MAIN_FILE)
+
+
+def _roster_student(con, sid: str, first: str) -> None:
+    con.execute(
+        "INSERT INTO roster_students (district_id, id, first_name, last_name, school, valid_from) "
+        "VALUES (?, ?, ?, 'Old', 'sch-1', 1)",
+        [DISTRICT, sid, first],
+    )
+
+
+def test_a_delta_file_lays_its_rows_over_the_roster(con):
+    _roster_student(con, "s-1", "Amelia")  # named by the delta: replaced
+    _roster_student(con, "s-3", "Cyrus")  # tobedeleted in the delta: dropped
+    _roster_student(con, "s-9", "Nine")  # not named: kept as it is
+    fill(con, package_11())
+    modes = {"users": "delta", "orgs": "bulk"}
+    mapping.stage(con, 1, DISTRICT, "1.1", modes)
+    students = staged(con, "students")
+    assert set(students) == {"s-1", "s-2", "s-9"}
+    assert students["s-1"]["first_name"] == "Amy"
+    assert students["s-9"]["first_name"] == "Nine"
+
+
+def test_a_bulk_file_is_the_whole_truth(con):
+    _roster_student(con, "s-9", "Nine")
+    fill(con, package_11())
+    mapping.stage(con, 1, DISTRICT, "1.1", {"users": "bulk"})
+    assert "s-9" not in staged(con, "students")
