@@ -27,6 +27,7 @@ from mgi_roster.sources.provider import ProviderSettings
 
 if TYPE_CHECKING:
     from mgi_roster.checklist import Checklist
+    from mgi_roster.sources.oneroster.rest import ApiConfig
 
 DEMO_NAME = "Maple Valley Unified (demo)"
 
@@ -203,6 +204,60 @@ def clever_session(
         )
     district = get(con, district_id)
     return demo_session((district.demo_day if district else None) or 1)
+
+
+def oneroster_connection(
+    con: duckdb.DuckDBPyConnection, district_id: str
+) -> tuple[requests.Session, ApiConfig]:
+    """The Session and API settings to reach a OneRoster district: the credentials from the
+    environment (or secrets.toml; never the database), its endpoint and token URL from its own
+    settings first. The demo's endpoint (DEMO_ONEROSTER_ENDPOINT, or none configured for the
+    demo district) is answered in-process by the demo SIS on its stored day, with the demo's
+    published credentials, so the OneRoster path runs with no credentials."""
+    from mgi_roster.demo import oneroster_api, oneroster_transport
+    from mgi_roster.settings import OneRosterSettings
+    from mgi_roster.sources.oneroster import rest
+
+    district = get(con, district_id)
+    options = district.provider_settings if district else None
+    env = OneRosterSettings.from_env()
+    endpoint = (options.endpoint if options else None) or env.endpoint
+    token_url = (options.token_url if options else None) or env.token_url
+    version = (options.version if options else None) or ("1.2" if token_url else "1.1")
+    session = rest.new_session()
+    demo_host = oneroster_transport.DEMO_ONEROSTER_HOST
+    if (endpoint or "").startswith(demo_host) or (
+        endpoint is None and district_id == demo.DEMO_DISTRICT_ID
+    ):
+        day = (district.demo_day if district else None) or 1
+        oneroster_transport.mount_oneroster_demo(session, demo.DemoDistrict(day=day))
+        v11 = version == "1.1" and not (options and options.token_url)
+        return session, rest.ApiConfig(
+            endpoint=endpoint
+            or (
+                oneroster_transport.DEMO_ONEROSTER_V1P1_ENDPOINT
+                if v11
+                else oneroster_transport.DEMO_ONEROSTER_ENDPOINT
+            ),
+            client_id=oneroster_api.DEMO_ONEROSTER_CLIENT_ID,
+            client_secret=SecretStr(oneroster_api.DEMO_ONEROSTER_CLIENT_SECRET),
+            version="1.1" if v11 else "1.2",
+            token_url=None if v11 else (token_url or oneroster_transport.DEMO_ONEROSTER_TOKEN_URL),
+        )
+    if not env.configured or not endpoint:
+        raise InputError(
+            "The OneRoster API is not configured: set ONEROSTER_CLIENT_ID and "
+            "ONEROSTER_CLIENT_SECRET (in the environment or .streamlit/secrets.toml), and the "
+            "endpoint on the Connection page or as ONEROSTER_ENDPOINT."
+        )
+    assert env.client_id is not None and env.client_secret is not None
+    return session, rest.ApiConfig(
+        endpoint=endpoint,
+        client_id=env.client_id,
+        client_secret=env.client_secret,
+        version="1.2" if version == "1.2" else "1.1",
+        token_url=token_url,
+    )
 
 
 def test_connection(

@@ -312,6 +312,8 @@ def run_sync(
                 roster_version = current_version(con, district_id)
             if kind is ProviderKind.CLEVER:
                 session, effective = districts.clever_session(con, district_id, settings)
+            elif kind is ProviderKind.ONEROSTER_API:
+                session, api = districts.oneroster_connection(con, district_id)
         source: providers.Provider
         if kind is ProviderKind.CLEVER:
             client, _ = clever.connect(district_id, effective, session=session, **http_options)
@@ -319,7 +321,7 @@ def run_sync(
         elif kind is ProviderKind.ONEROSTER_CSV:
             source = providers.oneroster_csv(file)
         else:
-            source = providers.oneroster_api(district.provider_settings)
+            source = providers.oneroster_api(api, session)
         with runfile.opened(path) as work:
             counts = source.stage(work, run_id, district_id, progress=progress, timings=timings)
             with transaction(work):

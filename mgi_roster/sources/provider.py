@@ -234,7 +234,7 @@ class OneRosterApiProvider:
     """A OneRoster REST API (1.1 OAuth 1.0a, 1.2 OAuth 2.0): every collection pulled into the
     raw tables by oneroster.rest.land, then the same mapping as CSV (every file bulk)."""
 
-    client: Any  # oneroster.rest's client, built by `rest.connect(settings, provider_settings)`
+    client: Any  # oneroster.rest.OneRosterClient
     kind: ProviderKind = ProviderKind.ONEROSTER_API
 
     def stage(
@@ -248,8 +248,18 @@ class OneRosterApiProvider:
     ) -> dict[str, int]:
         rest = _module("rest")  # orapi's client: land(con, client, progress) -> version
 
+        def landed(p: Any) -> None:  # rest.LandProgress, said as a sync's progress
+            if progress is not None:
+                from mgi_roster.sync import Progress
+
+                progress(
+                    Progress(
+                        p.collection, p.collection, p.step, p.steps, p.pages, p.records, p.done
+                    )
+                )
+
         with timings.phase("fetch"):
-            version = rest.land(con, self.client, progress)
+            version = rest.land(con, self.client, landed)
         return _stage_raw(con, run_id, district_id, version, None, progress, timings)
 
 
@@ -259,27 +269,13 @@ def _module(name: str) -> Any:
     return importlib.import_module(f"mgi_roster.sources.oneroster.{name}")
 
 
-def oneroster_api(provider_settings: ProviderSettings) -> OneRosterApiProvider:
-    """The API provider for a district: the environment's credentials (the secret is only
-    there), the district's own endpoint and token URL before the environment's."""
-    from mgi_roster.settings import OneRosterSettings
-
-    env = OneRosterSettings.from_env()
-    merged = env.model_copy(
-        update={
-            "endpoint": provider_settings.endpoint or env.endpoint,
-            "token_url": provider_settings.token_url or env.token_url,
-        }
-    )
-    if not merged.configured or not merged.endpoint:
-        raise InputError(
-            "The OneRoster API is not configured: set ONEROSTER_CLIENT_ID and "
-            "ONEROSTER_CLIENT_SECRET (in the environment or .streamlit/secrets.toml), and the "
-            "endpoint on the Connection page or as ONEROSTER_ENDPOINT."
-        )
-    rest = _module("rest")  # orapi's client: connect(settings, provider_settings) -> client
-
-    return OneRosterApiProvider(rest.connect(merged, provider_settings))
+def oneroster_api(config: Any, session: Any) -> OneRosterApiProvider:
+    """The API provider for a district: oneroster.rest's client for `config` (an ApiConfig:
+    credentials from the environment, endpoint and token URL from the district's settings
+    first) over `session` (districts.oneroster_connection decides it, mounting the demo's API
+    for the demo's endpoint)."""
+    rest = _module("rest")
+    return OneRosterApiProvider(rest.OneRosterClient(config, session))
 
 
 def keep_upload(db: Path, district_id: str, data: bytes) -> Path:
