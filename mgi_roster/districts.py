@@ -231,7 +231,8 @@ def oneroster_connection(
     ):
         day = (district.demo_day if district else None) or 1
         oneroster_transport.mount_oneroster_demo(session, demo.DemoDistrict(day=day))
-        v11 = version == "1.1" and not (options and options.token_url)
+        # The demo serves 1.2 (OAuth 2.0) unless the district's settings ask for 1.1.
+        v11 = bool(options and options.version == "1.1" and not options.token_url)
         return session, rest.ApiConfig(
             endpoint=endpoint
             or (
