@@ -713,3 +713,29 @@ def test_1edtech_vrd118_when_available(con):
     package = load_package(con, path)
     assert package.version == "1.2" and package.counts["users"] == 1
     assert check_rows(con, package) == []
+
+
+def test_a_corrupt_entry_is_named(con, tmp_path):
+    path = write_zip(tmp_path / "p.zip", package_entries("1.2"))
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo("users.csv")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    data[start + 5] ^= 0xFF  # damage the compressed bytes
+    path.write_bytes(bytes(data))
+    problems = fails(con, path)
+    assert "zip.corrupt" in codes(problems) or "csv.encoding" in codes(problems)
+
+
+@pytest.mark.parametrize("bound", ["2GB", "1024MB", "100MB"])
+def test_loading_puts_the_connections_settings_back(con, tmp_path, bound):
+    con.execute(f"SET memory_limit = '{bound}'")
+    before = con.execute(
+        "SELECT current_setting('memory_limit'), current_setting('preserve_insertion_order')"
+    ).fetchone()
+    for _ in range(3):
+        load_package(con, write_zip(tmp_path / "p.zip", package_entries("1.2")))
+    after = con.execute(
+        "SELECT current_setting('memory_limit'), current_setting('preserve_insertion_order')"
+    ).fetchone()
+    assert after == before

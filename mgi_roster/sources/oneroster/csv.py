@@ -28,7 +28,9 @@ import csv
 import difflib
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +55,7 @@ REJECTS_KEPT = 100_000  # DuckDB's reject rows kept per file (a row may give one
 REJECTS_PER_FILE = 20  # malformed rows listed per file: enough to see the pattern
 MAX_PROBLEMS = 200  # past this a package is plainly broken; the list would only repeat itself
 DEFAULT_LIMITS = Limits()
+LOAD_MEMORY_MB = 256  # DuckDB's memory bound while a package loads
 _HEADER_BYTES = 1024 * 1024  # a header line longer than this is not a OneRoster header
 
 
@@ -565,17 +568,43 @@ def _find_line_breaks(
 # --------------------------------------------------------------------------- the package
 
 
+_UNITS = {"bytes": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3, "TiB": 1024**4}
+
+
+def _setting_bytes(text: str) -> float:
+    """DuckDB's memory_limit as it reports it ('976.5 MiB') in bytes."""
+    number, _, unit = text.partition(" ")
+    try:
+        return float(number) * _UNITS.get(unit, 1)
+    except ValueError:
+        return float("inf")
+
+
 @contextmanager
 def _loading_settings(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Row order means nothing in a raw table: letting DuckDB drop it lets read_csv run on
-    every thread without buffering rows to keep them in order (less memory, more speed)."""
-    row = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
-    before = bool(row[0]) if row else True
+    """Settings for the load, put back after it.
+
+    Row order means nothing in a raw table: letting DuckDB drop it lets read_csv run on every
+    thread without buffering rows to keep them in order. Rows stream from the file to the
+    table, so a larger cache does not make loading faster; LOAD_MEMORY_MB (or the caller's
+    lower bound) keeps a million-student package under 400 MB (benchmarks/RESULTS.md)."""
+    row = con.execute(
+        "SELECT current_setting('preserve_insertion_order'), current_setting('memory_limit')"
+    ).fetchone()
+    order, memory = (bool(row[0]), str(row[1])) if row else (True, "")
     con.execute("SET preserve_insertion_order = false")
+    if _setting_bytes(memory) > LOAD_MEMORY_MB * 1024**2:
+        con.execute(f"SET memory_limit = '{LOAD_MEMORY_MB}MiB'")
     try:
         yield
     finally:
-        con.execute(f"SET preserve_insertion_order = {'true' if before else 'false'}")
+        con.execute(f"SET preserve_insertion_order = {'true' if order else 'false'}")
+        if memory and _setting_bytes(memory) > LOAD_MEMORY_MB * 1024**2:
+            # DuckDB reports the bound rounded down to a tenth of its unit ('1.8 GiB'); half a
+            # tenth more restores the same reported bound instead of creeping down each load.
+            number, _, unit = memory.partition(" ")
+            restored = _setting_bytes(f"{float(number) + 0.05} {unit}")
+            con.execute(f"SET memory_limit = '{int(restored)}B'")
 
 
 def load_package(
@@ -610,20 +639,40 @@ def load_package(
         counts = {f.name: 0 for f in files.ROSTERING}
         with (
             tempfile.TemporaryDirectory(prefix="oneroster-") as scratch,
+            ThreadPoolExecutor(1, thread_name_prefix="oneroster-inflate") as inflater,
             _loading_settings(con),
             transaction(con),
         ):
             for file in files.ROSTERING:
                 con.execute(f"DROP TABLE IF EXISTS {file.table}")
                 con.execute(file.create_sql())
-            for file in files.ROSTERING:
-                expected = file.header(version)
-                info = opened.files.get(file.filename)
-                if expected is None or info is None or modes.get(file.name) in (None, "absent"):
-                    continue
+            # Smallest first, each inflated in a thread while DuckDB reads the one before: the
+            # biggest file (enrollments) inflates while the others are read. At most two
+            # inflated files exist at a time.
+            todo = sorted(
+                (
+                    (file, info, expected)
+                    for file in files.ROSTERING
+                    if (expected := file.header(version))
+                    and (info := opened.files.get(file.filename)) is not None
+                    and modes.get(file.name, "absent") != "absent"
+                ),
+                key=lambda item: item[1].file_size,
+            )
+
+            def inflate(index: int) -> Future[Extracted]:
+                _, info, _ = todo[index]
+                target = Path(scratch) / f"{todo[index][0].name}.csv"
+                return inflater.submit(extract, archive, info, target, limits)
+
+            pending = inflate(0) if todo else None
+            for index, (file, _, expected) in enumerate(todo):
+                current = pending
+                pending = inflate(index + 1) if index + 1 < len(todo) else None
                 try:
-                    extracted = extract(archive, info, Path(scratch) / f"{file.name}.csv", limits)
-                except (zipfile.BadZipFile, ValueError, EOFError) as error:
+                    assert current is not None
+                    extracted = current.result()
+                except (zipfile.BadZipFile, zlib.error, ValueError, EOFError, OSError) as error:
                     problems.error(
                         "zip.corrupt",
                         f"{file.filename} could not be inflated ({error}); the ZIP is damaged. "
@@ -634,6 +683,7 @@ def load_package(
                 before = len(problems.items)
                 header = _header_line(extracted.path, file.filename, problems)
                 if header is None or not _check_header(header, expected, file.filename, problems):
+                    extracted.path.unlink()
                     continue
                 counts[file.name] = _read_rows(con, file, header, version, extracted, problems)
                 extracted.path.unlink()
