@@ -739,3 +739,23 @@ def test_loading_puts_the_connections_settings_back(con, tmp_path, bound):
         "SELECT current_setting('memory_limit'), current_setting('preserve_insertion_order')"
     ).fetchone()
     assert after == before
+
+
+def test_mixed_line_endings_are_named_not_a_crash(con, tmp_path):
+    entries = package_entries("1.2")
+    entries["orgs.csv"] = entries["orgs.csv"].replace(b"\r\n", b"\n").replace(b"\n", b"\r\n", 1)
+    entries["users.csv"] = entries["users.csv"].replace(b"\r\n", b"\r")  # classic Mac
+    problems = fails(con, write_zip(tmp_path / "p.zip", entries))
+    assert {(p.code, p.file) for p in problems} == {
+        ("csv.line_endings", "orgs.csv"),
+        ("csv.line_endings", "users.csv"),
+    }
+
+
+def test_a_line_break_in_a_field_of_an_lf_file(con, tmp_path):
+    entries = package_entries("1.2")
+    entries["users.csv"] = (
+        entries["users.csv"].replace(b"\r\n", b"\n").replace(b"Chen", b'"Ch\r\nen"')
+    )
+    problems = fails(con, write_zip(tmp_path / "p.zip", entries))
+    assert [(p.code, p.line, p.column) for p in problems] == [("csv.line_break", 3, "familyName")]

@@ -364,7 +364,11 @@ def _header_line(path: Path, name: str, problems: _Problems) -> list[str] | None
     text = _decode(first, name, problems)
     if text is None:
         return None
-    rows = list(csv.reader([text.rstrip("\r\n")]))
+    line = text.replace("\r\n", "\n").replace("\r", "\n").split("\n", 1)[0]
+    try:
+        rows = list(csv.reader([line]))
+    except csv.Error:
+        rows = [[line]]  # an unbalanced quote: the header check names what is wrong
     return rows[0] if rows else []
 
 
@@ -480,6 +484,24 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _insert(
+    con: duckdb.DuckDBPyConnection,
+    file: files.File,
+    spec: str,
+    columns: str,
+    path: Path,
+    rejects: str,
+    scans: str,
+) -> tuple[int] | None:
+    return con.execute(
+        f"INSERT INTO {file.table} ({spec}) SELECT {spec} FROM read_csv("
+        f"{_literal(str(path))}, columns = {columns}, header = true, "
+        "auto_detect = false, delim = ',', quote = '\"', escape = '\"', strict_mode = true, "
+        f"store_rejects = true, rejects_table = {_literal(rejects)}, "
+        f"rejects_scan = {_literal(scans)}, rejects_limit = {REJECTS_KEPT})"
+    ).fetchone()
+
+
 def _read_rows(
     con: duckdb.DuckDBPyConnection,
     file: files.File,
@@ -490,16 +512,37 @@ def _read_rows(
 ) -> int:
     """Append the file's rows to its raw table; the number of rows read."""
     expected = file.header(version) or ()
+    if extracted.crlf not in (0, extracted.newlines) or extracted.bare_cr:
+        # Not read by DuckDB (its parser stops at mixed line endings and would abort the
+        # transaction): a line break inside a field is one cause, named by its line.
+        if _scan_line_breaks(extracted.path, expected, file.filename, problems):
+            return 0
+        problems.error(
+            "csv.line_endings",
+            f"Lines end in different ways ({extracted.crlf:,} with CRLF, "
+            f"{extracted.newlines - extracted.crlf:,} with LF alone, {extracted.bare_cr:,} with "
+            "CR alone, or a CR inside a field); a CSV file ends every line the same way (CRLF, "
+            "or LF) and no field holds a line break. Save it again from one program.",
+            file=file.filename,
+        )
+        return 0
     columns = "{" + ", ".join(f"{_literal(c)}: 'VARCHAR'" for c in header) + "}"
     rejects, scans = f"or_rejects_{file.name}", f"or_rejects_scan_{file.name}"
     spec = ", ".join(_ident(c) for c in expected)
-    row = con.execute(
-        f"INSERT INTO {file.table} ({spec}) SELECT {spec} FROM read_csv("
-        f"{_literal(str(extracted.path))}, columns = {columns}, header = true, "
-        "auto_detect = false, delim = ',', quote = '\"', escape = '\"', strict_mode = true, "
-        f"store_rejects = true, rejects_table = {_literal(rejects)}, "
-        f"rejects_scan = {_literal(scans)}, rejects_limit = {REJECTS_KEPT})"
-    ).fetchone()
+    try:
+        row = _insert(con, file, spec, columns, extracted.path, rejects, scans)
+    except duckdb.Error as error:
+        # DuckDB's parser gave up on the file as a whole. The transaction is aborted with it,
+        # so the package stops here, with what was found so far.
+        reason = str(error).strip().splitlines()[0]
+        problems.error(
+            "csv.unreadable",
+            f"The file cannot be read as CSV ({reason}). Check that it is comma-separated "
+            "UTF-8 text and that its quotes are balanced.",
+            file=file.filename,
+        )
+        raise PackageError(problems.final()) from None
+
     count = int(row[0]) if row else 0
     # One problem per rejected line (DuckDB may give a line two errors: the cause first).
     rejected = con.execute(
@@ -545,24 +588,38 @@ def _find_line_breaks(
     found = con.execute(f"SELECT count(*) FROM {file.table} WHERE {holds}").fetchone()
     if not found or not found[0]:
         return
+    _scan_line_breaks(path, expected, file.filename, problems)
+
+
+def _scan_line_breaks(
+    path: Path, expected: tuple[str, ...], filename: str, problems: _Problems
+) -> int:
+    """Read the file in Python for fields holding a line break; how many were found."""
+    found = 0
     with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
         reader = csv.reader(f)
-        next(reader, None)
-        start = reader.line_num + 1
-        for row in reader:
-            for column, cell in zip(expected, row, strict=False):
-                if "\n" in cell or "\r" in cell:
-                    problems.error(
-                        "csv.line_break",
-                        "A field holds a line break, which the OneRoster CSV binding forbids; "
-                        "remove it (a field may hold commas and quotes, not new lines).",
-                        file=file.filename,
-                        line=start,
-                        column=column,
-                    )
+        try:
+            next(reader, None)
             start = reader.line_num + 1
-            if len(problems.items) >= MAX_PROBLEMS:
-                return
+            for row in reader:
+                for column, cell in zip(expected, row, strict=False):
+                    if "\n" in cell or "\r" in cell:
+                        found += 1
+                        problems.error(
+                            "csv.line_break",
+                            "A field holds a line break, which the OneRoster CSV binding "
+                            "forbids; remove it (a field may hold commas and quotes, not new "
+                            "lines).",
+                            file=filename,
+                            line=start,
+                            column=column,
+                        )
+                start = reader.line_num + 1
+                if found >= REJECTS_PER_FILE:
+                    break
+        except csv.Error:
+            pass  # an unbalanced quote; DuckDB's rejects or the line-endings problem say so
+    return found
 
 
 # --------------------------------------------------------------------------- the package

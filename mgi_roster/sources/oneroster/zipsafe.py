@@ -246,6 +246,8 @@ class Extracted:
     size: int  # bytes written
     newlines: int  # b"\n" count: with the last line's, the file's physical lines
     ends_with_newline: bool
+    crlf: int  # how many of the newlines follow a CR
+    bare_cr: int  # CRs not followed by LF
 
 
 CHUNK = 4 * MiB
@@ -256,8 +258,7 @@ def extract(
 ) -> Extracted:
     """Inflate one entry to `target`, streaming and counting. Raises zipfile.BadZipFile when the
     entry is corrupt (a CRC or size that does not match), ValueError past a limit."""
-    size = 0
-    newlines = 0
+    size = newlines = crlf = crs = 0
     last = b""
     with archive.open(info) as source, open(target, "wb") as sink:
         while chunk := source.read(CHUNK):
@@ -265,6 +266,8 @@ def extract(
             if size > limits.max_entry_bytes or size > info.file_size:
                 raise ValueError(f"{info.filename} inflates past its declared size or the limit")
             newlines += chunk.count(b"\n")
+            crs += chunk.count(b"\r")
+            crlf += chunk.count(b"\r\n") + (last == b"\r" and chunk[:1] == b"\n")
             last = chunk[-1:]
             sink.write(chunk)
-    return Extracted(target, size, newlines, last == b"\n")
+    return Extracted(target, size, newlines, last == b"\n", crlf, crs - crlf)
