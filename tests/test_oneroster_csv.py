@@ -759,3 +759,32 @@ def test_a_line_break_in_a_field_of_an_lf_file(con, tmp_path):
     )
     problems = fails(con, write_zip(tmp_path / "p.zip", entries))
     assert [(p.code, p.line, p.column) for p in problems] == [("csv.line_break", 3, "familyName")]
+
+
+@pytest.mark.slow
+def test_the_benchmark_runs_at_a_tiny_size(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "results.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "benchmarks/oneroster_csv.py",
+            "--students",
+            "2000",
+            "--runs",
+            "1",
+            "--json",
+            str(out),
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    import json
+
+    results = json.loads(out.read_text())
+    assert results["rows"]["users"] == 2100 and results["rows"]["enrollments"] == 10080
