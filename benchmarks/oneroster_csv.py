@@ -139,22 +139,29 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _cpu() -> float:
+    """This process's CPU seconds, every thread (user + system): steadier than wall time on a
+    shared machine, where other work stretches wall time but not this."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def child_load(package: Path, db: Path, memory: int) -> dict[str, Any]:
     from mgi_roster.sources.oneroster.csv import load_package
 
     con = duckdb.connect(str(db))
     con.execute(f"SET memory_limit = '{memory}MB'")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu()
     loaded = load_package(con, package)
-    seconds = time.perf_counter() - started
     con.close()
-    return {"seconds": seconds, "peak_mb": _peak_mb(), "counts": dict(loaded.counts)}
+    seconds, cpu = time.perf_counter() - started, _cpu() - cpu
+    return {"seconds": seconds, "cpu": cpu, "peak_mb": _peak_mb(), "counts": dict(loaded.counts)}
 
 
 def child_baseline(folder: Path, db: Path, memory: int) -> dict[str, Any]:
     con = duckdb.connect(str(db))
     con.execute(f"SET memory_limit = '{memory}MB'")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu()
     counts = {}
     for name in FILES:
         con.execute(
@@ -163,9 +170,9 @@ def child_baseline(folder: Path, db: Path, memory: int) -> dict[str, Any]:
         )
         row = con.execute(f"SELECT count(*) FROM or_{name}").fetchone()
         counts[name] = row[0] if row else 0
-    seconds = time.perf_counter() - started
     con.close()
-    return {"seconds": seconds, "peak_mb": _peak_mb(), "counts": counts}
+    seconds, cpu = time.perf_counter() - started, _cpu() - cpu
+    return {"seconds": seconds, "cpu": cpu, "peak_mb": _peak_mb(), "counts": counts}
 
 
 def _run_child(kind: str, target: Path, memory: int) -> dict[str, Any]:
@@ -232,6 +239,12 @@ def main() -> None:
         "median_load_package_seconds": round(statistics.median(r["seconds"] for r in loads), 2),
         "median_read_csv_seconds": round(statistics.median(r["seconds"] for r in baselines), 2),
         "median_ratio": round(statistics.median(ratios), 3),
+        "load_package_cpu_seconds": [round(r["cpu"], 2) for r in loads],
+        "read_csv_cpu_seconds": [round(r["cpu"], 2) for r in baselines],
+        "median_cpu_ratio": round(
+            statistics.median(a["cpu"] / b["cpu"] for a, b in zip(loads, baselines, strict=True)),
+            3,
+        ),
         "peak_rss_mb_load_package": round(max(r["peak_mb"] for r in loads)),
         "peak_rss_mb_read_csv": round(max(r["peak_mb"] for r in baselines)),
     }
