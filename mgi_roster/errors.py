@@ -19,6 +19,7 @@
     │   └── OneRosterRejected        400, 403, 404, 422: the request itself is refused
     ├── ParametersError              District Parameters missing or invalid
     ├── SyncRefused                  a sync cannot start (another one runs, ...)
+    ├── PackageError                 a OneRoster CSV package cannot be read: every Problem listed
     └── MergeRefused                 Approve / Undo refused; nothing was written
 
 Every message is a whole sentence that says what failed and what to do, in the words of the
@@ -28,6 +29,11 @@ carrying credentials.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from mgi_roster.kinds import Severity
 
 
 class RosterError(Exception):
@@ -126,3 +132,53 @@ class SyncRefused(RosterError):
 
 class MergeRefused(RosterError):
     title = "Approve refused"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input file, as data: where (file, line, column, record), what
+    (`code`, a stable name such as "header.missing_column"; `value`), how bad, and the sentence
+    a specialist reads. `line` is the CSV record's line (1 = the header)."""
+
+    file: str | None
+    line: int | None
+    column: str | None
+    message: str
+    code: str = "package"
+    severity: Severity = Severity.ERROR
+    record: str | None = None  # the row's sourcedId, when the problem is a row's
+    value: str | None = None
+
+    @property
+    def where(self) -> str:
+        parts = [
+            self.file or "",
+            f"line {self.line:,}" if self.line is not None else "",
+            f"column {self.column}" if self.column else "",
+            f"record {self.record}" if self.record else "",
+        ]
+        return ", ".join(p for p in parts if p)
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}" if self.where else self.message
+
+
+class PackageError(RosterError):
+    """A OneRoster CSV package that cannot be read. `problems` holds every problem found (the
+    errors and the warnings met on the way); the message lists them, errors first."""
+
+    title = "OneRoster package rejected"
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = list(problems)
+        errors = [p for p in self.problems if p.severity is Severity.ERROR]
+        warnings = [p for p in self.problems if p.severity is not Severity.ERROR]
+        lines = [
+            f"The OneRoster package cannot be read: {len(errors):,} problem"
+            f"{'' if len(errors) == 1 else 's'} must be fixed in the file before it is synced."
+        ]
+        lines += [f"- {p}" for p in errors]
+        if warnings:
+            lines.append("Also noted (these alone would not stop the package):")
+            lines += [f"- {p}" for p in warnings]
+        super().__init__("\n".join(lines))
