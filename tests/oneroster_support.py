@@ -1,22 +1,16 @@
 """OneRoster test helpers: raw or_* tables filled from Python rows, small 1.1 and 1.2 packages,
-and a stand-in for the CSV reader (mgi_roster.sources.oneroster.csv, written on another branch)
-that reads a ZIP naively with the csv module. The stand-in lives only here: the package never
-carries one."""
+and small ZIPs written from them (read by the real reader, mgi_roster.sources.oneroster.csv)."""
 
 from __future__ import annotations
 
 import csv
 import io
-import sys
-import types
 import zipfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from mgi_roster.sources.oneroster import files
 
@@ -97,47 +91,6 @@ def package_12() -> dict[str, list[dict[str, str]]]:
 
 
 # --- a stand-in for the CSV reader ----------------------------------------------------------
-
-
-@dataclass
-class Package:
-    version: str
-    modes: dict[str, str] = field(default_factory=dict)
-
-
-def load_package(con: duckdb.DuckDBPyConnection, path: Path) -> Package:
-    """Read a OneRoster ZIP naively: manifest, then every declared file into its raw table."""
-    with zipfile.ZipFile(path) as z:
-        manifest = dict(_manifest(z.read("manifest.csv")))
-        version = manifest.get("oneroster.version", "1.1")
-        modes = {
-            k.removeprefix("file."): v
-            for k, v in manifest.items()
-            if k.startswith("file.") and k.removeprefix("file.") in files.BY_NAME
-        }
-        rows: dict[str, list[dict[str, str]]] = {}
-        for name, mode in modes.items():
-            if mode != "absent":
-                rows[name] = list(
-                    csv.DictReader(io.StringIO(z.read(f"{name}.csv").decode("utf-8-sig")))
-                )
-    fill(con, rows)
-    return Package(version, modes)
-
-
-def _manifest(data: bytes) -> list[tuple[str, str]]:
-    reader = csv.reader(io.StringIO(data.decode("utf-8-sig")))
-    return [(r[0], r[1]) for r in reader if len(r) >= 2][1:]  # after propertyName,value
-
-
-def install_reader(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make `mgi_roster.sources.oneroster.csv` the stand-in for this test."""
-    module = types.ModuleType("mgi_roster.sources.oneroster.csv")
-    module.load_package = load_package  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "mgi_roster.sources.oneroster.csv", module)
-    import mgi_roster.sources.oneroster as package
-
-    monkeypatch.setattr(package, "csv", module, raising=False)
 
 
 def write_zip(

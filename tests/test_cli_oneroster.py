@@ -7,7 +7,7 @@ import zipfile
 
 from mgi_roster import demo
 from mgi_roster.cli import main
-from tests.oneroster_support import DISTRICT, install_reader, package_11, write_zip
+from tests.oneroster_support import DISTRICT, package_11, write_zip
 
 
 def run(db, *args) -> int:
@@ -15,7 +15,6 @@ def run(db, *args) -> int:
 
 
 def test_sync_a_zip_then_export_the_roster(tmp_path, capsys, monkeypatch):
-    install_reader(monkeypatch)
     db = tmp_path / "mgi.duckdb"
     params = tmp_path / "params.json"
     params.write_text("{}")

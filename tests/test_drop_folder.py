@@ -10,7 +10,7 @@ from mgi_roster import districts, parameters, schedule, store
 from mgi_roster.kinds import ProviderKind
 from mgi_roster.schedule import Schedule, drop
 from mgi_roster.sources.provider import ProviderSettings
-from tests.oneroster_support import DISTRICT, install_reader, package_11, write_zip
+from tests.oneroster_support import DISTRICT, package_11, write_zip
 
 SLOT = datetime(2026, 11, 27, 22, 0, tzinfo=UTC)
 DAILY = Schedule(
@@ -28,7 +28,6 @@ def test_newest_zip(tmp_path):
 
 
 def test_the_scheduler_takes_the_newest_zip_and_files_it(tmp_path, monkeypatch):
-    install_reader(monkeypatch)
     folder = tmp_path / "drop"
     folder.mkdir()
     con = store.connect(":memory:")

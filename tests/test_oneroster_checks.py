@@ -9,7 +9,7 @@ import pytest
 from mgi_roster import parameters
 from mgi_roster.review.validation import messages
 from mgi_roster.sync import run_sync
-from tests.oneroster_support import DISTRICT, install_reader, package_11, write_zip
+from tests.oneroster_support import DISTRICT, package_11, write_zip
 
 
 def _issues(con, run_id):
@@ -21,7 +21,6 @@ def _issues(con, run_id):
 
 
 def _sync(con, tmp_path, monkeypatch, rows, version="1.1", modes=None):
-    install_reader(monkeypatch)
     parameters.save(con, DISTRICT, parameters.Parameters())
     result = run_sync(
         con,

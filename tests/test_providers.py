@@ -12,7 +12,7 @@ from mgi_roster.kinds import ProviderKind, RunStatus
 from mgi_roster.sources import provider
 from mgi_roster.sources.provider import ProviderSettings
 from mgi_roster.sync import run_sync
-from tests.oneroster_support import DISTRICT, install_reader, package_11, package_12, write_zip
+from tests.oneroster_support import DISTRICT, package_11, package_12, write_zip
 
 
 @pytest.mark.parametrize("value", ["dist-1", "ABC.def_1/2@x", "a" * 255])
@@ -59,7 +59,6 @@ def _params(con, district_id=DISTRICT):
 
 @pytest.mark.parametrize("version", ["1.1", "1.2"])
 def test_a_csv_package_syncs_like_any_source(fresh_db, tmp_path, monkeypatch, version):
-    install_reader(monkeypatch)
     _params(fresh_db)
     rows = package_11() if version == "1.1" else package_12()
     zipped = write_zip(tmp_path / "p.zip", rows, version)
@@ -76,7 +75,6 @@ def test_a_csv_package_syncs_like_any_source(fresh_db, tmp_path, monkeypatch, ve
 
 
 def test_a_package_of_another_district_fails_the_run(fresh_db, tmp_path, monkeypatch):
-    install_reader(monkeypatch)
     _params(fresh_db, "other-district")
     zipped = write_zip(tmp_path / "p.zip", package_11())
     result = run_sync(fresh_db, "other-district", provider="oneroster-csv", file=zipped)
@@ -101,7 +99,6 @@ def test_an_unconfigured_api_fails_with_advice(fresh_db):
 def test_a_screening_rule_may_name_oneroster_class_types(fresh_db, tmp_path, monkeypatch):
     from mgi_roster.review import readiness
 
-    install_reader(monkeypatch)
     _params(fresh_db)
     zipped = write_zip(tmp_path / "p.zip", package_11())
     assert run_sync(fresh_db, DISTRICT, provider="oneroster-csv", file=zipped).ok

@@ -160,7 +160,7 @@ def export(
         out.parent.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as z:
             z.writestr("manifest.csv", manifest(counts))
-            for file_name in WRITTEN:
+            for file_name in (n for n, rows in counts.items() if rows):
                 z.write(Path(tmp) / files.file(file_name).filename, files.file(file_name).filename)
     return Exported(out, counts)
 
@@ -171,14 +171,16 @@ def _rows(path: Path) -> int:
 
 
 def manifest(written: dict[str, int]) -> str:
-    """manifest.csv: the versions, and every 1.1 data file as bulk (written) or absent."""
+    """manifest.csv: the versions, and every 1.1 data file as bulk (written) or absent. A file
+    with no rows is declared absent and left out, as the binding asks (an empty bulk file would
+    say every record of its kind was removed)."""
     text = io.StringIO()
     w = csv.writer(text)
     w.writerow(["propertyName", "value"])
     w.writerow(["manifest.version", "1.0"])
     w.writerow(["oneroster.version", VERSION])
     for data_file in files.data_files(VERSION):
-        w.writerow([f"file.{data_file}", "bulk" if data_file in written else "absent"])
+        w.writerow([f"file.{data_file}", "bulk" if written.get(data_file) else "absent"])
     w.writerow(["source.systemName", "MGI Roster Review"])
     return text.getvalue()
 
