@@ -158,6 +158,31 @@ def child_load(package: Path, db: Path, memory: int) -> dict[str, Any]:
     return {"seconds": seconds, "cpu": cpu, "peak_mb": _peak_mb(), "counts": dict(loaded.counts)}
 
 
+def child_stage(package: Path, db: Path, memory: int) -> dict[str, Any]:
+    """What a OneRoster CSV sync does before validation: load the package into the raw tables,
+    then the mapping into the product's staging tables (the store's schema is made first, not
+    timed)."""
+    from mgi_roster.sources.oneroster import mapping
+    from mgi_roster.sources.oneroster.csv import load_package
+    from mgi_roster.store import migrate
+
+    con = duckdb.connect(str(db))
+    migrate(con)
+    con.execute(f"SET memory_limit = '{memory}MB'")
+    started, cpu = time.perf_counter(), _cpu()
+    loaded = load_package(con, package)
+    staged = mapping.stage(con, 1, "bench-district", loaded.version, loaded.modes)
+    con.close()
+    seconds, cpu = time.perf_counter() - started, _cpu() - cpu
+    return {
+        "seconds": seconds,
+        "cpu": cpu,
+        "peak_mb": _peak_mb(),
+        "counts": dict(loaded.counts),
+        "staged": staged,
+    }
+
+
 def child_baseline(folder: Path, db: Path, memory: int) -> dict[str, Any]:
     con = duckdb.connect(str(db))
     con.execute(f"SET memory_limit = '{memory}MB'")
@@ -208,7 +233,7 @@ def main() -> None:
 
     if args.child:
         kind, target, db = args.child
-        child = child_load if kind == "load" else child_baseline
+        child = {"load": child_load, "stage": child_stage}.get(kind, child_baseline)
         print(json.dumps(child(Path(target), Path(db), args.memory)))
         return
 
@@ -218,14 +243,17 @@ def main() -> None:
     package = generate(args.students, work)
     generated = time.perf_counter() - started
     csv_bytes = sum(p.stat().st_size for p in (work / "csv").glob("*.csv"))
-    loads, baselines, ratios = [], [], []
+    loads, stages, baselines, ratios, stage_ratios = [], [], [], [], []
     for _ in range(args.runs):
         load = _run_child("load", package, args.memory)
+        stage = _run_child("stage", package, args.memory)
         base = _run_child("baseline", work / "csv", args.memory)
         assert {k: load["counts"][k] for k in FILES} == base["counts"], (load, base)
         loads.append(load)
+        stages.append(stage)
         baselines.append(base)
         ratios.append(load["seconds"] / base["seconds"])
+        stage_ratios.append(stage["seconds"] / base["seconds"])
     results = {
         "students": args.students,
         "rows": base["counts"],
@@ -236,6 +264,12 @@ def main() -> None:
         "load_package_seconds": [round(r["seconds"], 2) for r in loads],
         "read_csv_seconds": [round(r["seconds"], 2) for r in baselines],
         "ratio_pairwise": [round(r, 3) for r in ratios],
+        "staged": stages[-1]["staged"],
+        "stage_seconds": [round(r["seconds"], 2) for r in stages],
+        "stage_cpu": [round(r["cpu"], 2) for r in stages],
+        "stage_peak_mb": [round(r["peak_mb"]) for r in stages],
+        "stage_ratio_pairwise": [round(r, 3) for r in stage_ratios],
+        "median_stage_ratio": round(statistics.median(stage_ratios), 3),
         "median_load_package_seconds": round(statistics.median(r["seconds"] for r in loads), 2),
         "median_read_csv_seconds": round(statistics.median(r["seconds"] for r in baselines), 2),
         "median_ratio": round(statistics.median(ratios), 3),
