@@ -4,7 +4,7 @@
     mgi-roster [--db PATH] parameters show --district ID
     mgi-roster [--db PATH] parameters preview --district ID [--file PARAMS.json] [--json]
     mgi-roster [--db PATH] connect --district ID [--json]   (the connection checklist)
-    mgi-roster [--db PATH] sync    --district ID [--json]
+    mgi-roster [--db PATH] sync    --district ID [--full] [--json]
     mgi-roster [--db PATH] export  --run RUN_ID --what issues|changes [--format csv|json] [--out FILE]
     mgi-roster [--db PATH] approve --run RUN_ID [--by NAME] [--confirm-guards] [--json]
     mgi-roster [--db PATH] reject  --run RUN_ID [--by NAME]
@@ -102,6 +102,11 @@ def _parser() -> argparse.ArgumentParser:
     s = commands.add_parser("sync", help="run a test sync into staging, validate and diff it")
     s.add_argument("--district", required=True)
     s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.add_argument(
+        "--full",
+        action="store_true",
+        help="pull every record, even when Clever's events since the latest merge would do",
+    )
 
     e = commands.add_parser("export", help="export a run's issues or changes")
     e.add_argument("--run", required=True, type=int)
@@ -331,7 +336,9 @@ def _connect(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
 def _sync(target: store.Store, args: argparse.Namespace) -> int:
     from mgi_roster import sync  # pandas and pandera: only a sync validates
 
-    result = sync.run_sync(target, args.district, progress=None if args.json else _progress)
+    result = sync.run_sync(
+        target, args.district, progress=None if args.json else _progress, full=args.full
+    )
     if args.json:
         _emit(result.to_dict())
     else:

@@ -32,15 +32,15 @@ import duckdb
 
 from mgi_roster import districts, parameters
 from mgi_roster.entities import ENROLLMENTS, FETCHED, STUDENTS, TEACHERS
-from mgi_roster.errors import RosterError, SyncRefused
-from mgi_roster.kinds import RunStatus
+from mgi_roster.errors import RequestRejected, RosterError, SyncRefused, UnexpectedResponse
+from mgi_roster.kinds import RunStatus, SyncMode
 from mgi_roster.review import diff, sharing, validation
 from mgi_roster.roster import sql
 from mgi_roster.roster.versions import current_version
 from mgi_roster.settings import CleverSettings
-from mgi_roster.sources import clever
+from mgi_roster.sources import clever, clever_events
 from mgi_roster.sources.clever import CleverClient, Page
-from mgi_roster.staging import runfile
+from mgi_roster.staging import events, runfile
 from mgi_roster.staging.pages import EnvelopeReader, stage_page, staged_counts
 from mgi_roster.store import Store, transaction
 
@@ -77,6 +77,9 @@ class SyncResult:
     guards: list[dict[str, Any]] = field(default_factory=list)
     message: str | None = None
     timings: dict[str, float] = field(default_factory=dict, compare=False)
+    mode: str | None = None  # SyncMode: how the run learned the roster
+    mode_reason: str | None = None  # ModeReason: why
+    events_applied: int = 0
 
     @property
     def ok(self) -> bool:
@@ -273,13 +276,15 @@ def run_sync(
     trigger: str = "manual",
     progress: ProgressCallback | None = None,
     page_size: int = clever.MAX_PAGE_SIZE,
+    full: bool = False,
     **http_options: Any,
 ) -> SyncResult:
     """Run a test sync of one district. Refusals (no parameters, malformed ID, a sync already
     running) raise before a run exists; once the run exists, every failure is recorded in it.
 
     `target` is the main store: a `Store` (taken for moments only) or an open connection
-    (used throughout)."""
+    (used throughout). `full` pulls every record even when Clever's events since the latest
+    merge would do (sources/clever_events.py says when a run uses events)."""
     store = target if isinstance(target, Store) else Store(target)
     district_id = clever.check_district_id(district_id)
     settings = settings if settings is not None else CleverSettings.from_env()
@@ -301,17 +306,13 @@ def run_sync(
                 runfile.sweep(con)
                 path = runfile.create(con, run_id, district_id)
                 roster_version = current_version(con, district_id)
+                cursor = clever_events.cursor_of(con, district_id)
             session, effective = districts.clever_session(con, district_id, settings)
         client, _ = clever.connect(district_id, effective, session=session, **http_options)
+        plan = clever_events.decide(client, cursor, full=full)
         with runfile.opened(path) as work:
-            counts = fetch(
-                work,
-                client,
-                run_id,
-                district_id,
-                page_size=page_size,
-                progress=progress,
-                timings=timings,
+            counts, plan = _stage(
+                work, client, plan, run_id, district_id, page_size, progress, timings
             )
             with transaction(work):
                 with timings.phase("validate"):
@@ -334,11 +335,12 @@ def run_sync(
                     json.dumps(changes.counts),
                     json.dumps([g.to_dict() for g in changes.guards]),
                     changes.roster_version,
-                    _summary(status, found, changes),
+                    f"{_summary(status, found, changes)} {plan.sentence()}",
                     unshared,
                     run_id,
                 ],
             )
+            clever_events.record(con, run_id, plan)
     except Exception as exc:
         message = (
             exc.message
@@ -359,9 +361,52 @@ def run_sync(
         issues=found,
         changes=changes.counts,
         guards=[g.to_dict() for g in changes.guards],
-        message=_summary(status, found, changes),
+        message=f"{_summary(status, found, changes)} {plan.sentence()}",
         timings=timings,
+        mode=plan.mode,
+        mode_reason=plan.reason,
+        events_applied=plan.applied,
     )
+
+
+def _stage(
+    work: duckdb.DuckDBPyConnection,
+    client: CleverClient,
+    plan: clever_events.Plan,
+    run_id: int,
+    district_id: str,
+    page_size: int,
+    progress: ProgressCallback | None,
+    timings: Timings,
+) -> tuple[dict[str, int], clever_events.Plan]:
+    """Stage by the plan: the events since the cursor, or (also when Clever refuses them midway)
+    every record."""
+    if plan.mode is SyncMode.EVENTS:
+        report = progress or (lambda _p: None)
+        started, received = time.perf_counter(), 0
+        try:
+            feed = clever_events.since(
+                client, plan.start or "", page_size=page_size, envelope=EnvelopeReader()
+            )
+            for page in prefetched(feed):
+                with timings.phase("stage"):
+                    events.receive(work, run_id, page.number, page.body)
+                received += page.count
+                report(Progress("events", "Clever events", 1, 1, page.number, received))
+        except (RequestRejected, UnexpectedResponse) as exc:
+            events.discard(work, run_id)
+            plan = clever_events.fallback(client, exc)
+        else:
+            with timings.phase("stage"):
+                applied = events.apply(work, run_id, district_id)
+                counts = staged_counts(work, run_id)
+            timings["fetch"] = time.perf_counter() - started - timings.get("stage", 0.0)
+            report(Progress("events", "Clever events", 1, 1, 0, received, done=True))
+            return counts, clever_events.applied(plan, applied.events, applied.last)
+    counts = fetch(
+        work, client, run_id, district_id, page_size=page_size, progress=progress, timings=timings
+    )
+    return counts, plan
 
 
 def _unshared(con: duckdb.DuckDBPyConnection, run_id: int) -> int:
