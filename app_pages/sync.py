@@ -34,7 +34,7 @@ def _advance(con: duckdb.DuckDBPyConnection, district_id: str) -> str:
     return f"The demo SIS is now on day {day}. Run a test sync to see it."
 
 
-def _run(district: District) -> None:
+def _run(district: District, *, full: bool = False) -> None:
     with st.status("Running the test sync…", expanded=True) as status:
         bar = st.progress(0.0, text="Looking up the district's token…")
         lines: dict[str, Any] = {}
@@ -52,7 +52,7 @@ def _run(district: District) -> None:
             # The page's connection is released for the sync's length: the sync takes the
             # store for moments only, so the scheduler and the command line can work meanwhile.
             result = sync.run_sync(
-                ui.store_for_long_work(), district.district_id, progress=progress
+                ui.store_for_long_work(), district.district_id, progress=progress, full=full
             )
         except RosterError as exc:  # refused before a run existed
             status.update(label="Test sync refused", state="error")
@@ -85,11 +85,16 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
         _demo_controls(district)
 
     st.write(
-        "A test sync pulls the whole roster from Clever into staging, validates it and compares "
-        "it with the roster the MGI holds. Nothing reaches the roster until you approve."
+        "A test sync reads the roster from Clever into staging, validates it and compares it "
+        "with the roster the MGI holds. Nothing reaches the roster until you approve. After a "
+        "merge, a sync reads only Clever's events since then; it pulls every record on the "
+        "first sync, weekly, when Clever's events cannot serve, or when asked to."
+    )
+    full = st.checkbox(
+        "Full sync: pull every record", key="sync_full", help="Instead of Clever's events."
     )
     if st.button("Run test sync", key="sync_run", type="primary", icon=":material/sync:"):
-        _run(district)
+        _run(district, full=full)
     with ui.db() as again:  # the sync released the page's connection: this takes it again
         _result(again, district)
 
@@ -112,10 +117,11 @@ def _result(con: duckdb.DuckDBPyConnection, district: District) -> None:
         st.warning(message)
     else:
         st.info(f"This run is {status}. {message}")
-    cols = st.columns(3)
+    cols = st.columns(4)
     cols[0].metric("Records staged", f"{sum((run['counts'] or {}).values()):,}")
     cols[1].metric("Errors", run["errors"] or 0)
     cols[2].metric("Warnings", run["warnings"] or 0)
+    cols[3].metric("Mode", views.mode_label(run) or "full")
     ui.table(views.counts_table(run["counts"] or {}), key="sync_counts")
     left, mid, right = st.columns(3)
     with left:

@@ -98,6 +98,9 @@ def test_demo_round_trip(db, params_file, capsys):
         "changes",
         "guards",
         "message",
+        "mode",
+        "mode_reason",
+        "events_applied",
     }
     assert out["status"] == "staged"
     assert out["issues"]["error"] == 0

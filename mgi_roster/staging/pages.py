@@ -114,7 +114,9 @@ class EnvelopeReader:
     def __call__(self, text: str) -> Envelope:
         con = getattr(self._local, "con", None)
         if con is None:
-            con = self._local.con = duckdb.connect()
+            # Small and single-threaded: it parses one page at a time beside the sync's own
+            # DuckDB, whose memory is bounded too (staging/runfile.py).
+            con = self._local.con = duckdb.connect(config={"memory_limit": "64MB", "threads": 1})
         try:
             row = con.execute(self.SQL, {"body": text}).fetchone()
         except duckdb.Error as exc:  # text DuckDB cannot even take as JSON

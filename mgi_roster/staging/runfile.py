@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -36,6 +37,7 @@ from mgi_roster.entities import ENTITIES, SCHOOLS
 from mgi_roster.errors import MergeRefused
 from mgi_roster.kinds import RunStatus
 from mgi_roster.roster import sql
+from mgi_roster.settings import StoreSettings
 from mgi_roster.store import configure, database_path, execute
 
 # The tables a run's file holds, all shaped like the main store's tables of the same name.
@@ -112,15 +114,40 @@ def create(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> Pat
     return path
 
 
+# What a run's DuckDB may cache at most, in MB (less when MGI_DUCKDB_MEMORY says less). A sync
+# must fit a small machine beside the dashboard: with the interpreter, pandas and pandera
+# (~140 MB) and the pages in flight, a million-student day stays under 400 MB; what does not
+# fit spills to the run's temporary folder. More memory buys little: staging streams pages,
+# validation reads windows of rows, the diff is one join per entity.
+RUN_MEMORY_MB = 192
+RUN_THREADS = 2  # each thread holds buffers of its own; two cores do the work of a sync
+
+
+def temp_folder(path: Path) -> Path:
+    """Where the run's DuckDB spills: beside its file, removed with it."""
+    return path.with_name(path.name + ".tmp")
+
+
+def tune(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Bound a run's DuckDB: memory (spilling beside the run's file), threads, and no promise
+    of insertion order (which makes DuckDB hold rows back to keep it; every reader of staging
+    orders or keys what it reads)."""
+    configure(con, min(RUN_MEMORY_MB, StoreSettings().duckdb_memory))
+    con.execute(f"SET threads = {max(1, min(RUN_THREADS, os.cpu_count() or 1))}")
+    con.execute("SET preserve_insertion_order = false")
+    con.execute(f"SET temp_directory = {_literal(temp_folder(path))}")
+
+
 @contextlib.contextmanager
 def opened(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """The run's own file, for fetching, staging, validating and diffing."""
     con = duckdb.connect(str(path))
     try:
-        configure(con)
+        tune(con, path)
         yield con
     finally:
         con.close()
+        shutil.rmtree(temp_folder(path), ignore_errors=True)
 
 
 def publish(con: duckdb.DuckDBPyConnection, run_id: int, path: Path) -> None:
@@ -168,6 +195,7 @@ def remove(path: Path | None) -> None:
     for file in (path, path.with_name(path.name + ".wal")):
         with contextlib.suppress(FileNotFoundError, PermissionError):
             file.unlink()
+    shutil.rmtree(temp_folder(path), ignore_errors=True)
 
 
 def sweep(con: duckdb.DuckDBPyConnection) -> list[Path]:
