@@ -18,6 +18,7 @@
     mgi-roster [--db PATH] schedule off  --district ID
     mgi-roster [--db PATH] scheduler [--once]
     mgi-roster [--db PATH] demo advance
+    mgi-roster [--db PATH] events  --district ID [--full-every DAYS] [--json]
     mgi-roster demo serve [--host H] [--port P] [--students N] [--day D] [--fault MODE ...]
 
 `python -m mgi_roster` is the same program.
@@ -203,6 +204,7 @@ def _parser() -> argparse.ArgumentParser:
         "slow[=SECONDS], truncated-json, disconnect, html[=K], revoke-after=N",
     )
     dc.add_parser("advance", help="move the demo SIS to its next day")
+    _events_parser(commands)
     return parser
 
 
@@ -499,6 +501,50 @@ def _demo_serve(args: argparse.Namespace) -> int:
     return OK
 
 
+# --- incremental sync: the district's place in Clever's events feed ---------------------------
+
+
+def _events_parser(commands: Any) -> None:
+    ev = commands.add_parser(
+        "events", help="a district's place in Clever's events feed and its full-sync interval"
+    )
+    ev.add_argument("--district", required=True)
+    ev.add_argument(
+        "--full-every",
+        type=int,
+        metavar="DAYS",
+        help="pull every record at least this often (default 7); 0 restores the default",
+    )
+    ev.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _events(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
+    from mgi_roster.sources import clever_events
+
+    district_id = clever.check_district_id(args.district)
+    districts.add(con, district_id)
+    if args.full_every is not None:
+        if args.full_every < 0:
+            raise InputError("--full-every is a number of days: 1 or more (0 for the default).")
+        clever_events.set_full_sync_days(con, district_id, args.full_every or None)
+    cursor = clever_events.cursor_of(con, district_id)
+    found = {
+        "district_id": district_id,
+        "cursor": cursor.event_id,
+        "cursor_recorded_at": cursor.recorded_at.isoformat() if cursor.recorded_at else None,
+        "last_full_sync_at": cursor.last_full_at.isoformat() if cursor.last_full_at else None,
+        "full_sync_days": cursor.full_sync_days,
+    }
+    if args.json:
+        _emit(found)
+    else:
+        where = found["cursor"] if found["cursor"] is not None else "none (the next sync is full)"
+        print(f"Events cursor: {where or 'the start of the feed'}")
+        print(f"Latest merged full sync: {found['last_full_sync_at'] or 'none'}")
+        print(f"A full sync at least every {cursor.full_sync_days} days.")
+    return OK
+
+
 COMMANDS: dict[str, Handler] = {
     "parameters": _parameters,
     "readiness": _readiness,
@@ -510,6 +556,7 @@ COMMANDS: dict[str, Handler] = {
     "undo": _undo,
     "schedule": _schedule,
     "demo": _demo,
+    "events": _events,
 }
 # Commands whose work is long (a sync): they get the store to take for moments, not a
 # connection held throughout, so other processes are never kept waiting.

@@ -314,3 +314,17 @@ def test_recorded_events_pages_are_read_as_clever_sends_them(fresh_db):
     )
     assert len(rows) == len(body["data"])
     assert {r[1] for r in rows} == {"districts", "schools", "users"}
+
+
+def test_the_events_command_shows_the_cursor_and_sets_the_interval(
+    merged_day_one, tmp_path, capsys
+):
+    db = str(tmp_path / "mgi.duckdb")
+    assert (
+        main(["--db", db, "events", "--district", DISTRICT_ID, "--full-every", "14", "--json"]) == 0
+    )
+    out = json.loads(capsys.readouterr().out)
+    assert (out["cursor"], out["full_sync_days"]) == (None, 14)
+    assert main(["--db", db, "events", "--district", DISTRICT_ID, "--full-every", "-1"]) == 2
+    con, _d1, _feed = merged_day_one
+    assert clever_events.cursor_of(con, DISTRICT_ID).event_id == START["id"]
