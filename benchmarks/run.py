@@ -1,6 +1,6 @@
 """Benchmark a whole district sync, phase by phase, over real HTTP on loopback.
 
-    python benchmarks/run.py --students 100000 [--page-size 10000] [--json results.json]
+    python benchmarks/run.py --students 100000 [--page-size 5000] [--json results.json]
 
 What it does, as a specialist's day would:
   1. serves the demo district of N students with `python -m mgi_roster demo serve` (day 1);
@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--students", type=int, default=10_000)
-    parser.add_argument("--page-size", type=int, default=10_000)
+    parser.add_argument("--page-size", type=int, default=sync.PAGE_SIZE)
     parser.add_argument(
         "--db", help="DuckDB file to use (default: a temporary one, deleted afterwards)"
     )

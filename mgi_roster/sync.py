@@ -40,12 +40,17 @@ from mgi_roster.roster.versions import current_version
 from mgi_roster.settings import CleverSettings
 from mgi_roster.sources import clever, clever_events
 from mgi_roster.sources.clever import CleverClient, Page
-from mgi_roster.staging import events, runfile
+from mgi_roster.staging import events, memory, runfile
 from mgi_roster.staging.pages import EnvelopeReader, stage_page, staged_counts
 from mgi_roster.store import Store, transaction
 
 log = logging.getLogger(__name__)
 
+# Records per request. Clever allows 10,000, but a page of 10,000 users is 12 MB of JSON, held
+# as text, as bytes and parsed by DuckDB (about 60 MB more) while two more wait prefetched: at
+# 5,000 a sync's memory stays flat under 400 MB (benchmarks/RESULTS.md), and 200 requests for
+# a million students are far inside Clever's 1,200 a minute.
+PAGE_SIZE = 5_000
 STALE_AFTER = timedelta(hours=6)  # a run "fetching" for longer was interrupted (process killed)
 _START_LOCK = threading.Lock()
 
@@ -185,9 +190,11 @@ class Timings(dict[str, float]):
             yield
         finally:
             self[name] = self.get(name, 0.0) + time.perf_counter() - start
+            if name != "stage":  # a step is over (staging a page is not): give memory back
+                memory.release()
 
 
-def prefetched(pages: Iterator[Page], depth: int = 2) -> Iterator[Page]:
+def prefetched(pages: Iterator[Page], depth: int = 1) -> Iterator[Page]:
     """Fetch the next pages in a background thread while the current one is staged.
 
     Clever (or the network) and DuckDB then work at the same time; at most `depth` pages wait in
@@ -240,7 +247,7 @@ def fetch(
     run_id: int,
     district_id: str,
     *,
-    page_size: int = clever.MAX_PAGE_SIZE,
+    page_size: int = PAGE_SIZE,
     progress: ProgressCallback | None = None,
     timings: Timings | None = None,
 ) -> dict[str, int]:
@@ -260,6 +267,7 @@ def fetch(
             pages += 1
             records += page.count
             report(Progress(entity.name, entity.label, step, len(FETCHED), pages, records))
+        memory.release()
         report(Progress(entity.name, entity.label, step, len(FETCHED), pages, records, done=True))
     with timings.phase("stage"):
         counts = staged_counts(con, run_id)
@@ -275,7 +283,7 @@ def run_sync(
     settings: CleverSettings | None = None,
     trigger: str = "manual",
     progress: ProgressCallback | None = None,
-    page_size: int = clever.MAX_PAGE_SIZE,
+    page_size: int = PAGE_SIZE,
     full: bool = False,
     **http_options: Any,
 ) -> SyncResult:

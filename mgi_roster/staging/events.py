@@ -11,11 +11,11 @@ Set-based, in two statements per entity:
 1. every page of events goes into `clever_events` as it arrives (one statement per page: the
    event's position in the feed, its type split into record type and action, the record id and
    the record itself, `data.object`);
-2. per record, the newest event wins (`events_latest`): applying events in order is keeping the
-   last one, since each carries the whole record. A `*.deleted` record is absent from staging;
-   a `users.*` record is a student and/or a teacher by the roles it holds, as `/users?role=` lists
-   it; a section's `students` and `teachers` arrays are its enrollments. Replaying an event
-   changes nothing.
+2. per record, the newest event wins (`events_latest`: its position in the feed): applying
+   events in order is keeping the last one, since each carries the whole record. A
+   `*.deleted` record is absent from staging; a `users.*` record is a student and/or a teacher
+   by the roles it holds, as `/users?role=` lists it; a section's `students` and `teachers`
+   arrays are its enrollments. Replaying an event changes nothing.
 
 The objects are flattened by staging/pages.py's SQL made from entities.py, the very statements
 that flatten a list page: an event's `data.object` is the record a list endpoint sends.
@@ -49,11 +49,14 @@ _PAGE = f"""INSERT INTO clever_events
           FROM (SELECT unnest(events) AS e, unnest(range(len(events))) AS i
                 FROM (SELECT json_extract($body::JSON, '$.data[*].data') AS events)))"""
 
-_LATEST = f"""CREATE OR REPLACE TEMP TABLE events_latest AS
-    SELECT record_type, record_id, action, object FROM clever_events
+# The newest event of each record, by its place in the feed. Keys and positions only (the
+# objects stay where they are, read once by the flattening): small enough for any memory bound,
+# and a table of the run's file, not a temporary one, so DuckDB can spill it.
+_LATEST = f"""CREATE OR REPLACE TABLE events_latest AS
+    SELECT record_type, record_id, max(seq) AS seq FROM clever_events
     WHERE run_id = $run AND record_id IS NOT NULL
       AND record_type IN ({", ".join(f"'{t}'" for t in sorted(set(RECORD_TYPES.values())))})
-    QUALIFY row_number() OVER (PARTITION BY record_type, record_id ORDER BY seq DESC) = 1"""
+    GROUP BY ALL"""
 
 
 @dataclass(frozen=True)
@@ -70,8 +73,9 @@ def _touched(record_type: str) -> str:
 def _objects(record_type: str) -> str:
     actions = ", ".join(f"'{a}'" for a in ACTIONS)
     return (
-        f"SELECT object AS doc FROM events_latest WHERE record_type = '{record_type}' "
-        f"AND action IN ({actions}) AND object IS NOT NULL"
+        "SELECT e.object AS doc FROM clever_events e JOIN events_latest l USING (seq) "
+        f"WHERE e.run_id = $run AND l.record_type = '{record_type}' "
+        f"AND e.action IN ({actions}) AND e.object IS NOT NULL"
     )
 
 

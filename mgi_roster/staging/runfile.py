@@ -99,7 +99,7 @@ def create(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> Pat
     path = directory / f"{stem}.duckdb"
     for leftover in (path, path.with_suffix(".duckdb.wal")):
         leftover.unlink(missing_ok=True)
-    with attached(con, path, read_only=False) as run:
+    with bounded(con), attached(con, path, read_only=False) as run:
         for entity in ENTITIES:
             staging = sql.staging_table(entity)
             con.execute(f"CREATE TABLE {run}.{staging} AS SELECT * FROM {staging} LIMIT 0")
@@ -119,7 +119,7 @@ def create(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> Pat
 # (~140 MB) and the pages in flight, a million-student day stays under 400 MB; what does not
 # fit spills to the run's temporary folder. More memory buys little: staging streams pages,
 # validation reads windows of rows, the diff is one join per entity.
-RUN_MEMORY_MB = 192
+RUN_MEMORY_MB = 128
 RUN_THREADS = 2  # each thread holds buffers of its own; two cores do the work of a sync
 
 
@@ -139,6 +139,19 @@ def tune(con: duckdb.DuckDBPyConnection, path: Path) -> None:
 
 
 @contextlib.contextmanager
+def bounded(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """The main store's memory bounded like a run's while it copies the roster into the run's
+    file or the findings back (a sync's process stays small), then as it was."""
+    row = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    configure(con, min(RUN_MEMORY_MB, StoreSettings().duckdb_memory))
+    try:
+        yield
+    finally:
+        if row:
+            con.execute(f"SET memory_limit = '{row[0]}'")
+
+
+@contextlib.contextmanager
 def opened(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """The run's own file, for fetching, staging, validating and diffing."""
     con = duckdb.connect(str(path))
@@ -153,7 +166,7 @@ def opened(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 def publish(con: duckdb.DuckDBPyConnection, run_id: int, path: Path) -> None:
     """Copy the run's findings and staged schools into the main store (inside the caller's
     transaction, which also records the run's outcome)."""
-    with attached(con, path) as run:
+    with bounded(con), attached(con, path) as run:
         for table in FINDINGS:
             con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
             con.execute(
