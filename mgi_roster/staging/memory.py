@@ -5,7 +5,8 @@ benchmarks/RESULTS.md). What it holds at any moment is bounded: a few pages in f
 buffers (staging/runfile.py caps them), a window of rows under validation. But glibc keeps what
 was freed in its arenas, one per thread that allocated (the prefetching thread, DuckDB's
 threads), so the resident size would follow what the process once held, and a million-student
-run would creep up page after page. `malloc_trim` returns that memory; it costs milliseconds, so
+run would creep up page after page; Arrow's allocator (validation) keeps its own. Both are
+given back (`malloc_trim`, Arrow's `release_unused`); it costs milliseconds, so
 it runs at step boundaries (an entity fetched, validation done), never per page.
 """
 
@@ -31,7 +32,11 @@ def _trim() -> Callable[[int], int] | None:
 
 
 def release() -> None:
-    """Return the memory freed so far to the system (glibc only; nothing elsewhere)."""
+    """Return the memory freed so far to the system: Arrow's pool (validation reads windows of
+    rows through Arrow, whose allocator keeps what it freed) and glibc's arenas."""
+    arrow = sys.modules.get("pyarrow")  # only when validation brought it in
+    if arrow is not None:
+        arrow.default_memory_pool().release_unused()
     trim = _trim()
     if trim is not None:
         trim(0)

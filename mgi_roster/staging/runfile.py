@@ -120,7 +120,7 @@ def create(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> Pat
 # fit spills to the run's temporary folder. More memory buys little: staging streams pages,
 # validation reads windows of rows, the diff is one join per entity.
 RUN_MEMORY_MB = 128
-RUN_THREADS = 2  # each thread holds buffers of its own; two cores do the work of a sync
+RUN_THREADS = 1  # the other core parses the next page (the prefetching thread) or serves pages
 
 
 def temp_folder(path: Path) -> Path:
