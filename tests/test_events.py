@@ -328,3 +328,23 @@ def test_the_events_command_shows_the_cursor_and_sets_the_interval(
     assert main(["--db", db, "events", "--district", DISTRICT_ID, "--full-every", "-1"]) == 2
     con, _d1, _feed = merged_day_one
     assert clever_events.cursor_of(con, DISTRICT_ID).event_id == START["id"]
+
+
+def test_a_runs_duckdb_is_bounded_and_spills_beside_its_file(tmp_path):
+    from mgi_roster.staging import runfile
+
+    path = tmp_path / "run-1.duckdb"
+    with runfile.opened(path) as con:
+        settings = dict(
+            con.execute(
+                """SELECT name, value FROM duckdb_settings() WHERE name IN
+                   ('threads', 'preserve_insertion_order', 'temp_directory', 'memory_limit')"""
+            ).fetchall()
+        )
+    assert settings["threads"] == "1" and settings["preserve_insertion_order"] == "false"
+    assert settings["temp_directory"] == str(runfile.temp_folder(path))
+    assert (
+        settings["memory_limit"].endswith("MiB")
+        and float(settings["memory_limit"].split()[0]) <= 128
+    )
+    assert not runfile.temp_folder(path).exists()
