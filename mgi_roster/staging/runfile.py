@@ -142,13 +142,19 @@ def tune(con: duckdb.DuckDBPyConnection, path: Path) -> None:
 def bounded(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """The main store's memory bounded like a run's while it copies the roster into the run's
     file or the findings back (a sync's process stays small), then as it was."""
-    row = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    row = con.execute(
+        "SELECT current_setting('memory_limit'), current_setting('preserve_insertion_order')"
+    ).fetchone()
     configure(con, min(RUN_MEMORY_MB, StoreSettings().duckdb_memory))
+    # Copying millions of rows in order would hold them back in memory; nothing reads them in
+    # insertion order.
+    con.execute("SET preserve_insertion_order = false")
     try:
         yield
     finally:
         if row:
             con.execute(f"SET memory_limit = '{row[0]}'")
+            con.execute(f"SET preserve_insertion_order = {str(row[1]).lower()}")
 
 
 @contextlib.contextmanager
