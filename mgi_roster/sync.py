@@ -47,10 +47,11 @@ from mgi_roster.store import Store, transaction
 log = logging.getLogger(__name__)
 
 # Records per request. Clever allows 10,000, but a page of 10,000 users is 12 MB of JSON, held
-# as text, as bytes and parsed by DuckDB (about 60 MB more) while two more wait prefetched: at
-# 5,000 a sync's memory stays flat under 400 MB (benchmarks/RESULTS.md), and 200 requests for
-# a million students are far inside Clever's 1,200 a minute.
-PAGE_SIZE = 5_000
+# as bytes, as text and parsed twice by DuckDB (envelope and staging, about 60 MB more each),
+# while the next one waits prefetched; a page of sections unnests its members too. At 2,500 a
+# sync's memory stays under 400 MB at a million students (benchmarks/RESULTS.md), and 470
+# requests for them are far inside Clever's 1,200 a minute.
+PAGE_SIZE = 2_500
 STALE_AFTER = timedelta(hours=6)  # a run "fetching" for longer was interrupted (process killed)
 _START_LOCK = threading.Lock()
 
