@@ -116,7 +116,7 @@ class EnvelopeReader:
         if con is None:
             # Small and single-threaded: it parses one page at a time beside the sync's own
             # DuckDB, whose memory is bounded too (staging/runfile.py).
-            con = self._local.con = duckdb.connect(config={"memory_limit": "256MB", "threads": 1})
+            con = self._local.con = duckdb.connect(config={"memory_limit": "128MB", "threads": 1})
         try:
             row = con.execute(self.SQL, {"body": text}).fetchone()
         except duckdb.Error as exc:  # text DuckDB cannot even take as JSON
