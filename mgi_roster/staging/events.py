@@ -70,15 +70,15 @@ def _touched(record_type: str) -> str:
     return f"SELECT record_id FROM events_latest WHERE record_type = '{record_type}'"
 
 
-def _objects(record_type: str) -> str:
-    actions = ", ".join(f"'{a}'" for a in ACTIONS)
-    # The newest events' positions are the small side: the objects stream past them, never
-    # held in a hash table (a million-student night's objects are 130 MB of JSON).
-    return (
-        "SELECT object AS doc FROM clever_events WHERE run_id = $run "
-        f"AND seq IN (SELECT seq FROM events_latest WHERE record_type = '{record_type}') "
-        f"AND action IN ({actions}) AND object IS NOT NULL"
-    )
+# The newest created/updated objects of one record type, set aside before they are flattened:
+# flattening straight out of a semi-join with the feed kept the events' JSON in memory (a
+# million-student night's is 90 MB) and ran out of a run's bound; from a table it streams.
+_DOCS = f"""CREATE OR REPLACE TABLE events_docs AS
+    SELECT object AS doc FROM clever_events
+    WHERE run_id = $run AND action IN ({", ".join(f"'{a}'" for a in ACTIONS)})
+      AND object IS NOT NULL
+      AND seq IN (SELECT seq FROM events_latest WHERE record_type = $type)"""
+DOCS = "SELECT doc FROM events_docs"
 
 
 def _kept_sql(entity: Entity, key: str, record_type: str) -> str:
@@ -93,8 +93,8 @@ def _kept_sql(entity: Entity, key: str, record_type: str) -> str:
 
 KEPT_SQL = {e.name: _kept_sql(e, "id", RECORD_TYPES[e.name]) for e in FETCHED}
 KEPT_ENROLLMENTS_SQL = _kept_sql(ENROLLMENTS, "section_id", RECORD_TYPES[SECTIONS.name])
-STAGE_SQL = {e.name: stage_sql(e, _objects(RECORD_TYPES[e.name])) for e in FETCHED}
-ENROLLMENTS_SQL = enrollments_sql(_objects(RECORD_TYPES[SECTIONS.name]))
+STAGE_SQL = {e.name: stage_sql(e, DOCS) for e in FETCHED}
+ENROLLMENTS_SQL = enrollments_sql(DOCS)
 
 
 def receive(con: duckdb.DuckDBPyConnection, run_id: int, number: int, body: str) -> None:
@@ -108,11 +108,16 @@ def apply(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> Appl
     con.execute(_TABLE)
     args = {"run": run_id, "district": district_id}
     execute(con, _LATEST, args)
-    for entity in FETCHED:
-        execute(con, KEPT_SQL[entity.name], args)
-        execute(con, STAGE_SQL[entity.name], args)
-    execute(con, KEPT_ENROLLMENTS_SQL, args)
-    execute(con, ENROLLMENTS_SQL, args)
+    for record_type in dict.fromkeys(RECORD_TYPES.values()):
+        execute(con, _DOCS, args | {"type": record_type})
+        for entity in FETCHED:
+            if RECORD_TYPES[entity.name] == record_type:
+                execute(con, KEPT_SQL[entity.name], args)
+                execute(con, STAGE_SQL[entity.name], args)
+        if record_type == RECORD_TYPES[SECTIONS.name]:
+            execute(con, KEPT_ENROLLMENTS_SQL, args)
+            execute(con, ENROLLMENTS_SQL, args)
+    con.execute("DROP TABLE events_docs")
     con.execute("DROP TABLE events_latest")
     types = ", ".join(f"'{t}'" for t in sorted(set(RECORD_TYPES.values())))
     row = con.execute(
