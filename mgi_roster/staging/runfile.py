@@ -114,13 +114,18 @@ def create(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> Pat
     return path
 
 
-# What a run's DuckDB may cache at most, in MB (less when MGI_DUCKDB_MEMORY says less). A sync
-# must fit a small machine beside the dashboard: with the interpreter, pandas and pandera
-# (~140 MB) and the pages in flight, a million-student day stays under 400 MB; what does not
-# fit spills to the run's temporary folder. More memory buys little: staging streams pages,
-# validation reads windows of rows, the diff is one join per entity.
-RUN_MEMORY_MB = 128
+# What a run's DuckDB may cache, MGI_DUCKDB_RUN_MEMORY (128 MB by default). A sync must fit a
+# small machine beside the dashboard: with the interpreter, pandas and pandera (~170 MB) and the
+# pages in flight, a million-student sync stays near 400 MB; what does not fit spills to the
+# run's temporary folder. 96 MB is too little for a million students (a DuckDB operator that
+# cannot spill runs out); a larger district may need more.
 RUN_THREADS = 1  # the other core parses the next page (the prefetching thread) or serves pages
+
+
+def run_memory() -> int:
+    """MB a run's DuckDB may cache (never more than the store's own bound)."""
+    settings = StoreSettings()
+    return min(settings.duckdb_run_memory, settings.duckdb_memory)
 
 
 def temp_folder(path: Path) -> Path:
@@ -132,7 +137,7 @@ def tune(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """Bound a run's DuckDB: memory (spilling beside the run's file), threads, and no promise
     of insertion order (which makes DuckDB hold rows back to keep it; every reader of staging
     orders or keys what it reads)."""
-    configure(con, min(RUN_MEMORY_MB, StoreSettings().duckdb_memory))
+    configure(con, run_memory())
     con.execute(f"SET threads = {max(1, min(RUN_THREADS, os.cpu_count() or 1))}")
     con.execute("SET preserve_insertion_order = false")
     con.execute(f"SET temp_directory = {_literal(temp_folder(path))}")
@@ -145,7 +150,7 @@ def bounded(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     row = con.execute(
         "SELECT current_setting('memory_limit'), current_setting('preserve_insertion_order')"
     ).fetchone()
-    configure(con, min(RUN_MEMORY_MB, StoreSettings().duckdb_memory))
+    configure(con, run_memory())
     # Copying millions of rows in order would hold them back in memory; nothing reads them in
     # insertion order.
     con.execute("SET preserve_insertion_order = false")
