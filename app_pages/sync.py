@@ -36,7 +36,7 @@ def _advance(con: duckdb.DuckDBPyConnection, district_id: str) -> str:
     return f"The demo SIS is now on day {day}. Run a test sync to see it."
 
 
-def _run(district: District, package: bytes | None = None) -> None:
+def _run(district: District, package: bytes | None = None, *, full: bool = False) -> None:
     with st.status("Running the test sync…", expanded=True) as status:
         bar = st.progress(0.0, text="Looking up the district's token…")
         lines: dict[str, Any] = {}
@@ -59,7 +59,11 @@ def _run(district: District, package: bytes | None = None) -> None:
                 else None
             )
             result = sync.run_sync(
-                ui.store_for_long_work(), district.district_id, progress=progress, file=file
+                ui.store_for_long_work(),
+                district.district_id,
+                progress=progress,
+                file=file,
+                full=full,
             )
         except RosterError as exc:  # refused before a run existed
             status.update(label="Test sync refused", state="error")
@@ -92,19 +96,28 @@ def render(con: duckdb.DuckDBPyConnection) -> None:
         _demo_controls(district)
 
     st.write(
-        f"A test sync pulls the whole roster from {district.provider.label} into staging, "
+        f"A test sync reads the roster from {district.provider.label} into staging, "
         "validates it and compares it with the roster the MGI holds. Nothing reaches the roster "
         "until you approve."
     )
     package = None
+    full = False
     if district.provider is ProviderKind.ONEROSTER_CSV:
         upload = st.file_uploader("OneRoster CSV package (ZIP)", type=["zip"], key="sync_upload")
         package = upload.getvalue() if upload is not None else None
+    elif district.provider is ProviderKind.CLEVER:
+        st.caption(
+            "After a merge, a sync reads only Clever's events since then; it pulls every record "
+            "on the first sync, weekly, when Clever's events cannot serve, or when asked to."
+        )
+        full = st.checkbox(
+            "Full sync: pull every record", key="sync_full", help="Instead of Clever's events."
+        )
     waiting = district.provider is ProviderKind.ONEROSTER_CSV and package is None
     if st.button(
         "Run test sync", key="sync_run", type="primary", icon=":material/sync:", disabled=waiting
     ):
-        _run(district, package)
+        _run(district, package, full=full)
     with ui.db() as again:  # the sync released the page's connection: this takes it again
         _result(again, district)
 
@@ -127,10 +140,11 @@ def _result(con: duckdb.DuckDBPyConnection, district: District) -> None:
         st.warning(message)
     else:
         st.info(f"This run is {status}. {message}")
-    cols = st.columns(3)
+    cols = st.columns(4)
     cols[0].metric("Records staged", f"{sum((run['counts'] or {}).values()):,}")
     cols[1].metric("Errors", run["errors"] or 0)
     cols[2].metric("Warnings", run["warnings"] or 0)
+    cols[3].metric("Mode", views.mode_label(run) or "full")
     ui.table(views.counts_table(run["counts"] or {}), key="sync_counts")
     left, mid, right = st.columns(3)
     with left:

@@ -1,17 +1,22 @@
 """Benchmark a whole district sync, phase by phase, over real HTTP on loopback.
 
-    python benchmarks/run.py --students 100000 [--page-size 10000] [--json results.json]
+    python benchmarks/run.py --students 100000 [--page-size 5000] [--json results.json]
 
 What it does, as a specialist's day would:
   1. serves the demo district of N students with `python -m mgi_roster demo serve` (day 1);
-  2. syncs it into a fresh DuckDB file through the real client (HTTP on loopback) and approves;
-  3. serves the next SIS day (day 3: about 2 % of students changed, no data errors), syncs and
-     approves again;
+  2. syncs it into a fresh DuckDB file through the real client (HTTP on loopback) and approves
+     (a full sync: it records the events cursor first);
+  3. serves the next SIS day (day 3: about 1 % of students added and 1 % withdrawn, their
+     sections' rosters changed, no data errors) and syncs it twice: through Clever's events
+     since the cursor ("events", then rejected), and in full (`full=True`, then approved);
+     both must stage the same changes;
   4. times the dashboard's heaviest reads on the result.
 
-For each phase (fetch, stage, validate, diff, merge) it reports wall time, records per second
-and the peak resident memory of this process during the phase (sampled every 20 ms from
-/proc/self/status). The demo server runs in its own process, so its memory is not counted.
+The store is used as the command line uses it (a `Store` on the file, taken for moments, not a
+connection held throughout). For each phase (fetch, stage, validate, diff, merge) it reports
+wall time, records per second and the peak resident memory of this process during the phase
+(sampled every 20 ms from /proc/self/status). The demo server runs in its own process, so its
+memory is not counted; it derives its events feed before it listens (about 25 s at 1M).
 """
 
 from __future__ import annotations
@@ -82,7 +87,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def demo_server(students: int, day: int) -> Iterator[str]:
+def demo_server(students: int, day: int, wait: float = 300.0) -> Iterator[str]:
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -104,7 +109,8 @@ def demo_server(students: int, day: int) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
+        deadline = time.monotonic() + wait  # a large district derives its feed first
+        while time.monotonic() < deadline:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
                 break
@@ -117,38 +123,51 @@ def demo_server(students: int, day: int) -> Iterator[str]:
 
 
 def sync_day(
-    con: duckdb.DuckDBPyConnection, students: int, day: int, page_size: int, memory: PeakMemory
+    db: Path,
+    base: str,
+    day: int,
+    page_size: int,
+    memory: PeakMemory,
+    *,
+    full: bool = False,
+    approve: bool = True,
 ) -> dict[str, Any]:
-    with demo_server(students, day) as base:
-        settings = CleverSettings(
-            api_base=base, oauth_base=base, district_token=demo.DEMO_DISTRICT_TOKEN
-        )
-        peaks: dict[str, float] = {}
-        phase_memory = {"fetch": 0.0}
+    settings = CleverSettings(
+        api_base=base, oauth_base=base, district_token=demo.DEMO_DISTRICT_TOKEN
+    )
+    peaks: dict[str, float] = {}
+    phase_memory = {"fetch": 0.0}
 
-        def on_progress(p: sync.Progress) -> None:
-            phase_memory["fetch"] = max(phase_memory["fetch"], memory.peak)
+    def on_progress(p: sync.Progress) -> None:
+        phase_memory["fetch"] = max(phase_memory["fetch"], memory.peak)
 
-        with memory.window() as peak:
-            start = time.perf_counter()
-            result = sync.run_sync(
-                con,
-                demo.DEMO_DISTRICT_ID,
-                settings=settings,
-                page_size=page_size,
-                progress=on_progress,
-            )
-            total = time.perf_counter() - start
-            peaks["sync"] = peak()
-    if not result.ok:
-        raise SystemExit(f"sync failed: {result.message}")
     with memory.window() as peak:
         start = time.perf_counter()
-        merge.approve(con, result.run_id or 0, by="benchmark", confirm_guards=True)
-        merge_seconds = time.perf_counter() - start
-        peaks["merge"] = peak()
+        result = sync.run_sync(
+            store.Store(db),
+            demo.DEMO_DISTRICT_ID,
+            settings=settings,
+            page_size=page_size,
+            progress=on_progress,
+            full=full,
+        )
+        total = time.perf_counter() - start
+        peaks["sync"] = peak()
+    if not result.ok:
+        raise SystemExit(f"sync failed: {result.message}")
+    merge_seconds = 0.0
+    peaks["merge"] = 0.0
+    if approve:
+        with memory.window() as peak, store.opened(db) as con:
+            start = time.perf_counter()
+            merge.approve(con, result.run_id or 0, by="benchmark", confirm_guards=True)
+            merge_seconds = time.perf_counter() - start
+            peaks["merge"] = peak()
     return {
         "day": day,
+        "mode": result.mode,
+        "mode_reason": result.mode_reason,
+        "events_applied": result.events_applied,
         "run_id": result.run_id,
         "status": result.status,
         "counts": result.counts,
@@ -167,6 +186,19 @@ def sync_day(
             "merge": round(peaks["merge"], 1),
         },
     }
+
+
+def same_changes(con: duckdb.DuckDBPyConnection, a: int, b: int) -> bool:
+    """Whether two runs staged the very same changes (entity, record, kind, field, values)."""
+    columns = "entity, record_id, change, field, before, after"
+    row = con.execute(
+        f"""SELECT (SELECT count(*) FROM (SELECT {columns} FROM changes WHERE run_id = $a
+                    EXCEPT ALL SELECT {columns} FROM changes WHERE run_id = $b)),
+                   (SELECT count(*) FROM (SELECT {columns} FROM changes WHERE run_id = $b
+                    EXCEPT ALL SELECT {columns} FROM changes WHERE run_id = $a))""",
+        {"a": a, "b": b},
+    ).fetchone()
+    return row == (0, 0)
 
 
 def time_query(fn: Callable[[], Any], repeat: int = 5) -> float:
@@ -218,7 +250,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--students", type=int, default=10_000)
-    parser.add_argument("--page-size", type=int, default=10_000)
+    parser.add_argument("--page-size", type=int, default=sync.PAGE_SIZE)
     parser.add_argument(
         "--db", help="DuckDB file to use (default: a temporary one, deleted afterwards)"
     )
@@ -230,8 +262,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         db = Path(args.db or Path(tmp) / "bench.duckdb")
         with store.opened(db) as con:
             parameters.save(con, demo.DEMO_DISTRICT_ID, Parameters())
-            day1 = sync_day(con, args.students, 1, args.page_size, memory)
-            day2 = sync_day(con, args.students, 3, args.page_size, memory)
+        with demo_server(args.students, 1) as base:
+            day1 = sync_day(db, base, 1, args.page_size, memory)
+        with demo_server(args.students, 3) as base:
+            events = sync_day(db, base, 3, args.page_size, memory, approve=False)
+            with store.opened(db) as con:
+                merge.reject(con, events["run_id"], by="benchmark")
+            day2 = sync_day(db, base, 3, args.page_size, memory, full=True)
+        with store.opened(db) as con:
+            events["same_changes_as_full"] = same_changes(con, events["run_id"], day2["run_id"])
             queries = dashboard_queries(con, day2["run_id"])
         size_mb = round(db.stat().st_size / 2**20, 1)
     memory.close()
@@ -245,6 +284,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "duckdb": duckdb.__version__,
         },
         "day1": day1,
+        "day2_events": events,
         "day2": day2,
         "dashboard_ms": queries,
         "db_file_mb": size_mb,
@@ -261,11 +301,13 @@ def report(r: dict[str, Any]) -> None:
         f"\n{n:,} students ({r['day1']['counts']['enrollments']:,} enrollments), page size {r['page_size']:,}"
     )
     print(f"machine: {r['machine']}")
-    for label in ("day1", "day2"):
+    for label in ("day1", "day2_events", "day2"):
         d = r[label]
         records = sum(d["counts"].values())
         print(
-            f"\n{label} (SIS day {d['day']}): status {d['status']}, issues {d['issues']}, students {d['changed_students']}"
+            f"\n{label} (SIS day {d['day']}, {d['mode']}: {d['mode_reason']}, "
+            f"{d['events_applied']:,} events): status {d['status']}, issues {d['issues']}, "
+            f"students {d['changed_students']}"
         )
         print(f"  {'phase':10} {'seconds':>9} {'records/s':>12}")
         for phase in ("fetch", "stage", "validate", "diff", "merge"):
@@ -273,7 +315,13 @@ def report(r: dict[str, Any]) -> None:
             rate = f"{records / seconds:,.0f}" if seconds else "-"
             print(f"  {phase:10} {seconds:9.2f} {rate:>12}")
         total = d["seconds"]["sync_total"] + d["seconds"]["merge"]
+        print(f"  {'sync':10} {d['seconds']['sync_total']:9.2f}   (through review: staged)")
         print(f"  {'total':10} {total:9.2f}   peak RSS MB: {d['peak_rss_mb']}")
+    events, full = r["day2_events"]["seconds"]["sync_total"], r["day2"]["seconds"]["sync_total"]
+    print(
+        f"\nevents sync / full sync (through review): {events:.2f} / {full:.2f} s = "
+        f"{events / full:.1%}; same changes: {r['day2_events']['same_changes_as_full']}"
+    )
     print(f"\ndashboard queries (ms, best of 5): {r['dashboard_ms']}")
     print(f"database file: {r['db_file_mb']} MB")
 

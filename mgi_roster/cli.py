@@ -5,7 +5,7 @@
     mgi-roster [--db PATH] parameters preview --district ID [--file PARAMS.json] [--json]
     mgi-roster [--db PATH] connect --district ID [--json]   (the connection checklist)
     mgi-roster [--db PATH] sync    --district ID [--provider clever|oneroster-api|oneroster-csv]
-                           [--file ZIP] [--json]
+                           [--file ZIP] [--full] [--json]
     mgi-roster [--db PATH] export  --run RUN_ID --what issues|changes [--format csv|json] [--out FILE]
     mgi-roster [--db PATH] export  --district ID --what roster [--format csv] [--out FILE]
     mgi-roster [--db PATH] export  --district ID --what roster --format oneroster --out ZIP
@@ -28,6 +28,7 @@
     mgi-roster [--db PATH] students matches --run R [--json]   (re-keys and links of a run)
     mgi-roster [--db PATH] students link  --run R --manual ID --synced ID [--keep-both] [--by NAME]
     mgi-roster [--db PATH] students rekey --run R --old ID --new ID [--apart] [--by NAME]
+    mgi-roster [--db PATH] events  --district ID [--full-every DAYS] [--json]
     mgi-roster demo serve [--host H] [--port P] [--students N] [--day D] [--fault MODE ...]
                           [--provider clever|oneroster]
     mgi-roster demo oneroster-zip --out ZIP [--day D] [--students N] [--version 1.2|1.1] [--json]
@@ -127,6 +128,11 @@ def _parser() -> argparse.ArgumentParser:
         "--file", type=Path, help="the OneRoster CSV ZIP (with --provider oneroster-csv)"
     )
     s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.add_argument(
+        "--full",
+        action="store_true",
+        help="pull every record, even when Clever's events since the latest merge would do",
+    )
 
     e = commands.add_parser("export", help="export a run's issues or changes, or the roster")
     e.add_argument("--run", type=int, help="the run (issues, changes, withheld)")
@@ -227,6 +233,7 @@ def _parser() -> argparse.ArgumentParser:
     dc.add_parser("advance", help="move the demo SIS to its next day")
     _students_parser(commands)
     _oneroster_demo_parsers(dc, serve)
+    _events_parser(commands)
     return parser
 
 
@@ -502,6 +509,7 @@ def _sync(target: store.Store, args: argparse.Namespace) -> int:
         progress=None if args.json else _progress,
         provider=args.provider,
         file=args.file,
+        full=args.full,
     )
     if args.json:
         _emit(result.to_dict())
@@ -785,6 +793,50 @@ def _demo_oneroster_zip(args: argparse.Namespace) -> int:
     return OK
 
 
+# --- incremental sync: the district's place in Clever's events feed ---------------------------
+
+
+def _events_parser(commands: Any) -> None:
+    ev = commands.add_parser(
+        "events", help="a district's place in Clever's events feed and its full-sync interval"
+    )
+    ev.add_argument("--district", required=True)
+    ev.add_argument(
+        "--full-every",
+        type=int,
+        metavar="DAYS",
+        help="pull every record at least this often (default 7); 0 restores the default",
+    )
+    ev.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _events(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> int:
+    from mgi_roster.sources import clever, clever_events
+
+    district_id = clever.check_district_id(args.district)  # Clever's events: a Clever district
+    districts.add(con, district_id)
+    if args.full_every is not None:
+        if args.full_every < 0:
+            raise InputError("--full-every is a number of days: 1 or more (0 for the default).")
+        clever_events.set_full_sync_days(con, district_id, args.full_every or None)
+    cursor = clever_events.cursor_of(con, district_id)
+    found = {
+        "district_id": district_id,
+        "cursor": cursor.event_id,
+        "cursor_recorded_at": cursor.recorded_at.isoformat() if cursor.recorded_at else None,
+        "last_full_sync_at": cursor.last_full_at.isoformat() if cursor.last_full_at else None,
+        "full_sync_days": cursor.full_sync_days,
+    }
+    if args.json:
+        _emit(found)
+    else:
+        where = found["cursor"] if found["cursor"] is not None else "none (the next sync is full)"
+        print(f"Events cursor: {where or 'the start of the feed'}")
+        print(f"Latest merged full sync: {found['last_full_sync_at'] or 'none'}")
+        print(f"A full sync at least every {cursor.full_sync_days} days.")
+    return OK
+
+
 COMMANDS: dict[str, Handler] = {
     "parameters": _parameters,
     "readiness": _readiness,
@@ -797,6 +849,7 @@ COMMANDS: dict[str, Handler] = {
     "schedule": _schedule,
     "demo": _demo,
     "students": _students,
+    "events": _events,
 }
 # Commands whose work is long (a sync): they get the store to take for moments, not a
 # connection held throughout, so other processes are never kept waiting.

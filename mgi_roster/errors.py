@@ -65,6 +65,7 @@ class DistrictIdError(InputError):
 
 class CleverError(RosterError):
     title = "Clever connection failed"
+    status: int | None = None  # Clever's HTTP status, when it answered with one
 
 
 class DistrictNotFound(CleverError):

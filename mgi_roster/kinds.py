@@ -149,3 +149,23 @@ class Unusual(StrEnum):
 def sql_list(kinds: tuple[StrEnum, ...] | type[StrEnum]) -> str:
     """('a', 'b', ...) for a CHECK constraint or an IN clause: the values are constants."""
     return "(" + ", ".join(f"'{k.value}'" for k in kinds) + ")"
+
+
+class SyncMode(StrEnum):
+    """How a run learned the district's roster (sources/clever_events.py)."""
+
+    FULL = "full"  # every record pulled from Clever's list endpoints
+    EVENTS = "events"  # the roster the latest merge holds, plus Clever's events since then
+
+
+class ModeReason(StrEnum):
+    """Why a run pulled in full, or that it could use events (rendered by clever_events.py)."""
+
+    EVENTS = "events"  # a cursor from the latest merge, still in Clever's feed
+    REQUESTED = "requested"  # `sync --full`, or the caller asked for it
+    NO_CURSOR = "no_cursor"  # no merged sync holds a position in the feed (a first sync)
+    INTERVAL = "interval"  # the district's full-sync interval has passed
+    CURSOR_EXPIRED = "cursor_expired"  # older than Clever keeps events (30 days)
+    CURSOR_GONE = "cursor_gone"  # Clever no longer has the cursor's event (a gap)
+    EVENTS_REFUSED = "events_refused"  # the events endpoint refused (not enabled, 403/404)
+    EVENTS_UNAVAILABLE = "events_unavailable"  # the events endpoint did not answer usably

@@ -9,6 +9,7 @@ The environment wins, so a deployment can override the file:
     CLEVER_DISTRICT_TOKEN                  or a district token directly
     MGI_DB                                 the DuckDB file (the command line's --db wins)
     MGI_DUCKDB_MEMORY                      DuckDB's memory bound, in megabytes
+    MGI_DUCKDB_RUN_MEMORY                  a sync run's DuckDB bound, in megabytes (128)
     NOTIFY_SMTP_HOST, NOTIFY_SMTP_PORT     the SMTP server that mails the districts' contacts
     NOTIFY_SMTP_STARTTLS                   true (default): upgrade the connection with STARTTLS
     NOTIFY_SMTP_USER, NOTIFY_SMTP_PASSWORD log in with these (optional)
@@ -59,6 +60,7 @@ DEFAULT_API_BASE = "https://api.clever.com"
 DEFAULT_OAUTH_BASE = "https://clever.com"
 DEFAULT_DB = Path("data") / "mgi.duckdb"
 DEFAULT_DUCKDB_MEMORY_MB = 1024
+DEFAULT_DUCKDB_RUN_MEMORY_MB = 128
 
 
 def _blank_is_unset(value: Any) -> Any:
@@ -262,6 +264,10 @@ class StoreSettings(BaseSettings):
     db: Path = DEFAULT_DB
     duckdb_memory: Annotated[int, BeforeValidator(_megabytes), Field(gt=0, strict=True)] = (
         DEFAULT_DUCKDB_MEMORY_MB
+    )
+    # A sync run's own DuckDB (staging/runfile.py): small, so a sync fits a small machine.
+    duckdb_run_memory: Annotated[int, BeforeValidator(_megabytes), Field(gt=0, strict=True)] = (
+        DEFAULT_DUCKDB_RUN_MEMORY_MB
     )
 
     @classmethod

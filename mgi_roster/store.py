@@ -244,6 +244,23 @@ def _schema_providers() -> list[str]:
     ]
 
 
+def _schema_events() -> list[str]:
+    """Incremental sync through Clever's Events API (sources/clever_events.py): how each run
+    learned the roster (mode, and why), how many events it applied, the feed position it
+    started from and the one its staging reflects (`events_cursor`). A district's cursor is the
+    `events_cursor` of the run its latest merge in force came from, so it advances when a run
+    merges and moves back with an undo; `full_sync_days` is the district's full-sync interval
+    (NULL: weekly)."""
+    return [
+        "ALTER TABLE runs ADD COLUMN mode VARCHAR",
+        "ALTER TABLE runs ADD COLUMN mode_reason VARCHAR",
+        "ALTER TABLE runs ADD COLUMN events_applied INTEGER",
+        "ALTER TABLE runs ADD COLUMN events_from VARCHAR",
+        "ALTER TABLE runs ADD COLUMN events_cursor VARCHAR",
+        "ALTER TABLE districts ADD COLUMN full_sync_days INTEGER",
+    ]
+
+
 # Each entry brings the schema from version i to i + 1. Append, never edit.
 MIGRATIONS: list[list[str]] = [
     _schema_v1(),
@@ -255,6 +272,7 @@ MIGRATIONS: list[list[str]] = [
     _schema_review_depth(),
     _schema_people(),
     _schema_providers(),
+    _schema_events(),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)  # what this program writes; a newer file is refused
 

@@ -32,21 +32,27 @@ import duckdb
 
 from mgi_roster import districts, parameters
 from mgi_roster.entities import ENROLLMENTS, FETCHED, STUDENTS, TEACHERS
-from mgi_roster.errors import RosterError, SyncRefused
-from mgi_roster.kinds import ProviderKind, RunStatus
+from mgi_roster.errors import RequestRejected, RosterError, SyncRefused, UnexpectedResponse
+from mgi_roster.kinds import ProviderKind, RunStatus, SyncMode
 from mgi_roster.review import diff, digest, sharing, validation
 from mgi_roster.roster import sql
 from mgi_roster.roster.versions import current_version
 from mgi_roster.settings import CleverSettings
-from mgi_roster.sources import clever
+from mgi_roster.sources import clever, clever_events
 from mgi_roster.sources import provider as providers
 from mgi_roster.sources.clever import CleverClient, Page
-from mgi_roster.staging import runfile
+from mgi_roster.staging import events, memory, runfile
 from mgi_roster.staging.pages import EnvelopeReader, stage_page, staged_counts
 from mgi_roster.store import Store, transaction
 
 log = logging.getLogger(__name__)
 
+# Records per request. Clever allows 10,000, but a page of 10,000 users is 12 MB of JSON, held
+# as bytes, as text and parsed twice by DuckDB (envelope and staging, about 60 MB more each),
+# while the next one waits prefetched; a page of sections unnests its members too. At 2,500 a
+# sync's memory stays under 400 MB at a million students (benchmarks/RESULTS.md), and 470
+# requests for them are far inside Clever's 1,200 a minute.
+PAGE_SIZE = 2_500
 STALE_AFTER = timedelta(hours=6)  # a run "fetching" for longer was interrupted (process killed)
 _START_LOCK = threading.Lock()
 
@@ -79,6 +85,9 @@ class SyncResult:
     message: str | None = None
     timings: dict[str, float] = field(default_factory=dict, compare=False)
     digest: str = ""  # the run in plain words (review/digest.py)
+    mode: str | None = None  # SyncMode: how the run learned the roster
+    mode_reason: str | None = None  # ModeReason: why
+    events_applied: int = 0
 
     @property
     def ok(self) -> bool:
@@ -184,9 +193,11 @@ class Timings(dict[str, float]):
             yield
         finally:
             self[name] = self.get(name, 0.0) + time.perf_counter() - start
+            if name != "stage":  # a step is over (staging a page is not): give memory back
+                memory.release()
 
 
-def prefetched(pages: Iterator[Page], depth: int = 2) -> Iterator[Page]:
+def prefetched(pages: Iterator[Page], depth: int = 1) -> Iterator[Page]:
     """Fetch the next pages in a background thread while the current one is staged.
 
     Clever (or the network) and DuckDB then work at the same time; at most `depth` pages wait in
@@ -239,7 +250,7 @@ def fetch(
     run_id: int,
     district_id: str,
     *,
-    page_size: int = clever.MAX_PAGE_SIZE,
+    page_size: int = PAGE_SIZE,
     progress: ProgressCallback | None = None,
     timings: Timings | None = None,
 ) -> dict[str, int]:
@@ -259,6 +270,7 @@ def fetch(
             pages += 1
             records += page.count
             report(Progress(entity.name, entity.label, step, len(FETCHED), pages, records))
+        memory.release()
         report(Progress(entity.name, entity.label, step, len(FETCHED), pages, records, done=True))
     with timings.phase("stage"):
         counts = staged_counts(con, run_id)
@@ -274,9 +286,10 @@ def run_sync(
     settings: CleverSettings | None = None,
     trigger: str = "manual",
     progress: ProgressCallback | None = None,
-    page_size: int = clever.MAX_PAGE_SIZE,
+    page_size: int = PAGE_SIZE,
     provider: ProviderKind | str | None = None,
     file: Path | str | None = None,
+    full: bool = False,
     **http_options: Any,
 ) -> SyncResult:
     """Run a test sync of one district, through its provider (sources/provider.py): the one
@@ -285,7 +298,8 @@ def run_sync(
     once the run exists, every failure is recorded in it.
 
     `target` is the main store: a `Store` (taken for moments only) or an open connection
-    (used throughout)."""
+    (used throughout). `full` pulls every record even when Clever's events since the latest
+    merge would do (sources/clever_events.py says when a run uses events)."""
     store = target if isinstance(target, Store) else Store(target)
     settings = settings if settings is not None else CleverSettings.from_env()
     with store.session() as con:
@@ -311,19 +325,25 @@ def run_sync(
                 path = runfile.create(con, run_id, district_id)
                 roster_version = current_version(con, district_id)
             if kind is ProviderKind.CLEVER:
+                cursor = clever_events.cursor_of(con, district_id)
                 session, effective = districts.clever_session(con, district_id, settings)
             elif kind is ProviderKind.ONEROSTER_API:
                 session, api = districts.oneroster_connection(con, district_id)
         source: providers.Provider
         if kind is ProviderKind.CLEVER:
             client, _ = clever.connect(district_id, effective, session=session, **http_options)
-            source = providers.CleverProvider(client, page_size)
+            source = providers.CleverProvider(
+                client, page_size, clever_events.decide(client, cursor, full=full)
+            )
         elif kind is ProviderKind.ONEROSTER_CSV:
             source = providers.oneroster_csv(file)
         else:
             source = providers.oneroster_api(api, session)
         with runfile.opened(path) as work:
             counts = source.stage(work, run_id, district_id, progress=progress, timings=timings)
+            plan: clever_events.Plan | None = (
+                source.plan if isinstance(source, providers.CleverProvider) else None
+            )
             with transaction(work):
                 with timings.phase("validate"):
                     found = validation.validate(work, run_id, district_id, params)
@@ -333,6 +353,7 @@ def run_sync(
                 unshared = _unshared(work, run_id)
             summary = digest.build(work, run_id, district_id, changes.counts, found).text
         status = RunStatus.HELD if changes.guards else RunStatus.STAGED
+        message = _summary(status, found, changes) + (f" {plan.sentence()}" if plan else "")
         with timings.phase("publish"), store.session() as con, transaction(con):
             runfile.publish(con, run_id, path)
             con.execute(
@@ -346,11 +367,15 @@ def run_sync(
                     json.dumps(changes.counts),
                     json.dumps([g.to_dict() for g in changes.guards]),
                     changes.roster_version,
-                    _summary(status, found, changes),
+                    message,
                     unshared,
                     run_id,
                 ],
             )
+            if plan is not None:
+                clever_events.record(con, run_id, plan)
+            else:  # a OneRoster package or API is read whole
+                con.execute("UPDATE runs SET mode = ? WHERE run_id = ?", [SyncMode.FULL, run_id])
     except Exception as exc:
         message = (
             exc.message
@@ -371,10 +396,53 @@ def run_sync(
         issues=found,
         changes=changes.counts,
         guards=[g.to_dict() for g in changes.guards],
-        message=_summary(status, found, changes),
+        message=message,
         timings=timings,
         digest=summary,
+        mode=plan.mode if plan else SyncMode.FULL,
+        mode_reason=plan.reason if plan else None,
+        events_applied=plan.applied if plan else 0,
     )
+
+
+def stage_clever(
+    work: duckdb.DuckDBPyConnection,
+    client: CleverClient,
+    plan: clever_events.Plan,
+    run_id: int,
+    district_id: str,
+    page_size: int,
+    progress: ProgressCallback | None,
+    timings: Timings,
+) -> tuple[dict[str, int], clever_events.Plan]:
+    """Stage by the plan: the events since the cursor, or (also when Clever refuses them midway)
+    every record."""
+    if plan.mode is SyncMode.EVENTS:
+        report = progress or (lambda _p: None)
+        started, received = time.perf_counter(), 0
+        try:
+            feed = clever_events.since(
+                client, plan.start or "", page_size=page_size, envelope=EnvelopeReader()
+            )
+            for page in prefetched(feed):
+                with timings.phase("stage"):
+                    events.receive(work, run_id, page.number, page.body)
+                received += page.count
+                report(Progress("events", "Clever events", 1, 1, page.number, received))
+        except (RequestRejected, UnexpectedResponse) as exc:
+            events.discard(work, run_id)
+            plan = clever_events.fallback(client, exc)
+        else:
+            with timings.phase("stage"):
+                applied = events.apply(work, run_id, district_id)
+                counts = staged_counts(work, run_id)
+            timings["fetch"] = time.perf_counter() - started - timings.get("stage", 0.0)
+            report(Progress("events", "Clever events", 1, 1, 0, received, done=True))
+            return counts, clever_events.applied(plan, applied.events, applied.last)
+    counts = fetch(
+        work, client, run_id, district_id, page_size=page_size, progress=progress, timings=timings
+    )
+    return counts, plan
 
 
 def _unshared(con: duckdb.DuckDBPyConnection, run_id: int) -> int:

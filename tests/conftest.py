@@ -52,6 +52,7 @@ def _no_real_configuration(monkeypatch, tmp_path_factory):
         "CLEVER_OAUTH_BASE",
         "MGI_DB",
         "MGI_DUCKDB_MEMORY",
+        "MGI_DUCKDB_RUN_MEMORY",
     ):
         monkeypatch.delenv(name, raising=False)
     for name in list(os.environ):

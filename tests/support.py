@@ -18,6 +18,7 @@ import contextlib
 import copy
 import json
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -217,13 +218,17 @@ def serve(
     *,
     page_size: int | None = None,
     fail: tuple[str, int, int] | None = None,
+    events: Feed | None = None,
 ) -> None:
     """Register the district as Clever's paged list endpoints.
 
     page_size splits each list into pages linked by `next` (the client must then be asked for
     the same page size). fail=("students", 3, 401) answers that status for that page instead.
+    `events` serves an events feed; without one, the events endpoint answers 404 as for a
+    district that has not enabled events (so every sync is a full one).
     """
     mock = rsps or responses
+    serve_events(events if events is not None else Feed(refuse=404), mock)
     for name, path, role in (
         ("schools", "/schools", None),
         ("students", "/users", "student"),
@@ -256,6 +261,96 @@ def serve(
         # Later pages first: responses takes the first registration that matches.
         for _number, matchers, answer in sorted(registrations, key=lambda r: -r[0]):
             mock.get(f"{API}/v3.0{path}", match=matchers, **answer)
+
+
+# --- Clever's events feed ---------------------------------------------------------------------
+
+USER_KINDS = ("students", "teachers")
+RECORD_KINDS = {"schools": ("schools",), "users": USER_KINDS, "sections": ("sections",)}
+RECORD_KINDS |= {"terms": ("terms",), "courses": ("courses",)}
+
+
+def event(n: int, kind: str, record: dict[str, Any]) -> dict[str, Any]:
+    """Event number `n` of the feed (ids ascend with n), carrying `record` as its object."""
+    return {
+        "id": hex_id("e0", n),
+        "type": kind,
+        "created": "2026-01-12T06:00:00.000Z",
+        "data": {"object": record},
+    }
+
+
+def events_between(before: District, after: District, first: int = 1) -> list[dict[str, Any]]:
+    """The events Clever would write for `before` becoming `after`, numbered from `first`:
+    derived from the difference of the two districts' records, never written by hand."""
+    found = []
+    for record_type, kinds in RECORD_KINDS.items():
+        was = {r["id"]: r for kind in kinds for r in getattr(before, kind)}
+        now = {r["id"]: r for kind in kinds for r in getattr(after, kind)}
+        for record_id in sorted(was.keys() | now.keys()):
+            if record_id not in was:
+                found.append((f"{record_type}.created", now[record_id]))
+            elif record_id not in now:
+                found.append((f"{record_type}.deleted", was[record_id]))
+            elif was[record_id] != now[record_id]:
+                found.append((f"{record_type}.updated", now[record_id]))
+    return [event(first + i, kind, record) for i, (kind, record) in enumerate(found)]
+
+
+@dataclass
+class Feed:
+    """An events feed as Clever serves it: paged by starting_after / ending_before ("last").
+
+    `refuse` answers every events request with that status (events not enabled); `forgotten`
+    ids answer 404 on /events/{id} (fallen off the feed); `reject_after` answers 400 to paging
+    from those cursors."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    refuse: int | None = None
+    forgotten: set[str] = field(default_factory=set)
+    reject_after: set[str] = field(default_factory=set)
+    requests: list[str] = field(default_factory=list)
+
+    def answer(self, request: Any) -> tuple[int, dict[str, str], str]:
+        from urllib.parse import parse_qs, urlsplit
+
+        parts = urlsplit(request.url)
+        self.requests.append(f"{parts.path}?{parts.query}")
+        if self.refuse is not None:
+            return self._json(self.refuse, {"message": "Events are not enabled for this district."})
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        ids = [e["id"] for e in self.events]
+        if parts.path.rstrip("/") != "/v3.0/events":
+            wanted = parts.path.rsplit("/", 1)[-1]
+            if wanted in self.forgotten or wanted not in ids:
+                return self._json(404, {"message": "Resource not found"})
+            return self._json(200, {"data": self.events[ids.index(wanted)]})
+        limit = int(query.get("limit", 100))
+        after, before = query.get("starting_after"), query.get("ending_before")
+        if after in self.reject_after:
+            return self._json(400, {"message": "starting_after is not a valid event id"})
+        if before is not None and after is None:
+            end = len(ids) if before == "last" else sum(i < before for i in ids)
+            page = self.events[max(0, end - limit) : end]
+        else:
+            page = [e for e in self.events if after is None or e["id"] > after][:limit]
+        links = [{"rel": "self", "uri": "/v3.0/events"}]
+        if page and len(page) == limit:
+            links.append({"rel": "next", "uri": f"/v3.0/events?starting_after={page[-1]['id']}"})
+        items = [{"data": e, "uri": f"/v3.0/events/{e['id']}"} for e in page]
+        return self._json(200, {"data": items, "links": links})
+
+    @staticmethod
+    def _json(status: int, body: Any) -> tuple[int, dict[str, str], str]:
+        return status, {"Content-Type": "application/json"}, json.dumps(body)
+
+
+def serve_events(feed: Feed, rsps: Any = None) -> None:
+    """Register `feed` as /v3.0/events and /v3.0/events/{id}."""
+    mock = rsps or responses
+    mock.add_callback(
+        responses.GET, re.compile(rf"{re.escape(API)}/v3\.0/events(/[^?]*)?(\?.*)?$"), feed.answer
+    )
 
 
 # --- real recorded Clever answers (tests/fixtures/clever-recorded, MIT; see SOURCES.md there) -

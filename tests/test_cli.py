@@ -99,6 +99,9 @@ def test_demo_round_trip(db, params_file, capsys):
         "guards",
         "message",
         "digest",
+        "mode",
+        "mode_reason",
+        "events_applied",
     }
     assert out["status"] == "staged"
     assert out["issues"]["error"] == 0

@@ -254,8 +254,8 @@ def test_a_sync_killed_mid_fetch_is_never_staged_and_does_not_block_the_next(
     with store.opened(path) as con:
         parameters.save(con, DEMO_DISTRICT_ID, Parameters())
     district = DemoDistrict(students=300)
-    # One page per entity: the 5th data request (students) hangs, after schools, terms,
-    # courses and teachers are staged.
+    # One page per entity: the 5th data request (teachers) hangs, after the events feed's
+    # latest id is read and schools, terms and courses are staged.
     server = make_server(district, faults=["slow=30"])
     with running(server) as base:
         process = subprocess.Popen(
@@ -276,7 +276,7 @@ def test_a_sync_killed_mid_fetch_is_never_staged_and_does_not_block_the_next(
         deadline = time.monotonic() + 30
         while server.faults.fired["slow"] < 1 and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert server.faults.fired["slow"] == 1, "the sync never reached the students"
+        assert server.faults.fired["slow"] == 1, "the sync never reached the teachers"
         process.kill()
         process.communicate(timeout=30)
 
@@ -291,7 +291,7 @@ def test_a_sync_killed_mid_fetch_is_never_staged_and_does_not_block_the_next(
                 ).fetchone()[0]
                 for e in ENTITIES
             }
-        assert staged["teachers"] == district.counts()["teachers"] and staged["students"] == 0
+        assert staged["courses"] == district.counts()["courses"] and staged["teachers"] == 0
         with pytest.raises(MergeRefused, match="is still running"):
             merge.approve(con, killed)
 

@@ -292,9 +292,10 @@ class Outcome:
     sleeps: list[float]
 
 
-def sync_with(con, *faults: str, read_timeout: float = 5.0) -> Outcome:
+def sync_with(con, *faults: str, read_timeout: float = 5.0, full: bool = True) -> Outcome:
     """One real sync against the demo server running with these faults; the client's backoff
-    and rate-limit waits go to a FakeClock that the server's minute windows also follow."""
+    and rate-limit waits go to a FakeClock that the server's minute windows also follow. A full
+    pull by default (the faults fire on the Nth data request; an events sync makes only a few)."""
     clock = FakeClock(START)
     server = make_server(DISTRICT, faults=faults, clock=clock)
     with running(server) as base:
@@ -306,6 +307,7 @@ def sync_with(con, *faults: str, read_timeout: float = 5.0) -> Outcome:
             clock=clock,
             sleep=clock.sleep,
             timeout=(5.0, read_timeout),
+            full=full,
         )
     return Outcome(result, dict(server.faults.fired), clock.sleeps)
 
@@ -412,3 +414,11 @@ def test_every_fault_at_once_never_stages_a_partial_run(reference_db, reference)
     )
     assert assert_complete_or_cleanly_failed(reference_db, outcome, reference, before) == "failed"
     assert "refused the district token" in outcome.result.message
+
+
+def test_an_events_sync_through_faults_stages_what_a_clean_sync_does(reference_db, reference):
+    before = roster_snapshot(reference_db, with_merges=True)
+    outcome = sync_with(reference_db, "5xx=2", "truncated-json", full=False)
+    assert outcome.result.mode == "events", outcome.result.message
+    assert assert_complete_or_cleanly_failed(reference_db, outcome, reference, before) == "staged"
+    assert outcome.fired["5xx"] + outcome.fired["truncated-json"] >= 1

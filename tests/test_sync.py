@@ -17,11 +17,13 @@ from tests.support import (
     API,
     DISTRICT_ID,
     SETTINGS,
+    Feed,
     recorded_body,
     recorded_interactions,
     recorded_records,
     roster_snapshot,
     serve,
+    serve_events,
     small_district,
     staging_of,
     student,
@@ -204,6 +206,7 @@ RECORDED_DISTRICT = "58da8a43cc70ab00017a1a87"
 def serve_recorded(rsps: responses.RequestsMock) -> None:
     """The recorded pages, each at the URL its next link names; the last next link (beyond the
     recording) answers an empty page, as Clever does after a full page."""
+    serve_events(Feed(refuse=404), rsps)  # the recording has no events for this district
     teachers = [u for u in recorded_records("client__section_users") if "teacher" in u["roles"]]
     rsps.get(
         f"{API}/v3.0/users",

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from mgi_roster.demo import events
 from mgi_roster.demo.district import DemoDistrict, _dumps
 from mgi_roster.demo.ids import (
     _COURSE,
@@ -109,6 +110,7 @@ def _rate_headers(limit: int, remaining: int, window: int) -> dict[str, str]:
 _JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store"}
 _LIST_PATH = re.compile(r"/v3\.0/(districts|schools|users|sections|terms|courses)/?")
 _ONE_PATH = re.compile(r"/v3\.0/(districts|schools|users|sections|terms|courses)/([^/]+)/?")
+_EVENTS_PATH = re.compile(r"/v3\.0/events(?:/([^/]+))?/?")
 _CODES_FOR = {
     "schools": {_SCHOOL},
     "users": {_TEACHER, _STUDENT},
@@ -217,7 +219,35 @@ def _route(district: DemoDistrict, path: str, query: Mapping[str, Sequence[str]]
     single = _ONE_PATH.fullmatch(path)
     if single:
         return _single(district, single.group(1), single.group(2).lower())
+    feed = _EVENTS_PATH.fullmatch(path)
+    if feed:
+        return _events(district, path, query, feed.group(1))
     return None
+
+
+def _events(
+    district: DemoDistrict, path: str, query: Mapping[str, Sequence[str]], event_id: str | None
+) -> str:
+    """/v3.0/events (paged by starting_after / ending_before, which may be "last") and
+    /v3.0/events/{id}: the feed demo/events.py derives from the SIS days."""
+    if event_id is not None:
+        found = events.find(district, event_id.lower())
+        if found is None:
+            raise _HttpError(404, "Resource not found")
+        links = [{"rel": "self", "uri": path}]
+        return f'{{"data":{found.json()},"links":{_dumps(links)}}}'
+    limit = _limit(query)
+    after = _cursor(query, "starting_after")
+    before = "last" if _one(query, "ending_before") == "last" else _cursor(query, "ending_before")
+    page = events.page(district, after, before, limit)
+    items = ",".join(f'{{"data":{e.json()},"uri":"/v3.0/events/{e.id}"}}' for e in page)
+    links = [{"rel": "self", "uri": _self_uri(path, query)}]
+    backwards = before is not None and after is None
+    if page and after is not None:
+        links.append({"rel": "prev", "uri": _self_uri(path, query, ending_before=page[0].id)})
+    if page and (len(page) == limit or backwards):
+        links.append({"rel": "next", "uri": _self_uri(path, query, starting_after=page[-1].id)})
+    return f'{{"data":[{items}],"links":{_dumps(links)}}}'
 
 
 def _self_uri(path: str, query: Mapping[str, Sequence[str]], **cursor: str) -> str:

@@ -26,7 +26,8 @@ def runs(
 ) -> list[dict[str, Any]]:
     cursor = con.execute(
         """SELECT run_id, district_id, trigger, status, started_at, finished_at, counts, errors, warnings,
-                  changes, guards, message, demo_day, decided_by, decided_at
+                  changes, guards, message, demo_day, decided_by, decided_at, mode, mode_reason,
+                  events_applied
            FROM runs WHERE district_id = ? ORDER BY run_id DESC LIMIT ?""",
         [district_id, limit],
     )
@@ -36,7 +37,8 @@ def runs(
 def run(con: duckdb.DuckDBPyConnection, run_id: int) -> dict[str, Any] | None:
     cursor = con.execute(
         """SELECT run_id, district_id, trigger, status, started_at, finished_at, counts, errors, warnings,
-                  changes, guards, message, demo_day, decided_by, decided_at, roster_version
+                  changes, guards, message, demo_day, decided_by, decided_at, roster_version, mode,
+                  mode_reason, events_applied
            FROM runs WHERE run_id = ?""",
         [run_id],
     )

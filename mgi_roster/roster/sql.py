@@ -89,6 +89,16 @@ def school_names() -> str:
         ) GROUP BY id)"""
 
 
+def seen(entity: Entity) -> str:
+    """The district's current rows that the latest merged sync saw: what the source held then.
+    Archived rows and rows kept while absent (`last_seen_run` set) are not in it. An events sync
+    (staging/events.py) starts from these rows, as a full pull would find them."""
+    return (
+        f"(SELECT * FROM {roster_table(entity)} WHERE district_id = $district "
+        "AND valid_to IS NULL AND NOT archived AND last_seen_run IS NULL)"
+    )
+
+
 def latest_merge_run(*, bounded: bool = False) -> str:
     """The run of the district's latest merge in force (up to `$version` when `bounded`)."""
     bound = " AND version <= $version" if bounded else ""

@@ -263,6 +263,12 @@ def _json_object(text: str) -> dict[str, Any]:
 
 
 def _rejected(status: int, where: str, response: requests.Response) -> CleverError:
+    error = _rejection(status, where, response)
+    error.status = status  # callers that decide on it (the events feed) need not read sentences
+    return error
+
+
+def _rejection(status: int, where: str, response: requests.Response) -> CleverError:
     if status == 413:
         return RequestRejected(
             f"Clever refused the page size for {where} (HTTP 413): the limit is 10,000 records a page."
@@ -320,6 +326,15 @@ class CleverClient:
                 "the MGI: ask it to check the MGI app in its Clever dashboard."
             )
         return districts[0]
+
+    def get(self, path: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """One JSON answer of the Data API (e.g. "/events/<id>"), with the district token."""
+        return self._http.get_json(
+            f"{self.api_base}{API_VERSION}{path}",
+            params=params,
+            auth=self._auth,
+            unauthorized=_token_revoked,
+        )
 
     def has_records(self, path: str, params: Mapping[str, str] | None = None) -> bool:
         """Whether a list endpoint holds any record the token can see (one record fetched)."""

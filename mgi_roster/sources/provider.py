@@ -137,10 +137,13 @@ class Provider(Protocol):
 
 @dataclass
 class CleverProvider:
-    """Clever API v3.0: every fetched entity streamed page by page (sync.fetch)."""
+    """Clever API v3.0: the events since the latest merge applied to its roster, or every
+    fetched entity streamed page by page (sync.fetch), as `plan` says (sources/clever_events.py);
+    after `stage`, `plan` is what the run did (a refusal midway falls back to a full pull)."""
 
     client: CleverClient
-    page_size: int = clever.MAX_PAGE_SIZE
+    page_size: int
+    plan: Any  # clever_events.Plan
     kind: ProviderKind = ProviderKind.CLEVER
 
     def stage(
@@ -154,15 +157,10 @@ class CleverProvider:
     ) -> dict[str, int]:
         from mgi_roster import sync
 
-        return sync.fetch(
-            con,
-            self.client,
-            run_id,
-            district_id,
-            page_size=self.page_size,
-            progress=progress,
-            timings=timings,
+        counts, self.plan = sync.stage_clever(
+            con, self.client, self.plan, run_id, district_id, self.page_size, progress, timings
         )
+        return counts
 
 
 def _stage_raw(

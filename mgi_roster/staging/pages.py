@@ -16,18 +16,18 @@ from mgi_roster.roster.sql import q
 from mgi_roster.roster.sql import staging_table as stg
 from mgi_roster.sources.clever import Envelope
 
-
-def _page_docs(entity: Entity) -> str:
-    """SQL yielding one `doc` per record of a page body bound as $body: the `data` of each item
-    of the list envelope, as the client counts them (an item without one is skipped)."""
-    return "SELECT doc FROM (SELECT unnest(json_extract($body::JSON, '$.data[*].data')) AS doc) WHERE doc IS NOT NULL"
+# SQL yielding one `doc` per record of a page body bound as $body: the `data` of each item of
+# the list envelope, as the client counts them (an item without one is skipped). Another source
+# of records in the same shape (the objects of Clever's events: staging/events.py) passes its
+# own query yielding `doc`, and is flattened by the very same SQL.
+PAGE_DOCS = "SELECT doc FROM (SELECT unnest(json_extract($body::JSON, '$.data[*].data')) AS doc) WHERE doc IS NOT NULL"
 
 
 def _paths_sql(paths: list[str]) -> str:
     return "[" + ", ".join(f"'{p}'" for p in paths) + "]"
 
 
-def _flatten_sql(entity: Entity) -> tuple[str, str]:
+def _flatten_sql(entity: Entity, docs: str = PAGE_DOCS) -> tuple[str, str]:
     """(column expressions, FROM clause) reading every column of a page's records.
 
     Each record is parsed once: all text paths come out of one json_extract_string call (`t`),
@@ -67,17 +67,19 @@ def _flatten_sql(entity: Entity) -> tuple[str, str]:
     reads = [f"json_extract_string(doc, {_paths_sql(text_paths)}) AS t"]
     if json_paths:
         reads.append(f"json_extract(doc, {_paths_sql(json_paths)}) AS j")
-    source = f"(SELECT {', '.join(reads)} FROM ({_page_docs(entity)})){where}"
+    source = f"(SELECT {', '.join(reads)} FROM ({docs})){where}"
     return ", ".join(expressions), source
 
 
-def _stage_sql(entity: Entity) -> str:
+def stage_sql(entity: Entity, docs: str = PAGE_DOCS) -> str:
+    """INSERT of the records `docs` yields (one JSON `doc` each) into the entity's staging."""
     names = ", ".join(q(c.name) for c in entity.columns)
-    values, source = _flatten_sql(entity)
+    values, source = _flatten_sql(entity, docs)
     return f"INSERT INTO {stg(entity)} (run_id, district_id, {names}) SELECT $run, $district, {values} FROM {source}"
 
 
-def _enrollments_sql() -> str:
+def enrollments_sql(docs: str = PAGE_DOCS) -> str:
+    """INSERT of the enrollments named by the sections `docs` yields."""
     # sections.students and sections.teachers become (section, user, role) rows. Ids the token
     # cannot see stay in: validation reports them as sharing findings, not failures.
     parts = [
@@ -86,7 +88,7 @@ def _enrollments_sql() -> str:
     ]
     return (
         "WITH sections AS (SELECT NULLIF(json_extract_string(j[1], '$'), '') AS id, j FROM "
-        f"(SELECT json_extract(doc, ['$.id', '$.students', '$.teachers']) AS j FROM ({_page_docs(SECTIONS)}))) "
+        f"(SELECT json_extract(doc, ['$.id', '$.students', '$.teachers']) AS j FROM ({docs}))) "
         f"INSERT INTO {stg(ENROLLMENTS)} (run_id, district_id, section_id, user_id, role) "
         f"SELECT $run, $district, section_id, user_id, role FROM ({' UNION ALL '.join(parts)}) "
         "WHERE user_id IS NOT NULL AND user_id <> ''"
@@ -112,7 +114,9 @@ class EnvelopeReader:
     def __call__(self, text: str) -> Envelope:
         con = getattr(self._local, "con", None)
         if con is None:
-            con = self._local.con = duckdb.connect()
+            # Small and single-threaded: it parses one page at a time beside the sync's own
+            # DuckDB, whose memory is bounded too (staging/runfile.py).
+            con = self._local.con = duckdb.connect(config={"memory_limit": "128MB", "threads": 1})
         try:
             row = con.execute(self.SQL, {"body": text}).fetchone()
         except duckdb.Error as exc:  # text DuckDB cannot even take as JSON
@@ -123,8 +127,8 @@ class EnvelopeReader:
         return Envelope(count=int(row[1] or 0), links=links if isinstance(links, list) else [])
 
 
-STAGE_SQL = {e.name: _stage_sql(e) for e in FETCHED}
-ENROLLMENTS_SQL = _enrollments_sql()
+STAGE_SQL = {e.name: stage_sql(e) for e in FETCHED}
+ENROLLMENTS_SQL = enrollments_sql()
 
 
 def stage_page(

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -36,6 +37,7 @@ from mgi_roster.entities import ENTITIES, SCHOOLS
 from mgi_roster.errors import MergeRefused
 from mgi_roster.kinds import RunStatus
 from mgi_roster.roster import sql
+from mgi_roster.settings import StoreSettings
 from mgi_roster.store import configure, database_path, execute
 
 # The tables a run's file holds, all shaped like the main store's tables of the same name
@@ -98,7 +100,7 @@ def create(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> Pat
     path = directory / f"{stem}.duckdb"
     for leftover in (path, path.with_suffix(".duckdb.wal")):
         leftover.unlink(missing_ok=True)
-    with attached(con, path, read_only=False) as run:
+    with bounded(con), attached(con, path, read_only=False) as run:
         for entity in ENTITIES:
             staging = sql.staging_table(entity)
             con.execute(f"CREATE TABLE {run}.{staging} AS SELECT * FROM {staging} LIMIT 0")
@@ -113,21 +115,70 @@ def create(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> Pat
     return path
 
 
+# What a run's DuckDB may cache, MGI_DUCKDB_RUN_MEMORY (128 MB by default). A sync must fit a
+# small machine beside the dashboard: with the interpreter, pandas and pandera (~170 MB) and the
+# pages in flight, a million-student sync stays near 400 MB; what does not fit spills to the
+# run's temporary folder. 96 MB is too little for a million students (a DuckDB operator that
+# cannot spill runs out); a larger district may need more.
+RUN_THREADS = 1  # the other core parses the next page (the prefetching thread) or serves pages
+
+
+def run_memory() -> int:
+    """MB a run's DuckDB may cache (never more than the store's own bound)."""
+    settings = StoreSettings()
+    return min(settings.duckdb_run_memory, settings.duckdb_memory)
+
+
+def temp_folder(path: Path) -> Path:
+    """Where the run's DuckDB spills: beside its file, removed with it."""
+    return path.with_name(path.name + ".tmp")
+
+
+def tune(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Bound a run's DuckDB: memory (spilling beside the run's file), threads, and no promise
+    of insertion order (which makes DuckDB hold rows back to keep it; every reader of staging
+    orders or keys what it reads)."""
+    configure(con, run_memory())
+    con.execute(f"SET threads = {max(1, min(RUN_THREADS, os.cpu_count() or 1))}")
+    con.execute("SET preserve_insertion_order = false")
+    con.execute(f"SET temp_directory = {_literal(temp_folder(path))}")
+
+
+@contextlib.contextmanager
+def bounded(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """The main store's memory bounded like a run's while it copies the roster into the run's
+    file or the findings back (a sync's process stays small), then as it was."""
+    row = con.execute(
+        "SELECT current_setting('memory_limit'), current_setting('preserve_insertion_order')"
+    ).fetchone()
+    configure(con, run_memory())
+    # Copying millions of rows in order would hold them back in memory; nothing reads them in
+    # insertion order.
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        if row:
+            con.execute(f"SET memory_limit = '{row[0]}'")
+            con.execute(f"SET preserve_insertion_order = {str(row[1]).lower()}")
+
+
 @contextlib.contextmanager
 def opened(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """The run's own file, for fetching, staging, validating and diffing."""
     con = duckdb.connect(str(path))
     try:
-        configure(con)
+        tune(con, path)
         yield con
     finally:
         con.close()
+        shutil.rmtree(temp_folder(path), ignore_errors=True)
 
 
 def publish(con: duckdb.DuckDBPyConnection, run_id: int, path: Path) -> None:
     """Copy the run's findings and staged schools into the main store (inside the caller's
     transaction, which also records the run's outcome)."""
-    with attached(con, path) as run:
+    with bounded(con), attached(con, path) as run:
         for table in FINDINGS:
             con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
             con.execute(
@@ -169,6 +220,7 @@ def remove(path: Path | None) -> None:
     for file in (path, path.with_name(path.name + ".wal")):
         with contextlib.suppress(FileNotFoundError, PermissionError):
             file.unlink()
+    shutil.rmtree(temp_folder(path), ignore_errors=True)
 
 
 def sweep(con: duckdb.DuckDBPyConnection) -> list[Path]:

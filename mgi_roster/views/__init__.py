@@ -64,6 +64,7 @@ from mgi_roster.views.runs import (
     audit_table,
     counts_table,
     merges_table,
+    mode_label,
     run_choices,
     runs_table,
 )
@@ -121,6 +122,7 @@ __all__ = [
     "roster_page",
     "roster_stamp",
     "run_choices",
+    "mode_label",
     "runs_table",
     "section_sizes",
     "sharing",

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import duckdb
 import pandas as pd
 
 from mgi_roster.entities import ENTITIES
+from mgi_roster.kinds import SyncMode
 from mgi_roster.roster import history
 from mgi_roster.views.paging import (
     CHANGE_SUMMARY,
@@ -41,6 +43,7 @@ def runs_table(con: duckdb.DuckDBPyConnection, district_id: str) -> pd.DataFrame
                 "run": run["run_id"],
                 "status": run["status"],
                 "trigger": run["trigger"],
+                "mode": mode_label(run),
                 "started": run["started_at"],
                 "finished": run["finished_at"],
                 "records": sum(counts.values()) if counts else None,
@@ -53,6 +56,15 @@ def runs_table(con: duckdb.DuckDBPyConnection, district_id: str) -> pd.DataFrame
             }
         )
     return pd.DataFrame(rows)
+
+
+def mode_label(run: dict[str, Any]) -> str | None:
+    """How a run learned the roster: "full", or "events (N)" with the events it applied."""
+    if not run.get("mode"):
+        return None
+    if run["mode"] == SyncMode.EVENTS:
+        return f"events ({run.get('events_applied') or 0:,})"
+    return str(run["mode"])
 
 
 def merges_table(con: duckdb.DuckDBPyConnection, district_id: str) -> pd.DataFrame:

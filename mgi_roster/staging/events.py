@@ -1,0 +1,136 @@
+"""Staging from Clever's events: the roster of the latest merge, with the events since applied.
+
+An events run stages what a full pull would have found, without pulling it: the rows the
+latest merged sync saw (`roster.sql.seen`, from the snapshot already in the run's file), minus
+every record an event touched, plus the newest state of each touched record. Everything after
+staging (validation, diff, review, merge) then runs unchanged, so an events run and a full run
+of the same day produce the same changes.
+
+Set-based, in two statements per entity:
+
+1. every page of events goes into `clever_events` as it arrives (one statement per page: the
+   event's position in the feed, its type split into record type and action, the record id and
+   the record itself, `data.object`);
+2. per record, the newest event wins (`events_latest`: its position in the feed): applying
+   events in order is keeping the last one, since each carries the whole record. A
+   `*.deleted` record is absent from staging; a `users.*` record is a student and/or a teacher
+   by the roles it holds, as `/users?role=` lists it; a section's `students` and `teachers`
+   arrays are its enrollments. Replaying an event changes nothing.
+
+The objects are flattened by staging/pages.py's SQL made from entities.py, the very statements
+that flatten a list page: an event's `data.object` is the record a list endpoint sends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from mgi_roster.entities import ENROLLMENTS, FETCHED, SECTIONS, Entity
+from mgi_roster.roster import sql
+from mgi_roster.staging.pages import enrollments_sql, stage_sql
+from mgi_roster.store import execute
+
+# The record type of Clever's event types ("users.updated" → "users") each entity is read from.
+RECORD_TYPES: dict[str, str] = {e.name: (e.endpoint or "").strip("/") for e in FETCHED}
+ACTIONS = ("created", "updated")  # an object to stage; "deleted": absent
+PAGE_SPAN = 1_000_000  # positions per page: more than any page's events
+
+_TABLE = """CREATE TABLE IF NOT EXISTS clever_events (
+    run_id INTEGER NOT NULL, seq BIGINT NOT NULL, event_id VARCHAR, record_type VARCHAR,
+    action VARCHAR, record_id VARCHAR, object JSON)"""
+
+_PAGE = f"""INSERT INTO clever_events
+    SELECT $run, $page * {PAGE_SPAN} + i, json_extract_string(e, '$.id'),
+           split_part(t, '.', 1), split_part(t, '.', 2),
+           NULLIF(json_extract_string(e, '$.data.object.id'), ''), json_extract(e, '$.data.object')
+    FROM (SELECT e, i, json_extract_string(e, '$.type') AS t
+          FROM (SELECT unnest(events) AS e, unnest(range(len(events))) AS i
+                FROM (SELECT json_extract($body::JSON, '$.data[*].data') AS events)))"""
+
+# The newest event of each record, by its place in the feed. Keys and positions only (the
+# objects stay where they are, read once by the flattening): small enough for any memory bound,
+# and a table of the run's file, not a temporary one, so DuckDB can spill it.
+_LATEST = f"""CREATE OR REPLACE TABLE events_latest AS
+    SELECT record_type, record_id, max(seq) AS seq FROM clever_events
+    WHERE run_id = $run AND record_id IS NOT NULL
+      AND record_type IN ({", ".join(f"'{t}'" for t in sorted(set(RECORD_TYPES.values())))})
+    GROUP BY ALL"""
+
+
+@dataclass(frozen=True)
+class Applied:
+    events: int  # events read of the record types the roster holds
+    read: int  # every event read (districts.*, resources.* are not the roster's)
+    last: str | None  # the newest event id read: the run's position in the feed
+
+
+def _touched(record_type: str) -> str:
+    return f"SELECT record_id FROM events_latest WHERE record_type = '{record_type}'"
+
+
+# The newest created/updated objects of one record type, set aside before they are flattened:
+# flattening straight out of a semi-join with the feed kept the events' JSON in memory (a
+# million-student night's is 90 MB) and ran out of a run's bound; from a table it streams.
+_DOCS = f"""CREATE OR REPLACE TABLE events_docs AS
+    SELECT object AS doc FROM clever_events
+    WHERE run_id = $run AND action IN ({", ".join(f"'{a}'" for a in ACTIONS)})
+      AND object IS NOT NULL
+      AND seq IN (SELECT seq FROM events_latest WHERE record_type = $type)"""
+DOCS = "SELECT doc FROM events_docs"
+
+
+def _kept_sql(entity: Entity, key: str, record_type: str) -> str:
+    """The rows the latest merged sync saw that no event touched, into staging."""
+    names = ", ".join(sql.q(c) for c in entity.column_names)
+    return (
+        f"INSERT INTO {sql.staging_table(entity)} (run_id, district_id, {names}) "
+        f"SELECT $run, $district, {names} FROM {sql.seen(entity)} "
+        f"WHERE {sql.q(key)} NOT IN ({_touched(record_type)})"
+    )
+
+
+KEPT_SQL = {e.name: _kept_sql(e, "id", RECORD_TYPES[e.name]) for e in FETCHED}
+KEPT_ENROLLMENTS_SQL = _kept_sql(ENROLLMENTS, "section_id", RECORD_TYPES[SECTIONS.name])
+STAGE_SQL = {e.name: stage_sql(e, DOCS) for e in FETCHED}
+ENROLLMENTS_SQL = enrollments_sql(DOCS)
+
+
+def receive(con: duckdb.DuckDBPyConnection, run_id: int, number: int, body: str) -> None:
+    """Keep one page of events (page `number`, 1-based, in feed order)."""
+    con.execute(_TABLE)
+    con.execute(_PAGE, {"run": run_id, "page": number, "body": body})
+
+
+def apply(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> Applied:
+    """Stage the rows of the latest merge with the received events applied (see the module)."""
+    con.execute(_TABLE)
+    args = {"run": run_id, "district": district_id}
+    execute(con, _LATEST, args)
+    for record_type in dict.fromkeys(RECORD_TYPES.values()):
+        execute(con, _DOCS, args | {"type": record_type})
+        for entity in FETCHED:
+            if RECORD_TYPES[entity.name] == record_type:
+                execute(con, KEPT_SQL[entity.name], args)
+                execute(con, STAGE_SQL[entity.name], args)
+        if record_type == RECORD_TYPES[SECTIONS.name]:
+            execute(con, KEPT_ENROLLMENTS_SQL, args)
+            execute(con, ENROLLMENTS_SQL, args)
+    con.execute("DROP TABLE events_docs")
+    con.execute("DROP TABLE events_latest")
+    types = ", ".join(f"'{t}'" for t in sorted(set(RECORD_TYPES.values())))
+    row = con.execute(
+        f"""SELECT count(*) FILTER (WHERE record_type IN ({types})), count(*),
+                   arg_max(event_id, seq)
+            FROM clever_events WHERE run_id = ?""",
+        [run_id],
+    ).fetchone()
+    assert row is not None
+    return Applied(events=int(row[0]), read=int(row[1]), last=row[2])
+
+
+def discard(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
+    """Forget the events received (the run falls back to a full pull)."""
+    con.execute(_TABLE)
+    con.execute("DELETE FROM clever_events WHERE run_id = ?", [run_id])
