@@ -119,3 +119,28 @@ def test_oneroster_secrets_come_from_the_environment_only(monkeypatch):
     found = OneRosterSettings.from_env()
     assert found.configured and found.endpoint == "https://sis.example.org/ims/oneroster/v1p2"
     assert "s3cret" not in repr(found)
+
+
+def test_the_mapping_may_use_more_than_a_run_then_puts_its_bound_back(fresh_db, monkeypatch):
+    # A user's schools are one aggregation DuckDB cannot spill: the mapping raises a run's
+    # bound to MAPPING_MEMORY_MB for its length (a million users need it), then restores it.
+    from mgi_roster.sources import provider
+    from mgi_roster.sync import Timings
+
+    assert provider._megabytes(("122.0 MiB",)) == 122
+    assert provider._megabytes(("1.5 GiB",)) == 1536
+    assert provider._megabytes(None) == 0
+    fresh_db.execute("SET memory_limit = '128MB'")
+    seen = []
+    from mgi_roster.sources.oneroster import mapping
+
+    original = mapping.stage
+
+    def watching(con, *args, **kwargs):
+        seen.append(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+        return original(con, *args, **kwargs)
+
+    monkeypatch.setattr(mapping, "stage", watching)
+    provider._stage_raw(fresh_db, 1, "d", "1.1", None, None, Timings())
+    assert provider._megabytes((seen[0],)) >= provider.MAPPING_MEMORY_MB - 12
+    assert fresh_db.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "122.0 MiB"

@@ -180,10 +180,37 @@ def _stage_raw(
         if progress is not None:
             progress(Progress(entity.name, entity.label, step, len(ENTITIES), 1, count, done=True))
 
+    row = con.execute("SELECT current_setting('memory_limit')").fetchone()
     with timings.phase("stage"):
-        return mapping.stage(
-            con, run_id, district_id, "1.2" if version == "1.2" else "1.1", modes, on_entity=report
-        )
+        # A user's schools are gathered in one aggregation that DuckDB cannot spill: at a
+        # million users it needs more than a run's 128 MB (MGI_DUCKDB_RUN_MEMORY), so the
+        # mapping may use MAPPING_MEMORY_MB (measured in benchmarks/RESULTS.md), then the
+        # run's bound is put back.
+        con.execute(f"SET memory_limit = '{max(MAPPING_MEMORY_MB, _megabytes(row))}MB'")
+        try:
+            return mapping.stage(
+                con,
+                run_id,
+                district_id,
+                "1.2" if version == "1.2" else "1.1",
+                modes,
+                on_entity=report,
+            )
+        finally:
+            if row:
+                con.execute(f"SET memory_limit = '{row[0]}'")
+
+
+MAPPING_MEMORY_MB = 256
+
+
+def _megabytes(row: tuple[Any, ...] | None) -> int:
+    """A DuckDB memory setting ("122.0 MiB", "1.2 GiB") in MB, rounded down; 0 when unknown."""
+    match = re.match(r"([\d.]+)\s*(KiB|MiB|GiB|KB|MB|GB)", str(row[0]) if row else "")
+    if not match:
+        return 0
+    scale = {"KiB": 1 / 1024, "KB": 1 / 1000, "MiB": 1, "MB": 1, "GiB": 1024, "GB": 1000}
+    return int(float(match.group(1)) * scale[match.group(2)])
 
 
 def check_package_district(con: duckdb.DuckDBPyConnection, district_id: str) -> None:
