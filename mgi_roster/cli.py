@@ -389,6 +389,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _stopped(args, exc, FAILED, "failed")
     except KeyboardInterrupt:
         return FAILED
+    except BrokenPipeError:  # the reader stopped early (`... --json | head`): not an error
+        sys.stderr.close()  # nothing more can be said; keep Python from complaining at exit
+        return OK
 
 
 def _stopped(args: argparse.Namespace, exc: RosterError, code: int, status: str) -> int:
