@@ -24,6 +24,7 @@ the specialist types), which must still be a safe GUID: 1-255 characters of 0-9 
 from __future__ import annotations
 
 import importlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -246,12 +247,20 @@ class OneRosterCsvProvider:
     ) -> dict[str, int]:
         reader = _module("csv")  # orcsv's reader: load_package(con, path) -> Package
 
-        with timings.phase("fetch"):
-            package = reader.load_package(con, self.path)
-        check_package_district(con, district_id)
-        return _stage_raw(
-            con, run_id, district_id, package.version, package.modes, progress, timings
-        )
+        # A package is on disk, not behind a network: its reading and mapping may use every
+        # core (a run keeps to one, so the other can fetch Clever's next page), then one again.
+        row = con.execute("SELECT current_setting('threads')").fetchone()
+        con.execute(f"SET threads = {os.cpu_count() or 1}")
+        try:
+            with timings.phase("fetch"):
+                package = reader.load_package(con, self.path)
+            check_package_district(con, district_id)
+            return _stage_raw(
+                con, run_id, district_id, package.version, package.modes, progress, timings
+            )
+        finally:
+            if row:
+                con.execute(f"SET threads = {int(row[0])}")
 
 
 @dataclass
