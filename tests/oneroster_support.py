@@ -56,8 +56,8 @@ def package_11() -> dict[str, list[dict[str, str]]]:
             {"sourcedId": "s-2", "enabledUser": "true", "orgSourcedIds": "sch-2", "role": "student", "username": "bo",
              "givenName": "Bo", "familyName": "Banks", "identifier": "SIS-2", "grades": "KG"},
             {"sourcedId": "s-3", "status": "tobedeleted", "enabledUser": "true", "orgSourcedIds": "sch-1", "role": "student",
-             "givenName": "Cy", "familyName": "Cole", "identifier": "SIS-3", "grades": "05"},
-            {"sourcedId": "p-1", "enabledUser": "true", "orgSourcedIds": "sch-1", "role": "parent", "givenName": "Pa", "familyName": "Ames"},
+             "username": "cy", "givenName": "Cy", "familyName": "Cole", "identifier": "SIS-3", "grades": "05"},
+            {"sourcedId": "p-1", "enabledUser": "true", "orgSourcedIds": "sch-1", "role": "parent", "username": "pa", "givenName": "Pa", "familyName": "Ames"},
         ],
         "classes": [
             {"sourcedId": "cls-1", "title": "Room 12", "grades": "03", "courseSourcedId": "crs-1", "classCode": "HR-12",
@@ -70,7 +70,7 @@ def package_11() -> dict[str, list[dict[str, str]]]:
         ],
         "demographics": [
             {"sourcedId": "s-1", "birthDate": "2016-02-09", "sex": "female", "white": "true", "asian": "false", "hispanicOrLatinoEthnicity": "false"},
-            {"sourcedId": "s-2", "birthDate": "2020-11-30", "sex": "unspecified", "white": "true", "asian": "true", "hispanicOrLatinoEthnicity": "true"},
+            {"sourcedId": "s-2", "birthDate": "2020-11-30", "sex": "", "white": "true", "asian": "true", "hispanicOrLatinoEthnicity": "true"},
         ],
     }  # fmt: skip
 
@@ -87,10 +87,12 @@ def package_12() -> dict[str, list[dict[str, str]]]:
                           "roleType": "primary" if i == 0 else "secondary", "role": role, "orgSourcedId": org})  # fmt: skip
     p["users"][1]["primaryOrgSourcedId"] = "sch-2"
     p["roles"] = roles
+    p["demographics"][1]["sex"] = "unspecified"  # 1.2's, read as no gender
+
     return p
 
 
-# --- a stand-in for the CSV reader ----------------------------------------------------------
+# --- packages as files ----------------------------------------------------------------------
 
 
 def write_zip(
@@ -113,6 +115,11 @@ def write_zip(
             out = io.StringIO()
             dw = csv.DictWriter(out, fieldnames=list(header), extrasaction="ignore")
             dw.writeheader()
+            if modes.get(name) == "delta":  # a delta row says its status and when it changed
+                records = [
+                    {"status": "active", "dateLastModified": "2026-11-01T00:00:00.000Z", **r}
+                    for r in records
+                ]
             dw.writerows(records)
             z.writestr(f"{name}.csv", out.getvalue())
     return path

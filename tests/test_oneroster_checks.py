@@ -107,3 +107,36 @@ def test_only_oneroster_runs_have_them(seeded_db):
         """SELECT count(*) FROM issues WHERE "check" LIKE 'oneroster%'"""
     ).fetchone()
     assert rows[0] == 0
+
+
+def test_the_readers_value_checks_are_issues_with_their_own_sentences(
+    fresh_db, tmp_path, monkeypatch
+):
+    # A bad enum (case matters: "Scheduled"), a broken reference and a bad date: the reader's
+    # row checks (sources/oneroster/rows.py) reach the issues table. A broken reference or a bad
+    # date blocks Approve; a bad value in a column the MGI does not need is a warning.
+    rows = package_11()
+    rows["classes"][0]["classType"] = "Scheduled"
+    rows["enrollments"][0]["classSourcedId"] = "cls-404"
+    rows["academicSessions"][0]["endDate"] = "2026-13-40"
+    result = _sync(fresh_db, tmp_path, monkeypatch, rows)
+    found = fresh_db.execute(
+        """SELECT "check", entity, record_id, field, value, severity, params FROM issues
+           WHERE run_id = ? AND "check" LIKE 'oneroster_value%'""",
+        [result.run_id],
+    ).fetchall()
+    said = {(r[2], r[3], r[4], r[5]) for r in found}
+    assert ("cls-1", "class_type", "Scheduled", "warning") in said
+    assert ("e-1", "section_id", "cls-404", "error") in said
+    assert ("term-1", "end_date", "2026-13-40", "error") in said
+    sentence = messages.render(
+        messages.Finding(
+            check="oneroster_value_note",
+            entity="sections",
+            record_id="cls-1",
+            field="class_type",
+            value="Scheduled",
+            params=json.loads(next(r[6] for r in found if r[2] == "cls-1")),
+        )
+    )
+    assert "classes.csv" in sentence and '"Scheduled"' in sentence

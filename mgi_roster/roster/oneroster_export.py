@@ -107,12 +107,23 @@ def _cell(name: str, column: str, entity: Entity) -> str:
         for cp in counterparts(entity)
         if cp.file == name and cp.source == column and cp.codec is not None
     ]
-    if len(writes) == 1:
-        return writes[0]
-    if writes:
-        return f"NULLIF(concat_ws(',', {', '.join(writes)}), '')"
     extra = EXTRA.get((name, column))
-    return extra(entity) if extra else "NULL"
+    if len(writes) == 1:
+        cell = f"coalesce({writes[0]}, {extra(entity)})" if extra else writes[0]
+    elif writes:
+        cell = f"NULLIF(concat_ws(',', {', '.join(writes)}), '')"
+    else:
+        cell = extra(entity) if extra else "NULL"
+    allowed = VALUES_11.get((name, column))
+    if allowed:  # a value 1.2 has and 1.1 does not is left blank, not written invalid
+        listed = ", ".join(f"'{v}'" for v in allowed)
+        cell = f"(CASE WHEN ({cell}) IN ({listed}) THEN ({cell}) END)"
+    return cell
+
+
+# Vocabularies narrower in 1.1 than what the roster may hold (oneroster.md §5.9: 1.1's sex is
+# male or female; a Clever "X" is 1.2's "other").
+VALUES_11: dict[tuple[str, str], tuple[str, ...]] = {("demographics", "sex"): ("male", "female")}
 
 
 def file_sql(name: str) -> str:
@@ -129,7 +140,15 @@ def file_sql(name: str) -> str:
         cells = ", ".join(f"({_cell(name, c, entity)})::VARCHAR AS {q(c)}" for c in header)
         source = f"{current(entity, live=True)} r"
         if entity is ENROLLMENTS:
-            source += f" LEFT JOIN {current(SECTIONS, live=True)} s ON s.id = r.section_id"
+            # Only memberships of people and sections the file holds: a member the district
+            # does not share (a Clever section may name one) would be a broken reference.
+            people = " UNION ALL ".join(
+                f"SELECT id FROM {current(e, live=True)}" for e in (STUDENTS, TEACHERS)
+            )
+            source += (
+                f" JOIN {current(SECTIONS, live=True)} s ON s.id = r.section_id"
+                f" WHERE r.user_id IN ({people})"
+            )
         parts.append(f"SELECT {cells} FROM {source}")
     return " UNION ALL ".join(parts)
 

@@ -9,13 +9,18 @@ where 1.2 allows them.
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 
 from mgi_roster.grades import CEDS
+from mgi_roster.kinds import Severity
 from mgi_roster.review.validation import checks
 from mgi_roster.review.validation.findings import INSERT, clip, literal
-from mgi_roster.sources.oneroster import mapping
-from mgi_roster.sources.oneroster.files import Version, file
+from mgi_roster.sources.oneroster import mapping, rows
+from mgi_roster.sources.oneroster.csv import Package
+from mgi_roster.sources.oneroster.files import ROSTERING, Version, file
+from mgi_roster.sources.oneroster.rows import RowCheck
 
 ROLES: dict[Version, tuple[str, ...]] = {
     "1.1": ("administrator", "aide", "guardian", "parent", "proctor", "relative", "student", "teacher"),
@@ -166,10 +171,96 @@ def tobedeleted(modes: dict[str, str]) -> list[str]:
     return out
 
 
+# Row checks of the reader that a check above (or an entity's own rule, on the staged value)
+# already says: (code, file, column); None matches any.
+_SAID: tuple[tuple[str, str | None, str | None], ...] = (
+    ("value.enum", "users", "role"),
+    ("value.enum", "roles", "role"),
+    ("value.enum", "orgs", "type"),
+    ("reference.not_a_school", "classes", "schoolSourcedId"),
+    ("value.grade", None, None),
+    ("value.tobedeleted_in_bulk", None, None),
+    ("value.date", "demographics", "birthDate"),  # the date of birth's own format check
+)
+_PLACEHOLDER = re.compile(r"\{value(?:!r)?\}")
+
+
+def _said(check: RowCheck) -> bool:
+    if any(
+        code == check.code and f in (None, check.file) and c in (None, check.column)
+        for code, f, c in _SAID
+    ):
+        return True
+    # A required cell whose staged value an entity's own rule requires: said once, there.
+    counterpart = _COUNTERPART.get((check.file, check.column or ""))
+    return check.code == "value.required" and bool(counterpart and counterpart.required)
+
+
+_COUNTERPART = {
+    (c.file, c.source): c.entity.column(c.column) for c in mapping.COUNTERPARTS if c.codec
+}
+
+
+def _blocks(check: RowCheck) -> bool:
+    """Whether a row check's finding blocks Approve. The binding's errors do, except a blank
+    required cell or an unknown value in a column the MGI does not need (a username, a sex):
+    the package breaks OneRoster there, but the roster the MGI gets is whole, so it is said as a
+    warning (the MGI's own needs, and the district's, are the entity checks')."""
+    if check.severity != Severity.ERROR:
+        return False
+    if check.code in ("value.required", "value.enum"):
+        counterpart = _COUNTERPART.get((check.file, check.column or ""))
+        return bool(counterpart and counterpart.required == Severity.ERROR)
+    return True
+
+
+def _field(check: RowCheck) -> str | None:
+    """The entity field a cell feeds (so presentation mode masks its value), else the column."""
+    counterpart = _COUNTERPART.get((check.file, check.column or ""))
+    return counterpart.name if counterpart else check.column
+
+
+def row_statements(con: duckdb.DuckDBPyConnection, version: Version) -> list[str]:
+    """The reader's value checks (rows.row_checks) as issue rows, each with its own sentence."""
+    modes = mapping.package_modes(con)
+    counts = {}
+    for f in ROSTERING:
+        row = con.execute(f"SELECT count(*) FROM {f.table}").fetchone()
+        counts[f.name] = int(row[0]) if row else 0
+    package = Package(version, {f.name: modes.get(f.name, "bulk") for f in ROSTERING}, counts)  # type: ignore[misc]
+    out = []
+    for check in rows.row_checks(package):
+        if _said(check):
+            continue
+        entity = REPORTED.get(check.file, ("students", "sourcedId"))[0]
+        before, _, after = _PLACEHOLDER.sub("\0", check.message, count=1).partition("\0")
+        after = _PLACEHOLDER.sub("it", after)
+        case = "value" if _PLACEHOLDER.search(check.message) else ""
+        name = "oneroster_value" if _blocks(check) else "oneroster_value_note"
+        params = (
+            f"json_object('file', {literal(file(check.file).filename)}, 'before', "
+            f"{literal(before)}, 'after', {literal(after)}, 'case', {literal(case)})"
+        )
+        field = literal(_field(check) or "") if check.column else "NULL"
+        out.append(
+            _insert(
+                entity,
+                name,
+                f"SELECT record AS record_id, {field} AS field, value::VARCHAR AS value, "
+                f"NULL AS record_name, NULL AS sis_id, {params} AS params FROM ({check.sql})",
+            )
+        )
+    return out
+
+
 def check(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> None:
     """Write the OneRoster findings of the package staged in `con`; nothing for other runs."""
     version = mapping.package_version(con)
     if version is None:
         return
-    for statement in [*statements(version), *tobedeleted(mapping.package_modes(con))]:
+    for statement in [
+        *statements(version),
+        *tobedeleted(mapping.package_modes(con)),
+        *row_statements(con, version),
+    ]:
         con.execute(statement, {"run": run_id, "district": district_id})
