@@ -187,9 +187,9 @@ CHECKS: tuple[CheckSpec, ...] = (
     # The reader's value checks (sources/oneroster/rows.py) that the checks above do not say:
     # each row check's own sentence, around the value (masked by field like any value).
     *specs("oneroster_value", "schools terms courses students sections", ERROR, "OneRoster: every cell follows the binding (vocabularies, dates, references, required cells, ids).", CROSS_TABLE,
-           {"": "{file}: {before}", "value": "{file}: {before}{value}{after}"}),
+           {"": "in {file}, {before} Fix it in the SIS.", "value": "in {file}, {before}{value}{after} Fix it in the SIS."}),
     *specs("oneroster_value_note", "schools terms courses students sections", WARNING, "OneRoster: cells the binding advises on (legacy values, padded list items, ids, references a delta file leaves open).", CROSS_TABLE,
-           {"": "{file}: {before}", "value": "{file}: {before}{value}{after}"}),
+           {"": "in {file}, {before} Fix it in the SIS.", "value": "in {file}, {before}{value}{after} Fix it in the SIS."}),
     *specs("loses_only_teacher", "sections", WARNING, "The sync does not leave a section that has a teacher in the MGI without one.", CROSS_TABLE,
            "the section has a teacher in the MGI now but none in this sync, so this sync would "
            "leave it without a teacher. Set the section's teacher in the SIS."),
