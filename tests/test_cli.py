@@ -18,6 +18,7 @@ import responses
 from mgi_roster import demo, schedule, store
 from mgi_roster.cli import main
 from tests.conftest import API
+from tests.support import Feed, serve_events
 
 DEMO = demo.DEMO_DISTRICT_ID
 ROOT = Path(__file__).resolve().parent.parent
@@ -160,6 +161,7 @@ def test_failed_sync_exits_1_with_the_message(db, params_file, capsys, monkeypat
     district = "0123456789abcdef01234567"
     monkeypatch.setenv("CLEVER_DISTRICT_TOKEN", "secret-token-value")
     responses.get(f"{API}/v3.0/schools", status=401, json={"error": "Unauthorized"})
+    serve_events(Feed(refuse=401))  # the token is refused for events too (asked first)
     assert run(db, "parameters", "set", "--district", district, "--file", str(params_file)) == 0
     code, out = sync_json(db, capsys, district=district)
     assert code == 1
