@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.slow
+@pytest.mark.bench
 def test_benchmark_runner_at_a_tiny_size(tmp_path):
     out = tmp_path / "results.json"
     done = subprocess.run(

@@ -761,7 +761,7 @@ def test_a_line_break_in_a_field_of_an_lf_file(con, tmp_path):
     assert [(p.code, p.line, p.column) for p in problems] == [("csv.line_break", 3, "familyName")]
 
 
-@pytest.mark.slow
+@pytest.mark.bench
 def test_the_benchmark_runs_at_a_tiny_size(tmp_path):
     import subprocess
     import sys
