@@ -368,6 +368,18 @@ def configure(con: duckdb.DuckDBPyConnection, memory_mb: int | None = None) -> N
     con.execute(f"SET memory_limit = '{memory_mb}MB'")
 
 
+_UNITS = {"bytes": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3, "TiB": 1024**4}
+
+
+def setting_bytes(text: str) -> float:
+    """DuckDB's memory_limit as it reports it ('976.5 MiB') in bytes (inf when unreadable)."""
+    number, _, unit = text.partition(" ")
+    try:
+        return float(number) * _UNITS.get(unit, 1)
+    except ValueError:
+        return float("inf")
+
+
 def database_path(con: duckdb.DuckDBPyConnection) -> Path | None:
     """The file behind a connection; None for an in-memory database."""
     row = con.execute(

@@ -207,11 +207,10 @@ MAPPING_MEMORY_MB = 256
 
 def _megabytes(row: tuple[Any, ...] | None) -> int:
     """A DuckDB memory setting ("122.0 MiB", "1.2 GiB") in MB, rounded down; 0 when unknown."""
-    match = re.match(r"([\d.]+)\s*(KiB|MiB|GiB|KB|MB|GB)", str(row[0]) if row else "")
-    if not match:
-        return 0
-    scale = {"KiB": 1 / 1024, "KB": 1 / 1000, "MiB": 1, "MB": 1, "GiB": 1024, "GB": 1000}
-    return int(float(match.group(1)) * scale[match.group(2)])
+    from mgi_roster.store import setting_bytes
+
+    found = setting_bytes(str(row[0])) if row else float("inf")
+    return 0 if found == float("inf") else int(found / 1024**2)
 
 
 def check_package_district(con: duckdb.DuckDBPyConnection, district_id: str) -> None:
