@@ -14,14 +14,11 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from http import HTTPStatus
 from typing import Any
 
 import requests
 from requests.adapters import BaseAdapter
-from requests.structures import CaseInsensitiveDict
 
-from mgi_roster.demo.clever_wire import DemoResponse
 from mgi_roster.demo.district import DemoDistrict
 from mgi_roster.demo.ids import DEMO_DISTRICT_ID
 from mgi_roster.demo.oneroster_api import (
@@ -32,6 +29,7 @@ from mgi_roster.demo.oneroster_api import (
 )
 from mgi_roster.demo.oneroster_wire import BASE_V1P1, BASE_V1P2
 from mgi_roster.demo.server import _interrupt
+from mgi_roster.demo.transport import as_response
 
 DEMO_ONEROSTER_HOST = "https://oneroster.demo.invalid"  # RFC 2606: never resolves
 DEMO_ONEROSTER_ENDPOINT = DEMO_ONEROSTER_HOST + BASE_V1P2
@@ -62,28 +60,10 @@ class OneRosterAdapter(BaseAdapter):
             dict(request.headers),
             body.encode() if isinstance(body, str) else body,
         )
-        return _response(request, result, self)
+        return as_response(request, result, self)
 
     def close(self) -> None:
         """Nothing to release: there is no connection."""
-
-
-def _response(
-    request: requests.PreparedRequest, result: DemoResponse, adapter: BaseAdapter
-) -> requests.Response:
-    response = requests.Response()
-    response.status_code = result.status
-    response.headers = CaseInsensitiveDict(
-        {**result.headers, "Content-Length": str(len(result.body))}
-    )
-    response._content = result.body
-    response._content_consumed = True  # type: ignore[attr-defined]  # requests' private flag: the body is read
-    response.encoding = requests.utils.get_encoding_from_headers(response.headers)
-    response.reason = HTTPStatus(result.status).phrase
-    response.url = request.url or ""
-    response.request = request
-    response.connection = adapter  # type: ignore[assignment]  # an adapter, as requests' own
-    return response
 
 
 def mount_oneroster_demo(

@@ -67,19 +67,7 @@ class DemoAdapter(BaseAdapter):
                 request.headers,
                 limiter=self.limiter,
             )
-        response = requests.Response()
-        response.status_code = result.status
-        response.headers = CaseInsensitiveDict(
-            {**result.headers, "Content-Length": str(len(result.body))}
-        )
-        response._content = result.body
-        response._content_consumed = True  # type: ignore[attr-defined]  # requests' private flag: the body is read
-        response.encoding = requests.utils.get_encoding_from_headers(response.headers)
-        response.reason = HTTPStatus(result.status).phrase
-        response.url = request.url or ""
-        response.request = request
-        response.connection = self  # type: ignore[assignment]  # an adapter, as requests' own
-        return response
+        return as_response(request, result, self)
 
     def _faulted(
         self,
@@ -132,3 +120,23 @@ def mount_demo(
     for base in (api_base, oauth_base):
         session.mount(base.rstrip("/") + "/", adapter)  # the slash keeps clever.com.evil out
     return adapter
+
+
+def as_response(
+    request: requests.PreparedRequest, result: DemoResponse, adapter: BaseAdapter
+) -> requests.Response:
+    """A demo's answer as the requests.Response a real server's would be (the Clever and the
+    OneRoster demo transports both answer through this)."""
+    response = requests.Response()
+    response.status_code = result.status
+    response.headers = CaseInsensitiveDict(
+        {**result.headers, "Content-Length": str(len(result.body))}
+    )
+    response._content = result.body
+    response._content_consumed = True  # type: ignore[attr-defined]  # requests' private flag: the body is read
+    response.encoding = requests.utils.get_encoding_from_headers(response.headers)
+    response.reason = HTTPStatus(result.status).phrase
+    response.url = request.url or ""
+    response.request = request
+    response.connection = adapter  # type: ignore[assignment]  # an adapter, as requests' own
+    return response
