@@ -49,6 +49,34 @@ def changes(con, run_id: int) -> list[tuple]:
     ).fetchall()
 
 
+def issues(con, run_id: int) -> list[tuple]:
+    """Every finding of a run, as the Validation page lists it."""
+    return con.execute(
+        """SELECT entity, record_id, field, "check", severity, value, params FROM issues
+           WHERE run_id = ? ORDER BY ALL""",
+        [run_id],
+    ).fetchall()
+
+
+def roster(con, district_id: str) -> list[tuple]:
+    """The district's current roster, every entity, without the bookkeeping of versions."""
+    from mgi_roster.entities import ENTITIES
+    from mgi_roster.roster import sql
+
+    rows = []
+    for entity in ENTITIES:
+        names = ", ".join(sql.q(c) for c in entity.column_names)
+        rows += [
+            (entity.name, *r)
+            for r in con.execute(
+                f"SELECT {names}, archived FROM {sql.roster_table(entity)} "
+                "WHERE district_id = ? AND valid_to IS NULL ORDER BY ALL",
+                [district_id],
+            ).fetchall()
+        ]
+    return rows
+
+
 def sync(con, district: District, feed: Feed, **kw) -> SyncResult:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         serve(district, rsps, events=feed)
@@ -112,6 +140,7 @@ def test_an_events_run_and_a_full_run_of_the_same_day_have_the_same_changes(merg
     assert changes(con, incremental.run_id) == changes(con, full.run_id)
     assert incremental.changes == full.changes and incremental.counts == full.counts
     assert incremental.issues == full.issues
+    assert issues(con, incremental.run_id) == issues(con, full.run_id)
     kinds = {(e, c) for e, _r, c, *_ in changes(con, full.run_id)}
     assert {("students", "added"), ("students", "archived"), ("students", "updated")} <= kinds
     assert {("sections", "added"), ("enrollments", "added"), ("enrollments", "archived")} <= kinds
@@ -226,6 +255,26 @@ def test_the_demo_days_give_the_same_changes_by_events_and_in_full(fresh_db):
         full = demo_sync(fresh_db, full=True)
         assert changes(fresh_db, incremental.run_id) == changes(fresh_db, full.run_id), day
         assert incremental.issues == full.issues
+        assert issues(fresh_db, incremental.run_id) == issues(fresh_db, full.run_id), day
+
+
+def test_approving_an_events_run_gives_the_roster_a_full_run_gives(tmp_path):
+    """Day 3 of the demo approved from its events and, in another store, from a full pull."""
+    from mgi_roster import store
+
+    rosters = []
+    for full in (False, True):
+        con = store.connect(tmp_path / f"full-{full}.duckdb")
+        parameters.save(con, demo.DEMO_DISTRICT_ID, Parameters())
+        merge.approve(con, demo_sync(con).run_id)
+        districts.advance_demo_day(con)
+        districts.advance_demo_day(con)
+        day3 = demo_sync(con, full=full)
+        assert day3.mode == ("full" if full else "events")
+        merge.approve(con, day3.run_id)
+        rosters.append(roster(con, demo.DEMO_DISTRICT_ID))
+        con.close()
+    assert rosters[0] == rosters[1]
 
 
 def test_the_demo_feed_is_the_difference_between_its_days():
