@@ -90,6 +90,11 @@ def day_one() -> District:
     d.schools.append(school(2))
     d.teachers.append(teacher(2, school_n=2))
     d.students += [student(n, school_n=2) for n in (21, 22, 23)]
+    # Field findings on records no day-two event touches (an events run carries them over),
+    # and on one it does (student 3's grade is updated; its finding is found again).
+    d.find("students", student(7)["id"])["email"] = "not an address"
+    d.find("students", student(8)["id"])["name"]["last"] = "L" * 300
+    d.find("students", student(3)["id"])["name"]["first"] = "First\u00073"
     d.sections.append(section(2, students=[21, 22, 23], teacher_n=2, school_n=2))
     d.terms.append({"id": "7e" + "0" * 21 + "1", "name": "Fall", "start_date": "2025-08-20"})
     d.courses.append({"id": "c0" + "0" * 21 + "1", "name": "Math 3", "number": "M3"})
@@ -141,6 +146,12 @@ def test_an_events_run_and_a_full_run_of_the_same_day_have_the_same_changes(merg
     assert incremental.changes == full.changes and incremental.counts == full.counts
     assert incremental.issues == full.issues
     assert issues(con, incremental.run_id) == issues(con, full.run_id)
+    fields = {(e, r, c) for e, r, _f, c, *_ in issues(con, incremental.run_id)}
+    assert {
+        ("students", student(7)["id"], "email_format"),
+        ("students", student(8)["id"], "long_value"),
+        ("students", student(3)["id"], "control_characters"),
+    } <= fields
     kinds = {(e, c) for e, _r, c, *_ in changes(con, full.run_id)}
     assert {("students", "added"), ("students", "archived"), ("students", "updated")} <= kinds
     assert {("sections", "added"), ("enrollments", "added"), ("enrollments", "archived")} <= kinds
@@ -256,6 +267,19 @@ def test_the_demo_days_give_the_same_changes_by_events_and_in_full(fresh_db):
         assert changes(fresh_db, incremental.run_id) == changes(fresh_db, full.run_id), day
         assert incremental.issues == full.issues
         assert issues(fresh_db, incremental.run_id) == issues(fresh_db, full.run_id), day
+
+
+def test_changed_parameters_check_every_record_again(merged_day_one):
+    """Carried findings hold only under the parameters they were found under."""
+    con, d1, feed = merged_day_one
+    d2 = day_two(d1)
+    feed.events += events_between(d1, d2)
+    parameters.save(con, DISTRICT_ID, Parameters(all_records_processing=False))
+    incremental = sync(con, d2, feed)
+    full = sync(con, d2, feed, full=True)
+    assert incremental.mode == "events"
+    assert issues(con, incremental.run_id) == issues(con, full.run_id)
+    assert changes(con, incremental.run_id) == changes(con, full.run_id)
 
 
 def test_approving_an_events_run_gives_the_roster_a_full_run_gives(tmp_path):

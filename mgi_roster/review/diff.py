@@ -28,8 +28,10 @@ import duckdb
 from mgi_roster.entities import BY_NAME, ENTITIES, Entity
 from mgi_roster.kinds import COUNTED_CHANGES, LISTED_CHANGES, ChangeKind
 from mgi_roster.parameters import Parameters
+from mgi_roster.review import delta
 from mgi_roster.roster import rekey, sql
 from mgi_roster.roster.versions import current_version
+from mgi_roster.staging import events
 from mgi_roster.store import execute
 
 CHANGE_KINDS = tuple(str(k) for k in LISTED_CHANGES)
@@ -82,10 +84,16 @@ class Diff:
     roster_version: int
 
 
-def _plan_sql(entity: Entity, all_records: bool, deduplicate: bool) -> str:
-    """The run's changes of one entity, from the roster's one classification of a sync."""
+def _plan_sql(entity: Entity, all_records: bool, deduplicate: bool, scoped: bool) -> str:
+    """The run's changes of one entity, from the roster's one classification of a sync;
+    `scoped`: of the records an events run's events reach (review/delta.py)."""
     classified = sql.classify(
-        entity, all_records=all_records, deduplicate=deduplicate, roster=rekey.roster_side(entity)
+        entity,
+        all_records=all_records,
+        deduplicate=deduplicate,
+        roster=rekey.roster_side(entity),
+        staged_where=delta.scope(entity, "s") if scoped else "",
+        roster_where=f"({delta.scope(entity, 'r')} OR {delta.unseen('r')})" if scoped else "",
     )
     return f"""CREATE OR REPLACE TEMP TABLE diff_plan AS
         SELECT record_id, change, fields,
@@ -124,11 +132,14 @@ def diff_run(
     `con` holds the run's staging and the roster it is compared with: the main store, or a run's
     own file with a snapshot of the roster at `roster_version` (read from the store if None)."""
     con.execute("DELETE FROM changes WHERE run_id = $run", {"run": run_id})
+    scoped = events.is_events_run(con)  # then only what the events reach is compared
     rekey.propose(con, run_id, district_id)  # re-keys and links: the same person, a new id
     counts: dict[str, dict[str, int]] = {}
     for entity in ENTITIES:
         args = {"run": run_id, "district": district_id, "entity": entity.name}
-        plan = _plan_sql(entity, params.all_records_processing, _duplicated(con, run_id, entity))
+        plan = _plan_sql(
+            entity, params.all_records_processing, _duplicated(con, run_id, entity), scoped
+        )
         execute(con, plan, args)
         execute(con, _RECORD_CHANGES, args)
         if entity.fields:
@@ -138,6 +149,8 @@ def diff_run(
             "SELECT change, count(*) FROM diff_plan GROUP BY ALL"
         ).fetchall():
             counts[entity.name][change] = int(n)
+        if scoped:
+            counts[entity.name][ChangeKind.UNCHANGED] += delta.untouched_count(con, entity, run_id)
     con.execute("DROP TABLE IF EXISTS diff_plan")
     rekey.annotate(con, run_id)
     _annotate(con, run_id, district_id, params)

@@ -153,6 +153,8 @@ def classify(
     schema: str = "",
     deduplicate: bool = False,
     roster: str | None = None,
+    staged_where: str = "",
+    roster_where: str = "",
 ) -> str:
     """A SELECT comparing a run's staged rows (`s`) with the current roster (`r`), one row per key:
 
@@ -171,6 +173,8 @@ def classify(
     `roster`: the roster side, the current rows with `_previous_id` and `_match` (the change
     kind of a record re-identified by a re-key or a link: roster/rekey.py); default
     `plain_roster`. A record added by hand (`manual`) is never archived nor reported absent.
+    `staged_where`, `roster_where`: conditions on `s` and `r` limiting what is compared (an
+    events run compares only what its events reach: review/delta.py).
     """
     s_key, r_key = f"s.{q(entity.key[0])}", f"r.{q(entity.key[0])}"
     change_differs = differs(entity, "s", "r")
@@ -195,6 +199,12 @@ def classify(
         f"WHEN {change_differs} THEN '{ChangeKind.UPDATED}' ELSE '{ChangeKind.UNCHANGED}' END"
     )
     keys = ", ".join(f"coalesce(s.{q(k)}, r.{q(k)}) AS {q(k)}" for k in entity.key)
+    staged_rows = staged(entity, schema=schema, deduplicate=deduplicate)
+    roster_rows = roster or plain_roster(entity)
+    if staged_where:
+        staged_rows = f"(SELECT * FROM {staged_rows} s WHERE {staged_where})"
+    if roster_where:
+        roster_rows = f"(SELECT * FROM {roster_rows} r WHERE {roster_where})"
     return f"""SELECT {keys},
             CASE WHEN {s_key} IS NOT NULL THEN {record_id(entity, "s")}
                  ELSE {record_id(entity, "r")} END AS record_id,
@@ -202,5 +212,5 @@ def classify(
             coalesce({entity.display_sql("s")}, {entity.display_sql("r")}) AS record_name,
             coalesce({entity.school_sql("s")}, {entity.school_sql("r")}) AS school,
             r.last_seen_run IS NOT NULL AS was_absent, r._previous_id AS previous_id
-        FROM {staged(entity, schema=schema, deduplicate=deduplicate)} s
-        FULL OUTER JOIN {roster or plain_roster(entity)} r ON {key_join(entity, "s", "r")}"""
+        FROM {staged_rows} s
+        FULL OUTER JOIN {roster_rows} r ON {key_join(entity, "s", "r")}"""

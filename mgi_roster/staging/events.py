@@ -66,8 +66,25 @@ class Applied:
     last: str | None  # the newest event id read: the run's position in the feed
 
 
+TOUCHED = "events_touched"  # the run's events_latest, kept once the events are applied
+
+
 def _touched(record_type: str) -> str:
     return f"SELECT record_id FROM events_latest WHERE record_type = '{record_type}'"
+
+
+def touched_ids(record_type: str) -> str:
+    """SQL: the ids of the records of `record_type` an events run's events touched."""
+    return f"(SELECT record_id FROM {TOUCHED} WHERE record_type = '{record_type}')"
+
+
+def is_events_run(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether `con` is the file of a run staged from events (it knows what they touched)."""
+    row = con.execute(
+        "SELECT 1 FROM duckdb_tables() WHERE database_name = current_database() "
+        f"AND table_name = '{TOUCHED}'"
+    ).fetchone()
+    return row is not None
 
 
 # The newest created/updated objects of one record type, set aside before they are flattened:
@@ -118,7 +135,9 @@ def apply(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> Appl
             execute(con, KEPT_ENROLLMENTS_SQL, args)
             execute(con, ENROLLMENTS_SQL, args)
     con.execute("DROP TABLE events_docs")
-    con.execute("DROP TABLE events_latest")
+    # Kept: which records the events touched, so validation and the diff can look at those
+    # only (review/delta.py); every other staged row is the roster's, unchanged.
+    con.execute(f"ALTER TABLE events_latest RENAME TO {TOUCHED}")
     types = ", ".join(f"'{t}'" for t in sorted(set(RECORD_TYPES.values())))
     row = con.execute(
         f"""SELECT count(*) FILTER (WHERE record_type IN ({types})), count(*),

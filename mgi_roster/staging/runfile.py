@@ -111,8 +111,32 @@ def create(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> Pat
             )
         for table in FINDINGS:
             con.execute(f"CREATE TABLE {run}.{table} AS SELECT * FROM {table} LIMIT 0")
+        _previous_findings(con, run, district_id)
     con.execute("UPDATE runs SET staging_file = ? WHERE run_id = ?", [path.name, run_id])
     return path
+
+
+def _previous_findings(con: duckdb.DuckDBPyConnection, run: str, district_id: str) -> None:
+    """The latest merge's field findings and parameters, which an events run carries for the
+    records its events did not touch (review/validation/carry.py)."""
+    from mgi_roster.review.validation import carry, checks
+
+    latest = sql.latest_merge_run()
+    fields = ", ".join(f"'{c.name}'" for c in checks.CHECKS if c.layer is checks.Layer.FIELD)
+    entities = ", ".join(f"'{e.name}'" for e in carry.CARRIED)
+    execute(
+        con,
+        f"""CREATE TABLE {run}.{carry.PREVIOUS_ISSUES} AS SELECT * FROM issues
+            WHERE run_id = {latest} AND entity IN ({entities}) AND "check" IN ({fields})
+              AND "check" <> 'term_dates'""",
+        {"district": district_id},
+    )
+    execute(
+        con,
+        f"""CREATE TABLE {run}.{carry.PREVIOUS_PARAMETERS} AS
+            SELECT parameters FROM runs WHERE run_id = {latest}""",
+        {"district": district_id},
+    )
 
 
 # What a run's DuckDB may cache, MGI_DUCKDB_RUN_MEMORY (128 MB by default). A sync must fit a

@@ -24,6 +24,7 @@ import duckdb
 from mgi_roster.entities import GENDERS, GRADE_ORDER, GRADES, RACES, SUBJECTS, YES_NO
 from mgi_roster.parameters import Parameters
 from mgi_roster.review.validation import (
+    carry,
     checks,
     cross_table,
     duplicates,
@@ -67,9 +68,13 @@ def validate(
     from mgi_roster.review.validation import schemas  # pandera: imported when it is used
 
     con.execute("DELETE FROM issues WHERE run_id = ?", [run_id])
+    carried = carry.carried_entities(con, params)  # an events run's untouched records
     for entity in VALIDATED:
         covered = requirements.covered(params, entity)
-        schemas.field_issues(con, run_id, district_id, entity, covered)
+        only = carry.touched(entity) if entity in carried else ""
+        schemas.field_issues(con, run_id, district_id, entity, covered, only)
+        if entity in carried:
+            carry.carry_field_issues(con, run_id, entity)
     values: dict[str, object] = {
         "run": run_id,
         "district": district_id,

@@ -230,18 +230,24 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, object
 
 
 def field_issues(
-    con: duckdb.DuckDBPyConnection, run_id: int, district_id: str, entity: Entity, covered: set[str]
+    con: duckdb.DuckDBPyConnection,
+    run_id: int,
+    district_id: str,
+    entity: Entity,
+    covered: set[str],
+    only: str = "",
 ) -> None:
     """Validate the entity's staged rows a window of rows at a time (memory stays bounded
     however many rows or failures there are) and write each window's issues in one INSERT; the
-    names, schools and SIS ids issues carry are read for the failing rows only."""
+    names, schools and SIS ids issues carry are read for the failing rows only. `only`: a
+    condition on the rows to validate (an events run's touched records)."""
     columns = ", ".join(q(c) for c in SCHEMAS[entity.name].columns)
     [(first, last)] = con.execute(  # fetchall: DuckDB 2 wants a result finished before con.sql
         f"SELECT min(rowid), max(rowid) FROM {stg(entity)} WHERE run_id = $run", {"run": run_id}
     ).fetchall()
     if first is None:
         return
-    window = "run_id = $run AND rowid >= $lo AND rowid < $hi"
+    window = "run_id = $run AND rowid >= $lo AND rowid < $hi" + (f" AND {only}" if only else "")
     for lo in range(first, last + 1, CHUNK_ROWS):
         bounds = {"run": run_id, "lo": lo, "hi": lo + CHUNK_ROWS}
         chunk = _frame(

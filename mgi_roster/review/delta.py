@@ -1,0 +1,73 @@
+"""What an events run must look at: the records its events touched, and those they reach.
+
+An events run (staging/events.py) stages what a full pull would have found: the roster's rows
+as the latest merge saw them, with the touched records replaced by the events' newest state.
+Every row no event touched is, by construction, the roster's own row, unchanged. So the diff
+need not compare those: it classifies the records in `scope` (and the roster's rows the latest
+merge did not see: archived, or kept while absent) and counts the rest as unchanged. And a
+field check's finding depends on the record alone: for an untouched record it is the latest
+merge's finding, carried over (`carry_field_issues`), when the District Parameters are the
+ones that run was checked under.
+
+The scope of an entity, as SQL over a row `alias`:
+
+  schools, terms, courses   the record was touched
+  students, teachers        the person was touched, or is one of the run's re-key/link pairs
+                            (whose old id the diff shows under the new one)
+  sections                  touched, or its primary teacher is a person in scope
+  enrollments               its section was touched (the event carries the members), or its
+                            person is in scope
+
+`tests/test_events.py` holds an events run to a full run's changes, findings and approved
+roster on the same day.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from mgi_roster.entities import (
+    ENROLLMENTS,
+    SECTIONS,
+    STUDENTS,
+    TEACHERS,
+    Entity,
+)
+from mgi_roster.roster import rekey, sql
+from mgi_roster.staging import events
+
+
+def _people() -> str:
+    pairs = rekey.applied_pairs()
+    return (
+        f"(SELECT record_id FROM {events.TOUCHED} WHERE record_type = 'users' "
+        f"UNION ALL SELECT old_id FROM {pairs} UNION ALL SELECT new_id FROM {pairs})"
+    )
+
+
+def scope(entity: Entity, alias: str) -> str:
+    """SQL: row `alias` of `entity` is one an events run's diff must classify (`$run`)."""
+    a = f"{alias}."
+    sections = events.touched_ids(events.RECORD_TYPES[SECTIONS.name])
+    if entity in (STUDENTS, TEACHERS):
+        return f"{a}id IN {_people()}"
+    if entity is SECTIONS:
+        return f"({a}id IN {sections} OR {a}teacher IN {_people()})"
+    if entity is ENROLLMENTS:
+        return f"({a}section_id IN {sections} OR {a}user_id IN {_people()})"
+    return f"{a}id IN {events.touched_ids(events.RECORD_TYPES[entity.name])}"
+
+
+def unseen(alias: str) -> str:
+    """SQL: a roster row the latest merge did not see (archived, or kept while absent): the diff
+    classifies it whatever the events say."""
+    return f"({alias}.archived OR {alias}.last_seen_run IS NOT NULL)"
+
+
+def untouched_count(con: duckdb.DuckDBPyConnection, entity: Entity, run_id: int) -> int:
+    """The run's staged rows of `entity` outside the scope: the roster's, unchanged."""
+    row = con.execute(
+        f"SELECT count(*) FROM {sql.staged(entity)} s WHERE NOT {scope(entity, 's')}",
+        {"run": run_id},
+    ).fetchone()
+    return int(row[0]) if row else 0
