@@ -253,6 +253,8 @@ def field_issues(
         chunk = _frame(
             con, f"SELECT rowid AS _rowid, {columns} FROM {stg(entity)} WHERE {window}", bounds
         )
+        if chunk.empty:  # a window without a row to check (`only` left none)
+            continue
         found = _chunk_failures(entity, chunk, covered)
         if found.empty:
             continue
