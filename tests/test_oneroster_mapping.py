@@ -103,6 +103,35 @@ def test_teacher_without_primary_is_the_first_teacher(con):
     assert staged(con, "sections")["cls-1"]["teacher"] == "t-2"
 
 
+@pytest.mark.parametrize(
+    ("orgs", "schools"),
+    [
+        ("sch-2", ["sch-2"]),  # one org, a school (the usual case, no aggregation)
+        (" sch-2 ", ["sch-2"]),  # padded
+        (DISTRICT, None),  # one org, not a school
+        ("", None),
+        ("sch-2,sch-1", ["sch-2", "sch-1"]),  # several: the order sent
+        (f"sch-2, {DISTRICT},sch-1,sch-2", ["sch-2", "sch-1", "sch-2"]),
+    ],
+)
+def test_a_users_schools_are_its_school_orgs_in_the_order_sent(con, orgs, schools):
+    p = package_11()
+    p["users"][1]["orgSourcedIds"] = orgs
+    fill(con, p)
+    mapping.stage(con, 1, DISTRICT, "1.1")
+    amy = staged(con, "students")["s-1"]
+    assert amy["schools"] == schools
+    assert amy["school"] == (schools[0] if schools else None)
+
+
+def test_an_enrollment_sent_twice_is_staged_once(con):
+    p = package_11()
+    again = {"classSourcedId": "cls-1", "userSourcedId": " s-1", "role": "student"}
+    p["enrollments"] += [{"sourcedId": "e-4", **again}, {"sourcedId": "e-5", **again}]
+    fill(con, p)
+    assert mapping.stage(con, 1, DISTRICT, "1.1")["enrollments"] == 2
+
+
 def test_the_package_names_its_district(con):
     fill(con, package_11())
     assert mapping.package_district(con) == DISTRICT

@@ -298,6 +298,9 @@ ALIAS: dict[str, str] = {
 }
 STAGED_ROLES: dict[str, str] = {"students": "student", "teachers": "teacher"}
 ENROLLED_ROLES = ("student", "teacher")
+# Entities whose repeated rows are staged once (an enrollment sent twice, e.g. under two
+# sourcedIds, is one enrollment).
+DEDUPLICATED: tuple[Entity, ...] = (ENROLLMENTS,)
 
 
 def counterparts(entity: Entity) -> tuple[Counterpart, ...]:
@@ -322,11 +325,9 @@ def school_orgs() -> str:
     )
 
 
-def user_roles(version: Version) -> str:
-    """One role per user (id, role, org): 1.1 users.role; 1.2 the user's primary role in
-    roles.csv, else any of its roles."""
-    if version == "1.1":
-        return f"(SELECT sourcedId AS id, trim(role) AS role, NULL::VARCHAR AS org FROM {_raw('users')})"
+def user_roles() -> str:
+    """1.2: one role per user (id, role, org), its primary role in roles.csv, else any of its
+    roles. (1.1's role is users.role, read on the user's row.)"""
     return (
         f"(SELECT userSourcedId AS id, trim(role) AS role, orgSourcedId AS org FROM {_raw('roles')} r "
         f"WHERE {live('r')} QUALIFY row_number() OVER (PARTITION BY userSourcedId "
@@ -335,14 +336,25 @@ def user_roles(version: Version) -> str:
 
 
 def user_schools(version: Version) -> str:
-    """Every school-type org of each user (id, schools), in the order the source gives them
-    (1.1 orgSourcedIds; 1.2 its roles, the primary first)."""
+    """Every school-type org of each user, in the order the source gives them (1.1
+    orgSourcedIds; 1.2 its roles, the primary first). 1.2: a table (id, schools), one row per
+    user. 1.1: the users table itself with a `schools` column, read from each row.
+
+    1.1: most users name one org. Their list is that org when it is a school (a hash join with
+    the few schools), read from the row itself; only users naming several orgs go through the
+    unnest and the ordered list aggregation, which DuckDB cannot spill. Done over every user,
+    that aggregation and the join of its million lists back to the users took most of the
+    mapping's time and needed twice a run's memory (benchmarks/RESULTS.md)."""
     if version == "1.1":
-        return f"""(SELECT id, list(org ORDER BY i) AS schools FROM (
+        several = f"""(SELECT id, list(org ORDER BY i) AS schools FROM (
             SELECT sourcedId AS id, trim(unnest(string_split(orgSourcedIds, ','))) AS org,
                    generate_subscripts(string_split(orgSourcedIds, ','), 1) AS i
-            FROM {_raw("users")} WHERE orgSourcedIds IS NOT NULL)
+            FROM {_raw("users")} WHERE contains(orgSourcedIds, ','))
             WHERE org IN {school_orgs()} GROUP BY id)"""
+        return f"""(SELECT u.*, CASE WHEN contains(u.orgSourcedIds, ',') THEN m.schools
+                WHEN trim(u.orgSourcedIds) IN {school_orgs()} THEN [trim(u.orgSourcedIds)]
+            END AS schools
+            FROM {_raw("users")} u LEFT JOIN {several} m ON m.id = u.sourcedId)"""
     return f"""(SELECT id, list(org ORDER BY rank, org) AS schools FROM (
             SELECT userSourcedId AS id, orgSourcedId AS org,
                    min(CASE WHEN roleType = 'primary' THEN 0 ELSE 1 END) AS rank
@@ -364,11 +376,12 @@ def _derived(entity: Entity, column: str, version: Version) -> str:
         return _race_read("d")
     if column == "teacher":
         return "t.teacher"
+    schools = "u.schools" if version == "1.1" else "us.schools"  # see user_schools
     if column == "schools":
-        return "CASE WHEN len(us.schools) > 0 THEN us.schools END"
+        return f"CASE WHEN len({schools}) > 0 THEN {schools} END"
     if column == "school":
         if version == "1.1":
-            return "us.schools[1]"
+            return f"{schools}[1]"
         return "coalesce(NULLIF(trim(u.primaryOrgSourcedId), ''), ur.org)"
     raise ValueError(f"no derived read for {entity.name}.{column}")
 
@@ -380,9 +393,15 @@ def _sources(entity: Entity, version: Version) -> str:
             f"(SELECT * FROM {_raw('demographics')} d WHERE {live('d')} "
             "QUALIFY row_number() OVER (PARTITION BY sourcedId) = 1)"
         )
+        role = STAGED_ROLES[entity.name]
+        if version == "1.1":  # the role and schools are the row's own (user_schools)
+            return (
+                f"{user_schools(version)} u LEFT JOIN {demographics} d ON d.sourcedId = u.sourcedId "
+                f"WHERE {live('u')} AND u.sourcedId IS NOT NULL AND trim(u.role) = '{role}'"
+            )
         return (
-            f"{_raw('users')} u JOIN {user_roles(version)} ur ON ur.id = u.sourcedId "
-            f"AND ur.role = '{STAGED_ROLES[entity.name]}' "
+            f"{_raw('users')} u JOIN {user_roles()} ur ON ur.id = u.sourcedId "
+            f"AND ur.role = '{role}' "
             f"LEFT JOIN {demographics} d ON d.sourcedId = u.sourcedId "
             f"LEFT JOIN {user_schools(version)} us ON us.id = u.sourcedId WHERE {live('u')}"
         )
@@ -397,8 +416,8 @@ def _sources(entity: Entity, version: Version) -> str:
     return f"{_raw(main)} {ALIAS[main]} WHERE {live(ALIAS[main])}"
 
 
-def import_sql(entity: Entity, version: Version) -> str:
-    """INSERT ... SELECT of an entity's staged rows from the raw tables ($run, $district)."""
+def _values(entity: Entity, version: Version) -> list[str]:
+    """The SQL of each of the entity's columns, in order, read from the raw tables."""
     exprs = []
     for column in entity.column_names:
         found = [c for c in counterparts(entity) if c.column == column]
@@ -410,12 +429,27 @@ def import_sql(entity: Entity, version: Version) -> str:
             exprs.append(_derived(entity, column, version))
         else:
             exprs.append(cp.codec.read(f"{ALIAS[cp.file]}.{q(cp.source)}"))
+    return exprs
+
+
+def import_sql(entity: Entity, version: Version, *, distinct: bool = False) -> str:
+    """INSERT ... SELECT of an entity's staged rows from the raw tables ($run, $district);
+    `distinct`: a row repeated (after its codecs) is staged once."""
     names = ", ".join(q(c) for c in entity.column_names)
-    distinct = "DISTINCT " if entity is ENROLLMENTS else ""
     return (
         f"INSERT INTO {stg(entity)} (run_id, district_id, {names}) "
-        f"SELECT {distinct}$run, $district, {', '.join(exprs)} FROM {_sources(entity, version)}"
+        f"SELECT {'DISTINCT ' if distinct else ''}$run, $district, "
+        f"{', '.join(_values(entity, version))} FROM {_sources(entity, version)}"
     )
+
+
+def repeats_sql(entity: Entity, version: Version) -> str:
+    """How many of the entity's import rows would repeat another, or more (a count of the
+    rows' hashes: two different rows sharing a hash only make this over-count, so 0 means no
+    repeats). Far cheaper than DISTINCT over every staged column of five million enrollments,
+    which is only worth doing when a package does repeat an enrollment."""
+    values = ", ".join(_values(entity, version))
+    return f"SELECT count(*) - count(DISTINCT hash({values})) FROM {_sources(entity, version)}"
 
 
 def _named(entity: Entity) -> str:
@@ -471,7 +505,11 @@ def stage(
     for step, entity in enumerate(ENTITIES, start=1):
         if modes.get(MAIN_FILE[entity.name], "bulk") != "bulk":
             con.execute(overlay_sql(entity), params)
-        con.execute(import_sql(entity, version), params)
+        distinct = False
+        if entity in DEDUPLICATED:
+            repeats = con.execute(repeats_sql(entity, version)).fetchone()
+            distinct = bool(repeats and repeats[0])
+        con.execute(import_sql(entity, version, distinct=distinct), params)
         row = con.execute(
             f"SELECT count(*) FROM {stg(entity)} WHERE run_id = $run", {"run": run_id}
         ).fetchone()
