@@ -277,6 +277,8 @@ def main() -> None:
         "stage_seconds": [round(r["seconds"], 2) for r in stages],
         "stage_cpu": [round(r["cpu"], 2) for r in stages],
         "stage_peak_mb": [round(r["peak_mb"]) for r in stages],
+        "stage_load_seconds": [round(r["load_seconds"], 2) for r in stages],
+        "stage_map_seconds": [round(r["map_seconds"], 2) for r in stages],
         "stage_ratio_pairwise": [round(r, 3) for r in stage_ratios],
         "median_stage_ratio": round(statistics.median(stage_ratios), 3),
         "median_load_package_seconds": round(statistics.median(r["seconds"] for r in loads), 2),

@@ -124,6 +124,39 @@ def test_a_users_schools_are_its_school_orgs_in_the_order_sent(con, orgs, school
     assert amy["school"] == (schools[0] if schools else None)
 
 
+def _role(
+    org: str | None, role_type: str = "secondary", role: str = "student"
+) -> dict[str, str | None]:
+    return {"userSourcedId": "s-1", "roleType": role_type, "role": role, "orgSourcedId": org}
+
+
+@pytest.mark.parametrize(
+    ("roles", "schools", "org"),
+    [
+        ([_role("sch-2", "primary")], ["sch-2"], "sch-2"),  # one school (no aggregation)
+        ([_role("sch-2", "primary"), _role("sch-2")], ["sch-2"], "sch-2"),  # twice the same
+        ([_role("sch-2"), _role("sch-1", "primary")], ["sch-1", "sch-2"], "sch-1"),
+        ([_role("sch-2"), _role("sch-1")], ["sch-1", "sch-2"], "sch-1"),  # no primary: by org
+        ([_role(DISTRICT, "primary"), _role("sch-2")], ["sch-2"], DISTRICT),
+        ([_role(DISTRICT, "primary")], None, DISTRICT),  # no school
+        ([_role(None), _role("sch-2")], ["sch-2"], "sch-2"),  # a missing org comes last
+        ([_role("sch-2"), _role("sch-1", role="teacher")], None, None),  # a teacher (sch-1 first)
+    ],
+)
+def test_a_users_roles_give_its_role_and_schools_in_12(con, roles, schools, org):
+    p = package_12()
+    p["roles"] = [r for r in p["roles"] if r["userSourcedId"] != "s-1"]
+    p["roles"] += [{"sourcedId": f"r-x{i}", **r} for i, r in enumerate(roles)]
+    p["users"][1]["primaryOrgSourcedId"] = ""
+    fill(con, p)
+    mapping.stage(con, 1, DISTRICT, "1.2")
+    amy = staged(con, "students").get("s-1")
+    if org is None:
+        assert amy is None and staged(con, "teachers")["s-1"]["schools"] == ["sch-1", "sch-2"]
+        return
+    assert amy is not None and amy["schools"] == schools and amy["school"] == org
+
+
 def test_an_enrollment_sent_twice_is_staged_once(con):
     p = package_11()
     again = {"classSourcedId": "cls-1", "userSourcedId": " s-1", "role": "student"}

@@ -325,26 +325,43 @@ def school_orgs() -> str:
     )
 
 
+# 1.2: the order of a user's roles when one is chosen: the primary first, then by org (a
+# missing org last), as ORDER BY coalesce(roleType = 'primary', false) DESC, orgSourcedId.
+_ROLE_ORDER = (
+    "CASE WHEN coalesce(r.roleType = 'primary', false) THEN '0' ELSE '1' END || "
+    "CASE WHEN r.orgSourcedId IS NULL THEN '1' ELSE '0' || r.orgSourcedId END"
+)
+USERS_12 = "ur"  # the name of user_roles() in a 1.2 import (a WITH clause of its INSERT)
+
+
 def user_roles() -> str:
-    """1.2: one role per user (id, role, org), its primary role in roles.csv, else any of its
-    roles. (1.1's role is users.role, read on the user's row.)"""
-    return (
-        f"(SELECT userSourcedId AS id, trim(role) AS role, orgSourcedId AS org FROM {_raw('roles')} r "
-        f"WHERE {live('r')} QUALIFY row_number() OVER (PARTITION BY userSourcedId "
-        "ORDER BY coalesce(roleType = 'primary', false) DESC, orgSourcedId) = 1)"
-    )
+    """1.2: one row per user (id, role, org, lo, hi), in one aggregation over roles.csv: its
+    role and org are its primary role's, else those of the role with the first org; lo and hi
+    are the least and greatest school-type org of its roles, equal when it has one school (the
+    usual case), which is then its list of schools without any list aggregation
+    (user_schools). (1.1's role is users.role, read on the user's row.)"""
+    return f"""(SELECT id, first.role AS role, first.org AS org, lo, hi FROM (
+        SELECT r.userSourcedId AS id,
+               arg_min({{'role': trim(r.role), 'org': r.orgSourcedId}}, {_ROLE_ORDER}) AS first,
+               min(s.sourcedId) AS lo, max(s.sourcedId) AS hi
+        FROM {_raw("roles")} r LEFT JOIN {school_orgs()} s ON s.sourcedId = r.orgSourcedId
+        WHERE {live("r")} GROUP BY r.userSourcedId))"""
 
 
 def user_schools(version: Version) -> str:
     """Every school-type org of each user, in the order the source gives them (1.1
-    orgSourcedIds; 1.2 its roles, the primary first). 1.2: a table (id, schools), one row per
-    user. 1.1: the users table itself with a `schools` column, read from each row.
+    orgSourcedIds; 1.2 its roles, the primary first, then by org).
 
-    1.1: most users name one org. Their list is that org when it is a school (a hash join with
-    the few schools), read from the row itself; only users naming several orgs go through the
-    unnest and the ordered list aggregation, which DuckDB cannot spill. Done over every user,
-    that aggregation and the join of its million lists back to the users took most of the
-    mapping's time and needed twice a run's memory (benchmarks/RESULTS.md)."""
+    Most users have one school. Their list is that school, read without aggregating; only the
+    users with several go through the ordered list aggregation, which DuckDB cannot spill.
+    Done over every user, that aggregation and the join of its million lists back to the
+    users took most of the mapping's time and needed twice a run's memory
+    (benchmarks/RESULTS.md).
+
+    1.1: the users table itself with a `schools` column, read from each row: one org, a school
+    (a hash join with the few schools), is the list; several orgs are unnested and listed in
+    their order. 1.2: a table (id, schools) of the users with several schools only (lo <> hi
+    in user_roles, named USERS_12 in the import); the others' list is [lo] (_derived)."""
     if version == "1.1":
         several = f"""(SELECT id, list(org ORDER BY i) AS schools FROM (
             SELECT sourcedId AS id, trim(unnest(string_split(orgSourcedIds, ','))) AS org,
@@ -359,6 +376,7 @@ def user_schools(version: Version) -> str:
             SELECT userSourcedId AS id, orgSourcedId AS org,
                    min(CASE WHEN roleType = 'primary' THEN 0 ELSE 1 END) AS rank
             FROM {_raw("roles")} r WHERE {live("r")} AND orgSourcedId IN {school_orgs()}
+            AND userSourcedId IN (SELECT id FROM {USERS_12} WHERE lo <> hi)
             GROUP BY ALL) GROUP BY id)"""
 
 
@@ -376,12 +394,13 @@ def _derived(entity: Entity, column: str, version: Version) -> str:
         return _race_read("d")
     if column == "teacher":
         return "t.teacher"
-    schools = "u.schools" if version == "1.1" else "us.schools"  # see user_schools
-    if column == "schools":
-        return f"CASE WHEN len({schools}) > 0 THEN {schools} END"
+    if column == "schools":  # see user_schools
+        if version == "1.1":
+            return "CASE WHEN len(u.schools) > 0 THEN u.schools END"
+        return "CASE WHEN ur.lo = ur.hi THEN [ur.lo] WHEN len(us.schools) > 0 THEN us.schools END"
     if column == "school":
         if version == "1.1":
-            return f"{schools}[1]"
+            return "u.schools[1]"
         return "coalesce(NULLIF(trim(u.primaryOrgSourcedId), ''), ur.org)"
     raise ValueError(f"no derived read for {entity.name}.{column}")
 
@@ -400,7 +419,7 @@ def _sources(entity: Entity, version: Version) -> str:
                 f"WHERE {live('u')} AND u.sourcedId IS NOT NULL AND trim(u.role) = '{role}'"
             )
         return (
-            f"{_raw('users')} u JOIN {user_roles()} ur ON ur.id = u.sourcedId "
+            f"{_raw('users')} u JOIN {USERS_12} ur ON ur.id = u.sourcedId "
             f"AND ur.role = '{role}' "
             f"LEFT JOIN {demographics} d ON d.sourcedId = u.sourcedId "
             f"LEFT JOIN {user_schools(version)} us ON us.id = u.sourcedId WHERE {live('u')}"
@@ -414,6 +433,13 @@ def _sources(entity: Entity, version: Version) -> str:
         return f"{_raw('enrollments')} e WHERE {live('e')} AND role IN ({roles}) AND classSourcedId IS NOT NULL AND userSourcedId IS NOT NULL"
     main = MAIN_FILE[entity.name]
     return f"{_raw(main)} {ALIAS[main]} WHERE {live(ALIAS[main])}"
+
+
+def _with(entity: Entity, version: Version) -> str:
+    """The WITH clause of an entity's import: 1.2 users read their roles once (user_roles)."""
+    if entity in (STUDENTS, TEACHERS) and version == "1.2":
+        return f"WITH {USERS_12} AS MATERIALIZED {user_roles()} "
+    return ""
 
 
 def _values(entity: Entity, version: Version) -> list[str]:
@@ -437,7 +463,7 @@ def import_sql(entity: Entity, version: Version, *, distinct: bool = False) -> s
     `distinct`: a row repeated (after its codecs) is staged once."""
     names = ", ".join(q(c) for c in entity.column_names)
     return (
-        f"INSERT INTO {stg(entity)} (run_id, district_id, {names}) "
+        f"INSERT INTO {stg(entity)} (run_id, district_id, {names}) {_with(entity, version)}"
         f"SELECT {'DISTINCT ' if distinct else ''}$run, $district, "
         f"{', '.join(_values(entity, version))} FROM {_sources(entity, version)}"
     )
