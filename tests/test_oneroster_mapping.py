@@ -212,3 +212,17 @@ def test_a_bulk_file_is_the_whole_truth(con):
     fill(con, package_11())
     mapping.stage(con, 1, DISTRICT, "1.1", {"users": "bulk"})
     assert "s-9" not in staged(con, "students")
+
+
+def test_a_delta_file_that_repeats_an_enrollment_stages_it_once_over_the_roster(con):
+    con.execute(
+        "INSERT INTO roster_enrollments (district_id, section_id, user_id, role, valid_from) "
+        "VALUES (?, 'cls-9', 's-2', 'student', 1)",
+        [DISTRICT],
+    )  # not named by the delta: kept
+    p = package_11()
+    p["enrollments"].append({"sourcedId": "e-4", "classSourcedId": "cls-1", "userSourcedId": "s-1", "role": "student"})  # fmt: skip
+    fill(con, p)
+    mapping.stage(con, 1, DISTRICT, "1.1", {"enrollments": "delta"})
+    rows = con.execute("SELECT section_id, user_id FROM stg_enrollments ORDER BY ALL").fetchall()
+    assert rows == [("cls-1", "s-1"), ("cls-1", "t-1"), ("cls-9", "s-2")]

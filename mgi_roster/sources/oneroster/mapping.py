@@ -469,13 +469,14 @@ def import_sql(entity: Entity, version: Version, *, distinct: bool = False) -> s
     )
 
 
-def repeats_sql(entity: Entity, version: Version) -> str:
-    """How many of the entity's import rows would repeat another, or more (a count of the
-    rows' hashes: two different rows sharing a hash only make this over-count, so 0 means no
-    repeats). Far cheaper than DISTINCT over every staged column of five million enrollments,
-    which is only worth doing when a package does repeat an enrollment."""
-    values = ", ".join(_values(entity, version))
-    return f"SELECT count(*) - count(DISTINCT hash({values})) FROM {_sources(entity, version)}"
+def repeats_sql(entity: Entity) -> str:
+    """How many of a run's staged rows of the entity ($run) repeat another, or more: a count
+    of the rows' hashes, where two different rows sharing a hash only over-count, so 0 means
+    no repeats. Counted on the staged rows (their cells already trimmed), it costs a fraction
+    of DISTINCT over five million enrollments, which `stage` then does only for a package
+    that does repeat one."""
+    names = ", ".join(q(c) for c in entity.column_names)
+    return f"SELECT count(*) - count(DISTINCT hash({names})) FROM {stg(entity)} WHERE run_id = $run"
 
 
 def _named(entity: Entity) -> str:
@@ -529,13 +530,12 @@ def stage(
     params = {"run": run_id, "district": district_id}
     counts: dict[str, int] = {}
     for step, entity in enumerate(ENTITIES, start=1):
-        if modes.get(MAIN_FILE[entity.name], "bulk") != "bulk":
-            con.execute(overlay_sql(entity), params)
-        distinct = False
+        _import(con, entity, version, modes, params, distinct=False)
         if entity in DEDUPLICATED:
-            repeats = con.execute(repeats_sql(entity, version)).fetchone()
-            distinct = bool(repeats and repeats[0])
-        con.execute(import_sql(entity, version, distinct=distinct), params)
+            repeats = con.execute(repeats_sql(entity), {"run": run_id}).fetchone()
+            if repeats and repeats[0]:  # staged again, the file's repeated rows once
+                con.execute(f"DELETE FROM {stg(entity)} WHERE run_id = $run", {"run": run_id})
+                _import(con, entity, version, modes, params, distinct=True)
         row = con.execute(
             f"SELECT count(*) FROM {stg(entity)} WHERE run_id = $run", {"run": run_id}
         ).fetchone()
@@ -543,6 +543,21 @@ def stage(
         if on_entity is not None:
             on_entity(entity, step, counts[entity.name])
     return counts
+
+
+def _import(
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    version: Version,
+    modes: Mapping[str, Mode],
+    params: dict[str, object],
+    *,
+    distinct: bool,
+) -> None:
+    """One entity's rows staged: the roster under a delta file's rows, then the file's."""
+    if modes.get(MAIN_FILE[entity.name], "bulk") != "bulk":
+        con.execute(overlay_sql(entity), params)
+    con.execute(import_sql(entity, version, distinct=distinct), params)
 
 
 def package_version(con: duckdb.DuckDBPyConnection) -> Version | None:
