@@ -103,6 +103,68 @@ def test_teacher_without_primary_is_the_first_teacher(con):
     assert staged(con, "sections")["cls-1"]["teacher"] == "t-2"
 
 
+@pytest.mark.parametrize(
+    ("orgs", "schools"),
+    [
+        ("sch-2", ["sch-2"]),  # one org, a school (the usual case, no aggregation)
+        (" sch-2 ", ["sch-2"]),  # padded
+        (DISTRICT, None),  # one org, not a school
+        ("", None),
+        ("sch-2,sch-1", ["sch-2", "sch-1"]),  # several: the order sent
+        (f"sch-2, {DISTRICT},sch-1,sch-2", ["sch-2", "sch-1", "sch-2"]),
+    ],
+)
+def test_a_users_schools_are_its_school_orgs_in_the_order_sent(con, orgs, schools):
+    p = package_11()
+    p["users"][1]["orgSourcedIds"] = orgs
+    fill(con, p)
+    mapping.stage(con, 1, DISTRICT, "1.1")
+    amy = staged(con, "students")["s-1"]
+    assert amy["schools"] == schools
+    assert amy["school"] == (schools[0] if schools else None)
+
+
+def _role(
+    org: str | None, role_type: str = "secondary", role: str = "student"
+) -> dict[str, str | None]:
+    return {"userSourcedId": "s-1", "roleType": role_type, "role": role, "orgSourcedId": org}
+
+
+@pytest.mark.parametrize(
+    ("roles", "schools", "org"),
+    [
+        ([_role("sch-2", "primary")], ["sch-2"], "sch-2"),  # one school (no aggregation)
+        ([_role("sch-2", "primary"), _role("sch-2")], ["sch-2"], "sch-2"),  # twice the same
+        ([_role("sch-2"), _role("sch-1", "primary")], ["sch-1", "sch-2"], "sch-1"),
+        ([_role("sch-2"), _role("sch-1")], ["sch-1", "sch-2"], "sch-1"),  # no primary: by org
+        ([_role(DISTRICT, "primary"), _role("sch-2")], ["sch-2"], DISTRICT),
+        ([_role(DISTRICT, "primary")], None, DISTRICT),  # no school
+        ([_role(None), _role("sch-2")], ["sch-2"], "sch-2"),  # a missing org comes last
+        ([_role("sch-2"), _role("sch-1", role="teacher")], None, None),  # a teacher (sch-1 first)
+    ],
+)
+def test_a_users_roles_give_its_role_and_schools_in_12(con, roles, schools, org):
+    p = package_12()
+    p["roles"] = [r for r in p["roles"] if r["userSourcedId"] != "s-1"]
+    p["roles"] += [{"sourcedId": f"r-x{i}", **r} for i, r in enumerate(roles)]
+    p["users"][1]["primaryOrgSourcedId"] = ""
+    fill(con, p)
+    mapping.stage(con, 1, DISTRICT, "1.2")
+    amy = staged(con, "students").get("s-1")
+    if org is None:
+        assert amy is None and staged(con, "teachers")["s-1"]["schools"] == ["sch-1", "sch-2"]
+        return
+    assert amy is not None and amy["schools"] == schools and amy["school"] == org
+
+
+def test_an_enrollment_sent_twice_is_staged_once(con):
+    p = package_11()
+    again = {"classSourcedId": "cls-1", "userSourcedId": " s-1", "role": "student"}
+    p["enrollments"] += [{"sourcedId": "e-4", **again}, {"sourcedId": "e-5", **again}]
+    fill(con, p)
+    assert mapping.stage(con, 1, DISTRICT, "1.1")["enrollments"] == 2
+
+
 def test_the_package_names_its_district(con):
     fill(con, package_11())
     assert mapping.package_district(con) == DISTRICT
@@ -150,3 +212,17 @@ def test_a_bulk_file_is_the_whole_truth(con):
     fill(con, package_11())
     mapping.stage(con, 1, DISTRICT, "1.1", {"users": "bulk"})
     assert "s-9" not in staged(con, "students")
+
+
+def test_a_delta_file_that_repeats_an_enrollment_stages_it_once_over_the_roster(con):
+    con.execute(
+        "INSERT INTO roster_enrollments (district_id, section_id, user_id, role, valid_from) "
+        "VALUES (?, 'cls-9', 's-2', 'student', 1)",
+        [DISTRICT],
+    )  # not named by the delta: kept
+    p = package_11()
+    p["enrollments"].append({"sourcedId": "e-4", "classSourcedId": "cls-1", "userSourcedId": "s-1", "role": "student"})  # fmt: skip
+    fill(con, p)
+    mapping.stage(con, 1, DISTRICT, "1.1", {"enrollments": "delta"})
+    rows = con.execute("SELECT section_id, user_id FROM stg_enrollments ORDER BY ALL").fetchall()
+    assert rows == [("cls-1", "s-1"), ("cls-1", "t-1"), ("cls-9", "s-2")]

@@ -183,10 +183,11 @@ def _stage_raw(
 
     row = con.execute("SELECT current_setting('memory_limit')").fetchone()
     with timings.phase("stage"):
-        # A user's schools are gathered in one aggregation that DuckDB cannot spill: at a
-        # million users it needs more than a run's 128 MB (MGI_DUCKDB_RUN_MEMORY), so the
-        # mapping may use MAPPING_MEMORY_MB (measured in benchmarks/RESULTS.md), then the
-        # run's bound is put back.
+        # The mapping spills what does not fit (only the few users with several schools go
+        # through a list aggregation, which DuckDB cannot spill), so a run's own bound
+        # (MGI_DUCKDB_RUN_MEMORY, 128 MB) is enough at a million users; a run bounded lower
+        # gets MAPPING_MEMORY_MB for the mapping (measured in benchmarks/RESULTS.md), then its
+        # bound back.
         con.execute(f"SET memory_limit = '{max(MAPPING_MEMORY_MB, _megabytes(row))}MB'")
         try:
             return mapping.stage(
@@ -202,7 +203,7 @@ def _stage_raw(
                 con.execute(f"SET memory_limit = '{row[0]}'")
 
 
-MAPPING_MEMORY_MB = 256
+MAPPING_MEMORY_MB = 128
 
 
 def _megabytes(row: tuple[Any, ...] | None) -> int:

@@ -298,6 +298,9 @@ ALIAS: dict[str, str] = {
 }
 STAGED_ROLES: dict[str, str] = {"students": "student", "teachers": "teacher"}
 ENROLLED_ROLES = ("student", "teacher")
+# Entities whose repeated rows are staged once (an enrollment sent twice, e.g. under two
+# sourcedIds, is one enrollment).
+DEDUPLICATED: tuple[Entity, ...] = (ENROLLMENTS,)
 
 
 def counterparts(entity: Entity) -> tuple[Counterpart, ...]:
@@ -322,31 +325,58 @@ def school_orgs() -> str:
     )
 
 
-def user_roles(version: Version) -> str:
-    """One role per user (id, role, org): 1.1 users.role; 1.2 the user's primary role in
-    roles.csv, else any of its roles."""
-    if version == "1.1":
-        return f"(SELECT sourcedId AS id, trim(role) AS role, NULL::VARCHAR AS org FROM {_raw('users')})"
-    return (
-        f"(SELECT userSourcedId AS id, trim(role) AS role, orgSourcedId AS org FROM {_raw('roles')} r "
-        f"WHERE {live('r')} QUALIFY row_number() OVER (PARTITION BY userSourcedId "
-        "ORDER BY coalesce(roleType = 'primary', false) DESC, orgSourcedId) = 1)"
-    )
+# 1.2: the order of a user's roles when one is chosen: the primary first, then by org (a
+# missing org last), as ORDER BY coalesce(roleType = 'primary', false) DESC, orgSourcedId.
+_ROLE_ORDER = (
+    "CASE WHEN coalesce(r.roleType = 'primary', false) THEN '0' ELSE '1' END || "
+    "CASE WHEN r.orgSourcedId IS NULL THEN '1' ELSE '0' || r.orgSourcedId END"
+)
+USERS_12 = "ur"  # the name of user_roles() in a 1.2 import (a WITH clause of its INSERT)
+
+
+def user_roles() -> str:
+    """1.2: one row per user (id, role, org, lo, hi), in one aggregation over roles.csv: its
+    role and org are its primary role's, else those of the role with the first org; lo and hi
+    are the least and greatest school-type org of its roles, equal when it has one school (the
+    usual case), which is then its list of schools without any list aggregation
+    (user_schools). (1.1's role is users.role, read on the user's row.)"""
+    return f"""(SELECT id, first.role AS role, first.org AS org, lo, hi FROM (
+        SELECT r.userSourcedId AS id,
+               arg_min({{'role': trim(r.role), 'org': r.orgSourcedId}}, {_ROLE_ORDER}) AS first,
+               min(s.sourcedId) AS lo, max(s.sourcedId) AS hi
+        FROM {_raw("roles")} r LEFT JOIN {school_orgs()} s ON s.sourcedId = r.orgSourcedId
+        WHERE {live("r")} GROUP BY r.userSourcedId))"""
 
 
 def user_schools(version: Version) -> str:
-    """Every school-type org of each user (id, schools), in the order the source gives them
-    (1.1 orgSourcedIds; 1.2 its roles, the primary first)."""
+    """Every school-type org of each user, in the order the source gives them (1.1
+    orgSourcedIds; 1.2 its roles, the primary first, then by org).
+
+    Most users have one school. Their list is that school, read without aggregating; only the
+    users with several go through the ordered list aggregation, which DuckDB cannot spill.
+    Done over every user, that aggregation and the join of its million lists back to the
+    users took most of the mapping's time and needed twice a run's memory
+    (benchmarks/RESULTS.md).
+
+    1.1: the users table itself with a `schools` column, read from each row: one org, a school
+    (a hash join with the few schools), is the list; several orgs are unnested and listed in
+    their order. 1.2: a table (id, schools) of the users with several schools only (lo <> hi
+    in user_roles, named USERS_12 in the import); the others' list is [lo] (_derived)."""
     if version == "1.1":
-        return f"""(SELECT id, list(org ORDER BY i) AS schools FROM (
+        several = f"""(SELECT id, list(org ORDER BY i) AS schools FROM (
             SELECT sourcedId AS id, trim(unnest(string_split(orgSourcedIds, ','))) AS org,
                    generate_subscripts(string_split(orgSourcedIds, ','), 1) AS i
-            FROM {_raw("users")} WHERE orgSourcedIds IS NOT NULL)
+            FROM {_raw("users")} WHERE contains(orgSourcedIds, ','))
             WHERE org IN {school_orgs()} GROUP BY id)"""
+        return f"""(SELECT u.*, CASE WHEN contains(u.orgSourcedIds, ',') THEN m.schools
+                WHEN trim(u.orgSourcedIds) IN {school_orgs()} THEN [trim(u.orgSourcedIds)]
+            END AS schools
+            FROM {_raw("users")} u LEFT JOIN {several} m ON m.id = u.sourcedId)"""
     return f"""(SELECT id, list(org ORDER BY rank, org) AS schools FROM (
             SELECT userSourcedId AS id, orgSourcedId AS org,
                    min(CASE WHEN roleType = 'primary' THEN 0 ELSE 1 END) AS rank
             FROM {_raw("roles")} r WHERE {live("r")} AND orgSourcedId IN {school_orgs()}
+            AND userSourcedId IN (SELECT id FROM {USERS_12} WHERE lo <> hi)
             GROUP BY ALL) GROUP BY id)"""
 
 
@@ -364,11 +394,13 @@ def _derived(entity: Entity, column: str, version: Version) -> str:
         return _race_read("d")
     if column == "teacher":
         return "t.teacher"
-    if column == "schools":
-        return "CASE WHEN len(us.schools) > 0 THEN us.schools END"
+    if column == "schools":  # see user_schools
+        if version == "1.1":
+            return "CASE WHEN len(u.schools) > 0 THEN u.schools END"
+        return "CASE WHEN ur.lo = ur.hi THEN [ur.lo] WHEN len(us.schools) > 0 THEN us.schools END"
     if column == "school":
         if version == "1.1":
-            return "us.schools[1]"
+            return "u.schools[1]"
         return "coalesce(NULLIF(trim(u.primaryOrgSourcedId), ''), ur.org)"
     raise ValueError(f"no derived read for {entity.name}.{column}")
 
@@ -380,9 +412,15 @@ def _sources(entity: Entity, version: Version) -> str:
             f"(SELECT * FROM {_raw('demographics')} d WHERE {live('d')} "
             "QUALIFY row_number() OVER (PARTITION BY sourcedId) = 1)"
         )
+        role = STAGED_ROLES[entity.name]
+        if version == "1.1":  # the role and schools are the row's own (user_schools)
+            return (
+                f"{user_schools(version)} u LEFT JOIN {demographics} d ON d.sourcedId = u.sourcedId "
+                f"WHERE {live('u')} AND u.sourcedId IS NOT NULL AND trim(u.role) = '{role}'"
+            )
         return (
-            f"{_raw('users')} u JOIN {user_roles(version)} ur ON ur.id = u.sourcedId "
-            f"AND ur.role = '{STAGED_ROLES[entity.name]}' "
+            f"{_raw('users')} u JOIN {USERS_12} ur ON ur.id = u.sourcedId "
+            f"AND ur.role = '{role}' "
             f"LEFT JOIN {demographics} d ON d.sourcedId = u.sourcedId "
             f"LEFT JOIN {user_schools(version)} us ON us.id = u.sourcedId WHERE {live('u')}"
         )
@@ -397,8 +435,15 @@ def _sources(entity: Entity, version: Version) -> str:
     return f"{_raw(main)} {ALIAS[main]} WHERE {live(ALIAS[main])}"
 
 
-def import_sql(entity: Entity, version: Version) -> str:
-    """INSERT ... SELECT of an entity's staged rows from the raw tables ($run, $district)."""
+def _with(entity: Entity, version: Version) -> str:
+    """The WITH clause of an entity's import: 1.2 users read their roles once (user_roles)."""
+    if entity in (STUDENTS, TEACHERS) and version == "1.2":
+        return f"WITH {USERS_12} AS MATERIALIZED {user_roles()} "
+    return ""
+
+
+def _values(entity: Entity, version: Version) -> list[str]:
+    """The SQL of each of the entity's columns, in order, read from the raw tables."""
     exprs = []
     for column in entity.column_names:
         found = [c for c in counterparts(entity) if c.column == column]
@@ -410,12 +455,28 @@ def import_sql(entity: Entity, version: Version) -> str:
             exprs.append(_derived(entity, column, version))
         else:
             exprs.append(cp.codec.read(f"{ALIAS[cp.file]}.{q(cp.source)}"))
+    return exprs
+
+
+def import_sql(entity: Entity, version: Version, *, distinct: bool = False) -> str:
+    """INSERT ... SELECT of an entity's staged rows from the raw tables ($run, $district);
+    `distinct`: a row repeated (after its codecs) is staged once."""
     names = ", ".join(q(c) for c in entity.column_names)
-    distinct = "DISTINCT " if entity is ENROLLMENTS else ""
     return (
-        f"INSERT INTO {stg(entity)} (run_id, district_id, {names}) "
-        f"SELECT {distinct}$run, $district, {', '.join(exprs)} FROM {_sources(entity, version)}"
+        f"INSERT INTO {stg(entity)} (run_id, district_id, {names}) {_with(entity, version)}"
+        f"SELECT {'DISTINCT ' if distinct else ''}$run, $district, "
+        f"{', '.join(_values(entity, version))} FROM {_sources(entity, version)}"
     )
+
+
+def repeats_sql(entity: Entity) -> str:
+    """How many of a run's staged rows of the entity ($run) repeat another, or more: a count
+    of the rows' hashes, where two different rows sharing a hash only over-count, so 0 means
+    no repeats. Counted on the staged rows (their cells already trimmed), it costs a fraction
+    of DISTINCT over five million enrollments, which `stage` then does only for a package
+    that does repeat one."""
+    names = ", ".join(q(c) for c in entity.column_names)
+    return f"SELECT count(*) - count(DISTINCT hash({names})) FROM {stg(entity)} WHERE run_id = $run"
 
 
 def _named(entity: Entity) -> str:
@@ -469,9 +530,12 @@ def stage(
     params = {"run": run_id, "district": district_id}
     counts: dict[str, int] = {}
     for step, entity in enumerate(ENTITIES, start=1):
-        if modes.get(MAIN_FILE[entity.name], "bulk") != "bulk":
-            con.execute(overlay_sql(entity), params)
-        con.execute(import_sql(entity, version), params)
+        _import(con, entity, version, modes, params, distinct=False)
+        if entity in DEDUPLICATED:
+            repeats = con.execute(repeats_sql(entity), {"run": run_id}).fetchone()
+            if repeats and repeats[0]:  # staged again, the file's repeated rows once
+                con.execute(f"DELETE FROM {stg(entity)} WHERE run_id = $run", {"run": run_id})
+                _import(con, entity, version, modes, params, distinct=True)
         row = con.execute(
             f"SELECT count(*) FROM {stg(entity)} WHERE run_id = $run", {"run": run_id}
         ).fetchone()
@@ -479,6 +543,21 @@ def stage(
         if on_entity is not None:
             on_entity(entity, step, counts[entity.name])
     return counts
+
+
+def _import(
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    version: Version,
+    modes: Mapping[str, Mode],
+    params: dict[str, object],
+    *,
+    distinct: bool,
+) -> None:
+    """One entity's rows staged: the roster under a delta file's rows, then the file's."""
+    if modes.get(MAIN_FILE[entity.name], "bulk") != "bulk":
+        con.execute(overlay_sql(entity), params)
+    con.execute(import_sql(entity, version, distinct=distinct), params)
 
 
 def package_version(con: duckdb.DuckDBPyConnection) -> Version | None:
