@@ -14,8 +14,12 @@ What it does:
   3. in a fresh process each time, the baseline: the same CSV files, already inflated, each read
      by DuckDB's own `CREATE TABLE AS SELECT * FROM read_csv(file, all_varchar = true)` into a
      new DuckDB file;
-  4. runs them in turn (A B A B ...), reports the median wall seconds of each, their ratio pair
-     by pair, and each process's peak RSS (the operating system's ru_maxrss of the child).
+  4. in a fresh process each time, what a OneRoster CSV sync does before validation (C):
+     `OneRosterCsvProvider.stage` on the ZIP in a DuckDB tuned as a sync's run file is, the
+     package loaded into the raw tables, then the mapping into the staging tables;
+  5. runs them in turn (A C B A C B ...), reports the median wall seconds of each, their ratio
+     pair by pair, CPU seconds, each process's peak RSS (the operating system's ru_maxrss of
+     the child), C's load and mapping seconds and the size of C's database file.
 
 Both processes bound DuckDB's memory the same way (`--memory`, MB, as MGI_DUCKDB_MEMORY does).
 The numbers go in benchmarks/RESULTS.md ("OneRoster CSV staging").
