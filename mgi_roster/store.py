@@ -427,6 +427,15 @@ def opened(path: str | os.PathLike[str] | None = None) -> Iterator[duckdb.DuckDB
 _IN_TRANSACTION: set[int] = set()  # id() of the connections inside transaction() now
 
 
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the database `con` opened (not one it attached) has table `name`."""
+    row = con.execute(
+        "SELECT 1 FROM duckdb_tables() WHERE database_name = current_database() AND table_name = ?",
+        [name],
+    ).fetchone()
+    return row is not None
+
+
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """All or nothing: commit when the block ends, roll back on any exception.

@@ -55,7 +55,7 @@ def scope(entity: Entity, alias: str) -> str:
         return f"({a}id IN {sections} OR {a}teacher IN {_people()})"
     if entity is ENROLLMENTS:
         return f"({a}section_id IN {sections} OR {a}user_id IN {_people()})"
-    return f"{a}id IN {events.touched_ids(events.RECORD_TYPES[entity.name])}"
+    return events.touched(entity, f"{a}id")
 
 
 def unseen(alias: str) -> str:

@@ -30,7 +30,7 @@ import duckdb
 from mgi_roster.entities import ENROLLMENTS, FETCHED, SECTIONS, Entity
 from mgi_roster.roster import sql
 from mgi_roster.staging.pages import enrollments_sql, stage_sql
-from mgi_roster.store import execute
+from mgi_roster.store import execute, has_table
 
 # The record type of Clever's event types ("users.updated" → "users") each entity is read from.
 RECORD_TYPES: dict[str, str] = {e.name: (e.endpoint or "").strip("/") for e in FETCHED}
@@ -78,13 +78,14 @@ def touched_ids(record_type: str) -> str:
     return f"(SELECT record_id FROM {TOUCHED} WHERE record_type = '{record_type}')"
 
 
+def touched(entity: Entity, column: str = "id") -> str:
+    """SQL: `column` (a record's id) names a record of `entity` one of the run's events touched."""
+    return f"{column} IN {touched_ids(RECORD_TYPES[entity.name])}"
+
+
 def is_events_run(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether `con` is the file of a run staged from events (it knows what they touched)."""
-    row = con.execute(
-        "SELECT 1 FROM duckdb_tables() WHERE database_name = current_database() "
-        f"AND table_name = '{TOUCHED}'"
-    ).fetchone()
-    return row is not None
+    return has_table(con, TOUCHED)
 
 
 # The newest created/updated objects of one record type, set aside before they are flattened:

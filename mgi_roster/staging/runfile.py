@@ -127,8 +127,7 @@ def _previous_findings(con: duckdb.DuckDBPyConnection, run: str, district_id: st
     execute(
         con,
         f"""CREATE TABLE {run}.{carry.PREVIOUS_ISSUES} AS SELECT * FROM issues
-            WHERE run_id = {latest} AND entity IN ({entities}) AND "check" IN ({fields})
-              AND "check" <> 'term_dates'""",
+            WHERE run_id = {latest} AND entity IN ({entities}) AND "check" IN ({fields})""",
         {"district": district_id},
     )
     execute(

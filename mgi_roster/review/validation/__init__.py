@@ -35,6 +35,7 @@ from mgi_roster.review.validation import (
 from mgi_roster.review.validation.checks import VALIDATED, CheckSpec, Layer
 from mgi_roster.review.validation.findings import VALUE_CHARS
 from mgi_roster.review.validation.messages import Finding, render
+from mgi_roster.staging import events
 
 __all__ = [
     "CHECKS",
@@ -71,7 +72,7 @@ def validate(
     carried = carry.carried_entities(con, params)  # an events run's untouched records
     for entity in VALIDATED:
         covered = requirements.covered(params, entity)
-        only = carry.touched(entity) if entity in carried else ""
+        only = events.touched(entity) if entity in carried else ""
         schemas.field_issues(con, run_id, district_id, entity, covered, only)
         if entity in carried:
             carry.carry_field_issues(con, run_id, entity)

@@ -9,8 +9,7 @@ findings and parameters are copied into the run's file with the roster snapshot
 (staging/runfile.py, `PREVIOUS_*`).
 
 Only the large entities are carried (students, teachers, sections): schools, terms and courses
-are checked whole, and a check that another layer also reports under the same name (term
-dates) is never carried.
+are checked whole (terms' dates are also judged against each other, under the same check).
 """
 
 from __future__ import annotations
@@ -24,29 +23,17 @@ from mgi_roster.parameters import Parameters
 from mgi_roster.review.validation.findings import INSERT, ISSUE_COLUMNS
 from mgi_roster.roster.sql import q
 from mgi_roster.staging import events
+from mgi_roster.store import has_table
 
 CARRIED = (STUDENTS, TEACHERS, SECTIONS)
 PREVIOUS_ISSUES = "previous_field_issues"  # the latest merge's field findings (run's file)
 PREVIOUS_PARAMETERS = "previous_parameters"  # the parameters that run was validated under
 
 
-def touched(entity: Entity) -> str:
-    """SQL: a staged row of `entity` an event touched (its field checks are run again)."""
-    return f"id IN {events.touched_ids(events.RECORD_TYPES[entity.name])}"
-
-
-def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    row = con.execute(
-        "SELECT 1 FROM duckdb_tables() WHERE database_name = current_database() AND table_name = ?",
-        [table],
-    ).fetchone()
-    return row is not None
-
-
 def carried_entities(con: duckdb.DuckDBPyConnection, params: Parameters) -> tuple[Entity, ...]:
     """The entities whose untouched records' field findings are carried: none unless `con` is
     an events run's file whose latest merge was validated under the same parameters."""
-    if not (events.is_events_run(con) and _has(con, PREVIOUS_PARAMETERS)):
+    if not (events.is_events_run(con) and has_table(con, PREVIOUS_PARAMETERS)):
         return ()
     row = con.execute(f"SELECT parameters FROM {PREVIOUS_PARAMETERS}").fetchone()
     if row is None or row[0] is None or json.loads(row[0]) != json.loads(params.to_json()):
@@ -59,8 +46,7 @@ def carry_field_issues(con: duckdb.DuckDBPyConnection, run_id: int, entity: Enti
     columns = ", ".join(q(c) for c in ISSUE_COLUMNS[1:])
     con.execute(
         f"""{INSERT} SELECT $run, {columns} FROM {PREVIOUS_ISSUES} p
-            WHERE p.entity = '{entity.name}' AND NOT p.record_id IN
-                {events.touched_ids(events.RECORD_TYPES[entity.name])}
+            WHERE p.entity = '{entity.name}' AND NOT {events.touched(entity, "p.record_id")}
               AND p.record_id IN (SELECT id FROM stg_{entity.name} WHERE run_id = $run)""",
         {"run": run_id},
     )
