@@ -64,6 +64,14 @@ def _entity_columns(entity: Entity) -> str:
     return ", ".join(f"{q(c.name)} {c.sql_type}" for c in entity.columns)
 
 
+def staging_table_sql(entity: Entity) -> str:
+    """CREATE TABLE of an entity's staging table (a run's staged rows)."""
+    return (
+        f"CREATE TABLE {stg(entity)} (run_id INTEGER NOT NULL, district_id VARCHAR NOT NULL, "
+        f"{_entity_columns(entity)})"
+    )
+
+
 def _schema_v1() -> list[str]:
     statements = [
         "CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
@@ -111,9 +119,7 @@ def _schema_v1() -> list[str]:
     ]
     for entity in ENTITIES:
         columns = _entity_columns(entity)
-        statements.append(
-            f"CREATE TABLE {stg(entity)} (run_id INTEGER NOT NULL, district_id VARCHAR NOT NULL, {columns})"
-        )
+        statements.append(staging_table_sql(entity))
         statements.append(
             f"""CREATE TABLE {roster(entity)} (district_id VARCHAR NOT NULL, {columns},
                 archived BOOLEAN NOT NULL DEFAULT false,
@@ -363,9 +369,11 @@ def _not_a_database(target: str) -> ConfigError:
 def configure(con: duckdb.DuckDBPyConnection, memory_mb: int | None = None) -> None:
     """Bound DuckDB's memory (MGI_DUCKDB_MEMORY). It would otherwise cache up to 80 % of the
     machine's memory; a bound keeps a million-student sync's memory flat (what does not fit
-    goes to temporary files)."""
+    goes to temporary files). DuckDB's progress bar stays off: it writes to stdout, where it
+    would break `--json`, and the product shows its own progress."""
     memory_mb = StoreSettings().duckdb_memory if memory_mb is None else memory_mb
     con.execute(f"SET memory_limit = '{memory_mb}MB'")
+    con.execute("SET enable_progress_bar = false")
 
 
 _UNITS = {"bytes": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3, "TiB": 1024**4}

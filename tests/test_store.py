@@ -229,3 +229,13 @@ def test_approving_a_run_whose_file_is_gone_is_refused_plainly(file_db):
     runfile.remove(runfile.create(con, run_id, "d"))
     with pytest.raises(MergeRefused, match=f"staged records of run {run_id} are no longer"):
         runfile.require(con, run_id)
+
+
+def test_duckdb_never_draws_its_progress_bar(tmp_path: Path):
+    """DuckDB's progress bar writes to stdout: a long query would break `sync --json`."""
+    con = store.connect(tmp_path / "mgi.duckdb")
+    assert con.execute("SELECT current_setting('enable_progress_bar')").fetchone() == (False,)
+    run = tmp_path / "run.duckdb"
+    with runfile.opened(run) as work:
+        assert work.execute("SELECT current_setting('enable_progress_bar')").fetchone() == (False,)
+    con.close()
