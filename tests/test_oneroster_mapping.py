@@ -226,3 +226,57 @@ def test_a_delta_file_that_repeats_an_enrollment_stages_it_once_over_the_roster(
     mapping.stage(con, 1, DISTRICT, "1.1", {"enrollments": "delta"})
     rows = con.execute("SELECT section_id, user_id FROM stg_enrollments ORDER BY ALL").fetchall()
     assert rows == [("cls-1", "s-1"), ("cls-1", "t-1"), ("cls-9", "s-2")]
+
+
+def _enrollment_rows(con) -> list[tuple[object, ...]]:
+    return con.execute("SELECT * FROM stg_enrollments ORDER BY ALL").fetchall()
+
+
+ODD_ENROLLMENTS = {
+    "plain": [],
+    "spaces": [{"sourcedId": "e-7", "classSourcedId": "cls-1 ", "userSourcedId": "s-2", "role": "student"}],
+    "empty": [{"sourcedId": "e-8", "classSourcedId": "cls-1", "userSourcedId": "  ", "role": "student"}],
+    "deleted": [{"sourcedId": "e-9", "status": "tobedeleted", "classSourcedId": "cls-1", "userSourcedId": "s-2", "role": "student"}],
+    "repeated": [{"sourcedId": "e-6", "classSourcedId": "cls-1", "userSourcedId": "s-1", "role": "student"}],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(ODD_ENROLLMENTS))
+@pytest.mark.parametrize("version", ["1.1", "1.2"])
+def test_enrollments_read_in_place_are_the_rows_an_insert_stages(con, monkeypatch, version, case):
+    """Plain enrollments are staged as a view over their raw file (written once); any row a
+    codec changes or a repeat keeps the INSERT. Either way the staged rows are the same."""
+    p = package_11() if version == "1.1" else package_12()
+    p["enrollments"] += ODD_ENROLLMENTS[case]
+    fill(con, p)
+    counts = mapping.stage(con, 1, DISTRICT, version)
+    in_place = mapping._is_view(con, mapping.ENROLLMENTS)
+    assert in_place == (case in ("plain", "deleted"))
+    other = store.connect(":memory:")
+    fill(other, p)
+    monkeypatch.setattr(mapping, "READ_IN_PLACE", ())
+    assert mapping.stage(other, 1, DISTRICT, version) == counts
+    assert not mapping._is_view(other, mapping.ENROLLMENTS)
+    assert _enrollment_rows(con) == _enrollment_rows(other)
+    shape = "SELECT column_name, column_type FROM (DESCRIBE stg_enrollments)"
+    assert con.execute(shape).fetchall() == other.execute(shape).fetchall()
+    other.close()
+
+
+def test_staging_again_replaces_the_enrollments_read_in_place(con):
+    fill(con, package_11())
+    mapping.stage(con, 1, DISTRICT, "1.1")
+    assert mapping._is_view(con, mapping.ENROLLMENTS)
+    p = package_11()
+    p["enrollments"] += ODD_ENROLLMENTS["spaces"]
+    fill(con, p)
+    assert mapping.stage(con, 1, DISTRICT, "1.1")["enrollments"] == 3
+    assert not mapping._is_view(con, mapping.ENROLLMENTS)
+
+
+def test_a_staging_table_holding_rows_is_never_replaced_by_a_view(con):
+    fill(con, package_11())
+    con.execute("INSERT INTO stg_enrollments VALUES (9, 'other', 'cls-9', 's-9', 'student')")
+    mapping.stage(con, 1, DISTRICT, "1.1")
+    assert not mapping._is_view(con, mapping.ENROLLMENTS)
+    assert con.execute("SELECT count(*) FROM stg_enrollments").fetchone() == (3,)

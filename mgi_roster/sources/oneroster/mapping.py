@@ -66,6 +66,7 @@ from mgi_roster.grades import CEDS
 from mgi_roster.roster.sql import current, q
 from mgi_roster.roster.sql import staging_table as stg
 from mgi_roster.sources.oneroster.files import ROSTERING, Mode, Version, file
+from mgi_roster.store import staging_table_sql
 
 # --- codecs: one OneRoster cell <-> one entity value, as SQL ----------------------------------
 
@@ -479,6 +480,60 @@ def repeats_sql(entity: Entity) -> str:
     return f"SELECT count(*) - count(DISTINCT hash({names})) FROM {stg(entity)} WHERE run_id = $run"
 
 
+# Entities whose staged rows may be the raw file's own rows, read through a view instead of
+# written a second time (enrollments: five per student, the largest file by far).
+READ_IN_PLACE: tuple[Entity, ...] = (ENROLLMENTS,)
+
+
+def as_sent_sql(entity: Entity, version: Version) -> str:
+    """Whether the raw rows an entity would stage can be staged as they are: (repeats,
+    altered), where `repeats` counts rows repeating another (as repeats_sql, 0: none) and
+    `altered` the rows a codec would change (a cell with spaces around it, or empty)."""
+    key = ", ".join(_raw_columns(entity))
+    altered = " OR ".join(
+        # TEXT's read (NULLIF(trim(x), '')) keeps x exactly when x is neither empty nor padded
+        f"({raw} = '' OR {raw} <> trim({raw}))"
+        if codec is TEXT
+        else f"({value}) IS DISTINCT FROM {raw}"
+        for value, raw, codec in zip(
+            _values(entity, version), _raw_columns(entity), _codecs(entity), strict=True
+        )
+    )
+    return (
+        f"SELECT count(*) - count(DISTINCT hash({key})), count(*) FILTER (WHERE {altered}) "
+        f"FROM {_sources(entity, version)}"
+    )
+
+
+def view_sql(entity: Entity, version: Version, run_id: int, district_id: str) -> str:
+    """The entity's staging as a view over its raw file: its rows as sent (as_sent_sql says
+    whether they may be), under the run's id and district (a run's file holds one run)."""
+    columns = ", ".join(
+        f"CAST({raw} AS {c.sql_type}) AS {q(c.name)}"
+        for raw, c in zip(_raw_columns(entity), entity.columns, strict=True)
+    )
+    return (
+        f"CREATE VIEW {stg(entity)} AS SELECT CAST({int(run_id)} AS INTEGER) AS run_id, "
+        f"{_lit(district_id)} AS district_id, {columns} FROM {_sources(entity, version)}"
+    )
+
+
+def _plain(entity: Entity) -> list[Counterpart]:
+    """The counterpart of each of the entity's columns, in order (every column has one)."""
+    return [
+        [c for c in counterparts(entity) if c.column == column][0] for column in entity.column_names
+    ]
+
+
+def _raw_columns(entity: Entity) -> list[str]:
+    """The raw cell each of the entity's columns is read from."""
+    return [f"{ALIAS[cp.file]}.{q(cp.source)}" for cp in _plain(entity)]
+
+
+def _codecs(entity: Entity) -> list[Codec | None]:
+    return [cp.codec for cp in _plain(entity)]
+
+
 def _named(entity: Entity) -> str:
     """SQL true for a roster row (`r`) that the entity's main raw file names (in any status)."""
     if entity is ENROLLMENTS:
@@ -530,8 +585,10 @@ def stage(
     params = {"run": run_id, "district": district_id}
     counts: dict[str, int] = {}
     for step, entity in enumerate(ENTITIES, start=1):
-        _import(con, entity, version, modes, params, distinct=False)
-        if entity in DEDUPLICATED:
+        in_place = _in_place(con, entity, version, modes, run_id, district_id)
+        if not in_place:
+            _import(con, entity, version, modes, params, distinct=False)
+        if entity in DEDUPLICATED and not in_place:
             repeats = con.execute(repeats_sql(entity), {"run": run_id}).fetchone()
             if repeats and repeats[0]:  # staged again, the file's repeated rows once
                 con.execute(f"DELETE FROM {stg(entity)} WHERE run_id = $run", {"run": run_id})
@@ -543,6 +600,43 @@ def stage(
         if on_entity is not None:
             on_entity(entity, step, counts[entity.name])
     return counts
+
+
+def _in_place(
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    version: Version,
+    modes: Mapping[str, Mode],
+    run_id: int,
+    district_id: str,
+) -> bool:
+    """Stage the entity as a view over its raw file when it may be: READ_IN_PLACE, a bulk
+    file, no row that a codec changes or that repeats another, and a staging table without rows
+    (a run's own file holds one run). True when it did: its millions of rows are then written
+    once, by the reader, not a second time here (benchmarks/RESULTS.md)."""
+    if _is_view(con, entity):  # staged before in this file: start again from a table
+        con.execute(f"DROP VIEW {stg(entity)}")
+        con.execute(staging_table_sql(entity))
+    if entity not in READ_IN_PLACE or modes.get(MAIN_FILE[entity.name], "bulk") != "bulk":
+        return False
+    [(staged,)] = con.execute(f"SELECT count(*) FROM {stg(entity)}").fetchall()
+    if staged:
+        return False
+    [(repeats, altered)] = con.execute(as_sent_sql(entity, version)).fetchall()
+    if repeats or altered:
+        return False
+    con.execute(f"DROP TABLE {stg(entity)}")
+    con.execute(view_sql(entity, version, run_id, district_id))
+    return True
+
+
+def _is_view(con: duckdb.DuckDBPyConnection, entity: Entity) -> bool:
+    [(views,)] = con.execute(
+        "SELECT count(*) FROM duckdb_views() WHERE database_name = current_database() "
+        "AND schema_name = current_schema() AND view_name = ?",
+        [stg(entity)],
+    ).fetchall()
+    return bool(views)
 
 
 def _import(
