@@ -15,8 +15,12 @@ What it does, as a specialist's day would:
 The store is used as the command line uses it (a `Store` on the file, taken for moments, not a
 connection held throughout). For each phase (fetch, stage, validate, diff, merge) it reports
 wall time, records per second and the peak resident memory of this process during the phase
-(sampled every 20 ms from /proc/self/status). The demo server runs in its own process, so its
-memory is not counted; it derives its events feed before it listens (about 25 s at 1M).
+(sampled every 20 ms from /proc/self/status). Each sync runs in a process of its own, as
+`mgi-roster sync` does, and its peak is that whole process's (ru_maxrss: the interpreter, its
+imports and the sync); the approvals run here. `--one-process` runs everything in this one
+process instead (a sync then starts from what the earlier merges left). The demo server runs in
+its own process, so its memory is not counted; it derives its events feed before it listens
+(about 25 s at 1M).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import socket
 import subprocess
 import sys
@@ -255,20 +260,58 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "--db", help="DuckDB file to use (default: a temporary one, deleted afterwards)"
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--one-process",
+        action="store_true",
+        help="every sync and approval in this process (default: each sync in a process of its "
+        "own, as `mgi-roster sync` runs it, its peak being that process's ru_maxrss)",
+    )
+    parser.add_argument("--child", nargs=5, metavar=("DB", "BASE", "DAY", "PAGE", "MODE"))
     args = parser.parse_args(argv)
+    if args.child:  # one sync in this fresh process; its results as JSON on stdout
+        db_, base_, day_, page_, mode = args.child
+        memory = PeakMemory()
+        found = sync_day(
+            Path(db_), base_, int(day_), int(page_), memory, full=mode == "full", approve=False
+        )
+        memory.close()
+        found["peak_rss_mb"]["process"] = round(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
+        )
+        print(json.dumps(found))
+        return found
 
     memory = PeakMemory()
+
+    def day(base: str, n: int, *, full: bool = False, approve: bool = True) -> dict[str, Any]:
+        if args.one_process:
+            return sync_day(db, base, n, args.page_size, memory, full=full, approve=approve)
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", str(db), base, str(n), str(args.page_size),
+             "full" if full else "auto"],
+            check=True, capture_output=True, text=True,
+        ).stdout  # fmt: skip
+        found: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+        found["peak_rss_mb"]["sync"] = found["peak_rss_mb"]["process"]
+        if approve:
+            with memory.window() as peak, store.opened(db) as con:
+                start = time.perf_counter()
+                merge.approve(con, found["run_id"], by="benchmark", confirm_guards=True)
+                found["seconds"]["merge"] = round(time.perf_counter() - start, 3)
+                found["peak_rss_mb"]["merge"] = round(peak(), 1)
+        return found
+
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(args.db or Path(tmp) / "bench.duckdb")
         with store.opened(db) as con:
             parameters.save(con, demo.DEMO_DISTRICT_ID, Parameters())
         with demo_server(args.students, 1) as base:
-            day1 = sync_day(db, base, 1, args.page_size, memory)
+            day1 = day(base, 1)
         with demo_server(args.students, 3) as base:
-            events = sync_day(db, base, 3, args.page_size, memory, approve=False)
+            events = day(base, 3, approve=False)
             with store.opened(db) as con:
                 merge.reject(con, events["run_id"], by="benchmark")
-            day2 = sync_day(db, base, 3, args.page_size, memory, full=True)
+            day2 = day(base, 3, full=True)
         with store.opened(db) as con:
             events["same_changes_as_full"] = same_changes(con, events["run_id"], day2["run_id"])
             queries = dashboard_queries(con, day2["run_id"])
@@ -277,6 +320,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     results = {
         "students": args.students,
         "page_size": args.page_size,
+        "syncs": "one process" if args.one_process else "a process each",
         "machine": {
             "cpus": os.cpu_count(),
             "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),

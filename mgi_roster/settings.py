@@ -252,7 +252,7 @@ def _megabytes(value: Any) -> Any:
 
 
 class StoreSettings(BaseSettings):
-    """Where the database is and how much memory DuckDB may use: MGI_DB, MGI_DUCKDB_MEMORY.
+    """Where the database is and what DuckDB may use: MGI_DB, MGI_DUCKDB_MEMORY, MGI_DUCKDB_THREADS.
 
     From the environment only (a broken secrets file must not keep the database closed); read
     again on every construction."""
@@ -269,6 +269,10 @@ class StoreSettings(BaseSettings):
     duckdb_run_memory: Annotated[int, BeforeValidator(_megabytes), Field(gt=0, strict=True)] = (
         DEFAULT_DUCKDB_RUN_MEMORY_MB
     )
+    # The main store's worker threads (MGI_DUCKDB_THREADS); None: DuckDB's own, every core. A
+    # run's file keeps to one (staging/runfile.py). The tests set 1: two test workers already
+    # use both cores, and small queries only lose time sharing them.
+    duckdb_threads: Annotated[int | None, Field(gt=0)] = None
 
     @classmethod
     def settings_customise_sources(

@@ -371,9 +371,12 @@ def configure(con: duckdb.DuckDBPyConnection, memory_mb: int | None = None) -> N
     machine's memory; a bound keeps a million-student sync's memory flat (what does not fit
     goes to temporary files). DuckDB's progress bar stays off: it writes to stdout, where it
     would break `--json`, and the product shows its own progress."""
-    memory_mb = StoreSettings().duckdb_memory if memory_mb is None else memory_mb
+    settings = StoreSettings()
+    memory_mb = settings.duckdb_memory if memory_mb is None else memory_mb
     con.execute(f"SET memory_limit = '{memory_mb}MB'")
     con.execute("SET enable_progress_bar = false")
+    if settings.duckdb_threads is not None:
+        con.execute(f"SET threads = {settings.duckdb_threads}")
 
 
 _UNITS = {"bytes": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3, "TiB": 1024**4}

@@ -42,6 +42,11 @@ def session() -> requests.Session:
 @pytest.fixture(autouse=True)
 def _no_real_configuration(monkeypatch, tmp_path_factory):
     """Tests never see the developer's Clever credentials, secrets file or database."""
+    no_real_configuration(monkeypatch, tmp_path_factory)
+
+
+def no_real_configuration(monkeypatch, tmp_path_factory):
+    """What `_no_real_configuration` does, for a fixture of a wider scope (built before it)."""
     no_file = tmp_path_factory.getbasetemp() / "no-secrets.toml"
     monkeypatch.setattr("mgi_roster.settings.SECRETS_FILE", no_file)
     for name in (
@@ -58,6 +63,8 @@ def _no_real_configuration(monkeypatch, tmp_path_factory):
     for name in list(os.environ):
         if name.startswith(("NOTIFY_", "ONEROSTER_")):  # a developer's settings stay out
             monkeypatch.delenv(name)
+    # Two test workers already use both cores: each test's DuckDB keeps to one thread.
+    monkeypatch.setenv("MGI_DUCKDB_THREADS", "1")
 
 
 @pytest.fixture

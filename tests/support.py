@@ -21,12 +21,13 @@ import os
 import re
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
 import responses
 
 from mgi_roster import parameters, store
@@ -509,3 +510,21 @@ def running(server: Any) -> Iterator[str]:
 def settings_for(base: str) -> CleverSettings:
     """Settings that reach the demo server at `base` with the demo district's token."""
     return CleverSettings(api_base=base, oauth_base=base, district_token=DEMO_DISTRICT_TOKEN)
+
+
+# --- sweeps -----------------------------------------------------------------------------------
+
+
+def sampled(
+    cases: Sequence[Any], key: Callable[[Any], object] = lambda case: None, keep: int = 1
+) -> list[Any]:
+    """Parametrize a sweep: the first `keep` cases of each `key` run in the default gate, the
+    others are marked slow (`pytest -m slow` runs them; `-m 'not bench'` runs everything)."""
+    seen: dict[object, int] = {}
+    out = []
+    for case in cases:
+        k = key(case)
+        seen[k] = seen.get(k, 0) + 1
+        values = case if isinstance(case, tuple) else (case,)
+        out.append(pytest.param(*values, marks=() if seen[k] <= keep else pytest.mark.slow))
+    return out

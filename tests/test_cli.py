@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
 import json
 import socket
 import subprocess
@@ -17,8 +19,8 @@ import responses
 
 from mgi_roster import demo, schedule, store
 from mgi_roster.cli import main
-from tests.conftest import API
-from tests.support import Feed, serve_events
+from tests.conftest import API, no_real_configuration
+from tests.support import Feed, copy_store, serve_events
 
 DEMO = demo.DEMO_DISTRICT_ID
 ROOT = Path(__file__).resolve().parent.parent
@@ -192,12 +194,29 @@ def test_a_failure_with_json_is_one_object_too(tmp_path, capsys):
     assert "could not be opened" in out.err
 
 
-def approved_demo(db, params_file, capsys) -> None:
+@pytest.fixture(scope="module")
+def approved_store(tmp_path_factory) -> Path:
+    """A store holding the demo district's initial sync, approved by a person (built once per
+    module: each test that needs one gets its own copy, approved_demo)."""
+    path = tmp_path_factory.mktemp("approved") / "mgi.duckdb"
+    params = path.with_name("params.json")
+    params.write_text("{}")
+    with pytest.MonkeyPatch.context() as mp:
+        no_real_configuration(mp, tmp_path_factory)
+        assert run(str(path), "parameters", "set", "--district", DEMO, "--file", str(params)) == 0
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert run(str(path), "sync", "--district", DEMO, "--json") == 0
+        run_id = json.loads(out.getvalue())["run_id"]
+        with contextlib.redirect_stdout(io.StringIO()):
+            assert run(str(path), "approve", "--run", str(run_id), "--by", "dana") == 0
+    return path
+
+
+@pytest.fixture
+def approved_demo(db, approved_store) -> None:
     """The demo district's initial sync, approved by a person: schedules may be set."""
-    assert run(db, "parameters", "set", "--district", DEMO, "--file", str(params_file)) == 0
-    code, out = sync_json(db, capsys)
-    assert run(db, "approve", "--run", str(out["run_id"]), "--by", "dana") == 0
-    capsys.readouterr()
+    copy_store(approved_store, db)
 
 
 def schedule_show(db, capsys) -> dict:
@@ -230,17 +249,15 @@ def test_schedule_set_is_refused_before_a_person_approved_the_first_sync(db, cap
     ],
 )
 def test_schedule_set_names_the_rule_it_breaks_and_exits_2(
-    db, params_file, capsys, days, at, until, said
+    db, approved_demo, capsys, days, at, until, said
 ):
-    approved_demo(db, params_file, capsys)
     args = ("--days", days, "--at", at, "--until", in_days(until))
     assert run(db, "schedule", "set", "--district", DEMO, *args) == 2
     assert said in capsys.readouterr().err
     assert schedule_show(db, capsys)["days"] == []  # nothing saved
 
 
-def test_schedule_set_and_show_json(db, params_file, capsys):
-    approved_demo(db, params_file, capsys)
+def test_schedule_set_and_show_json(db, approved_demo, capsys):
     args = ("--days", "sun,mon,tue,wed,thu,fri", "--at", "22:30", "--until", in_days(30))
     more = ("--pause", "2027-06-15..2027-08-20", "--policy", "review", "--contact", "it@d.org")
     assert run(db, "schedule", "set", "--district", DEMO, *args, *more) == 0
@@ -255,8 +272,7 @@ def test_schedule_set_and_show_json(db, params_file, capsys):
     assert "Last successful sync: " in text and "mgi_roster scheduler --once" in text
 
 
-def test_an_old_schedule_is_shown_invalid_with_the_reason(db, params_file, capsys):
-    approved_demo(db, params_file, capsys)
+def test_an_old_schedule_is_shown_invalid_with_the_reason(db, approved_demo, capsys):
     with store.opened(db) as con:
         con.execute(
             "INSERT INTO schedules (district_id, body) VALUES (?, ?)",
@@ -308,7 +324,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.slow
 def test_demo_serve_answers_a_paged_users_request():
     port = free_port()
     server = subprocess.Popen(

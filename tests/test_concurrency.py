@@ -208,7 +208,6 @@ def test_a_sync_in_another_process_leaves_the_store_free_and_refuses_a_second_sy
     assert code_two == 2 and "already running" in err_two, err_two
 
 
-@pytest.mark.slow
 def test_a_process_holding_the_store_longer_than_the_wait_gets_a_plain_sentence(
     tmp_path: Path, monkeypatch, capsys
 ) -> None:

@@ -215,7 +215,6 @@ def _difference(state: dict[str, Any], base: Base) -> dict[str, Any]:
     }
 
 
-@pytest.mark.slow
 def test_two_processes_approving_the_same_run_merge_it_exactly_once(
     base: Base, tmp_path: Path
 ) -> None:
@@ -243,7 +242,6 @@ def test_a_file_that_is_not_a_database_is_not_reported_as_in_use(tmp_path: Path)
     assert str(path) in raised.value.message
 
 
-@pytest.mark.slow
 def test_a_sync_killed_mid_fetch_is_never_staged_and_does_not_block_the_next(
     tmp_path: Path,
 ) -> None:

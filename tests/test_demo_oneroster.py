@@ -489,7 +489,6 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.mark.slow
 def test_demo_serve_provider_oneroster():
     port = free_port()
     server = subprocess.Popen(

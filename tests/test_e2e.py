@@ -44,7 +44,7 @@ BROWSER_ARGS = [
     "--no-first-run",
 ]
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e]
 
 
 @pytest.fixture

@@ -414,7 +414,6 @@ def test_scheduler_loop_stops_between_runs(con, tmp_path):
     assert [o.outcome for o in seen] == ["merged"]
 
 
-@pytest.mark.slow
 def test_sigterm_stops_the_scheduler_cleanly(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "mgi_roster", "--db", str(tmp_path / "mgi.duckdb"), "scheduler"],

@@ -321,7 +321,6 @@ def test_an_empty_database_reads_as_empty(fresh_db):
     assert views.roster_counts(fresh_db, D)["students"] == 0
 
 
-@pytest.mark.slow
 def test_a_million_rows_are_read_a_page_at_a_time(fresh_db):
     fresh_db.execute("INSERT INTO runs (run_id, district_id, status) VALUES (1, ?, 'staged')", [D])
     fresh_db.execute(
