@@ -9,7 +9,9 @@ Stores, after sqlite-utils' `fresh_db`:
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
+import duckdb
 import pytest
 import requests
 from hypothesis import settings
@@ -75,12 +77,32 @@ def fresh_db():
     con.close()
 
 
+@pytest.fixture(scope="session")
+def seeded_template(tmp_path_factory) -> Path:
+    """A store file holding what `seeded_db` holds, built once per test worker."""
+    path = tmp_path_factory.mktemp("seeded") / "seeded.duckdb"
+    with pytest.MonkeyPatch.context() as mp:
+        no_real_configuration(mp, tmp_path_factory)
+        con = store.connect(path)
+        seed(con)
+        con.close()
+    return path
+
+
 @pytest.fixture
-def seeded_db(fresh_db):
+def seeded_db(seeded_template):
     """An in-memory store holding the test district (support.DISTRICT_ID, default parameters)
-    with `small_district(10)` synced and approved: roster version 1, no issues, nothing pending."""
-    seed(fresh_db)
-    return fresh_db
+    with `small_district(10)` synced and approved: roster version 1, no issues, nothing pending.
+    A copy of `seeded_template` (its sequences included), a tenth of a second where syncing and
+    approving again took two."""
+    con = duckdb.connect(":memory:")
+    con.execute(f"ATTACH '{seeded_template}' AS seeded (READ_ONLY)")
+    con.execute("COPY FROM DATABASE seeded TO memory")
+    con.execute("DETACH seeded")
+    store.configure(con)
+    store.migrate(con)
+    yield con
+    con.close()
 
 
 @pytest.fixture
@@ -90,3 +112,26 @@ def file_db(tmp_path):
     con = store.connect(path)
     yield path, con
     con.close()
+
+
+# The longest test files, heaviest first (`pytest --durations=0`, summed per file). The gate
+# gives each of its two workers whole files (`--dist loadfile`) in collection order: a long
+# file collected last (test_validation.py) would run alone at the end while the other worker
+# idles. Started first, the short files fill in around them.
+HEAVY_FIRST = (
+    "test_validation.py",
+    "test_events.py",
+    "test_people.py",
+    "test_app.py",
+    "test_merge.py",
+    "test_app_security.py",
+    "test_schedule.py",
+    "test_e2e.py",
+    "test_impact.py",
+    "test_faults.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(HEAVY_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: order kept within
