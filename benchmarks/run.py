@@ -286,12 +286,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     def day(base: str, n: int, *, full: bool = False, approve: bool = True) -> dict[str, Any]:
         if args.one_process:
             return sync_day(db, base, n, args.page_size, memory, full=full, approve=approve)
-        out = subprocess.run(
+        child = subprocess.run(
             [sys.executable, __file__, "--child", str(db), base, str(n), str(args.page_size),
              "full" if full else "auto"],
-            check=True, capture_output=True, text=True,
-        ).stdout  # fmt: skip
-        found: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+            capture_output=True, text=True,
+        )  # fmt: skip
+        if child.returncode:
+            raise SystemExit(f"the day {n} sync's process failed:\n{child.stderr[-3000:]}")
+        found: dict[str, Any] = json.loads(child.stdout.strip().splitlines()[-1])
         found["peak_rss_mb"]["sync"] = found["peak_rss_mb"]["process"]
         if approve:
             with memory.window() as peak, store.opened(db) as con:

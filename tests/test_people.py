@@ -4,14 +4,18 @@ and one that does not (small districts served like Clever)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from mgi_roster import parameters
+from mgi_roster import parameters, store
 from mgi_roster.entities import BY_NAME
 from mgi_roster.errors import InputError, MergeRefused
 from mgi_roster.parameters import Parameters
 from mgi_roster.review import people
+from mgi_roster.review.validation import checks, duplicates, findings
 from mgi_roster.roster import exports, manual, merge, sql
+from mgi_roster.staging import runfile
 from mgi_roster.store import execute
 from tests.support import (
     DISTRICT_ID,
@@ -428,3 +432,42 @@ def test_add_by_hand_then_link_on_the_pages(tmp_path, monkeypatch):
     with store.opened(path) as con:
         [match] = people.matches(con, run_id)
         assert (match.old_id, match.status) == (hand["record_id"], "accepted")
+
+
+def test_duplicate_people_are_found_within_a_runs_memory_among_many_namesakes(tmp_path):
+    """200,000 students in a run's file, thousands sharing a name and date of birth with
+    another, checked under 40 MB: a list of every pair, ordered in memory, ran out (as a run's
+    128 MB did on a million demo students); the records sharing a key are picked by an
+    aggregation that spills."""
+    path = tmp_path / "run.duckdb"
+    con = store.connect(path)
+    runfile.tune(con, path)
+    con.execute(
+        """INSERT INTO stg_students (run_id, district_id, id, first_name, last_name, dob, school)
+           SELECT 1, 'd', 's' || i, 'First' || (hash(i) % 50), 'Last' || (hash(i + 1) % 50),
+                  ((hash(i + 2) % 12) + 1) || '/' || ((hash(i + 3) % 28) + 1) || '/2015', 'sch'
+           FROM range(200000) t(i)"""
+    )
+    for entity in checks.VALIDATED:
+        findings.find_duplicates(con, 1, entity)
+    con.execute("SET memory_limit = '40MB'")
+    values = {"run": 1, "district": "d", "all_records": True}
+    for statement in duplicates.statements():
+        con.execute(statement, findings.bind(statement, values))
+    con.execute("SET memory_limit = '1GB'")
+    found = con.execute(
+        """SELECT count(*) FROM issues WHERE "check" = 'duplicate_name_dob'"""
+    ).fetchone()
+    shared = con.execute(
+        """SELECT count(*) FROM (SELECT first_name, last_name, dob FROM stg_students
+           GROUP BY ALL HAVING count(*) > 1) g JOIN stg_students s USING (first_name, last_name, dob)"""
+    ).fetchone()
+    assert found is not None and shared is not None and found[0] == shared[0] > 30_000
+    others = [
+        [o["id"] for o in json.loads(row[0])["others"]]
+        for row in con.execute(
+            """SELECT params FROM issues WHERE "check" = 'duplicate_name_dob' LIMIT 1000"""
+        ).fetchall()
+    ]
+    assert all(0 < len(ids) <= 5 and ids == sorted(ids) for ids in others)
+    con.close()

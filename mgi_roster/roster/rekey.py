@@ -74,22 +74,27 @@ REFERENCES: dict[str, tuple[tuple[Entity, str], ...]] = {
 }
 
 
+def _normal(column: str, alias: str) -> str:
+    """SQL: a basis column as it is compared (names without case or outer spaces, dates of
+    birth as days; NULL when missing, which never matches)."""
+    x = f"{alias}.{sql.q(column)}"
+    if column in NAMES:
+        x = f"lower(trim({x}))"
+    elif column == "dob":  # 2/1/2016 and 02/01/2016 are one day
+        x = f"coalesce(CAST(try_strptime({x}, '%m/%d/%Y') AS DATE)::VARCHAR, {x})"
+    return f"NULLIF({x}, '')"
+
+
 def same(basis: Basis, left: str, right: str) -> str:
-    """SQL: `left` and `right` share the basis (names compared without case or outer spaces,
-    dates of birth as days; a missing value never matches)."""
+    """SQL: `left` and `right` share the basis (a missing value never matches)."""
+    return " AND ".join(f"{_normal(c, left)} = {_normal(c, right)}" for c in basis.columns)
 
-    def one(column: str) -> str:
-        a, b = f"{left}.{sql.q(column)}", f"{right}.{sql.q(column)}"
-        if column in NAMES:
-            a, b = f"lower(trim({a}))", f"lower(trim({b}))"
-        elif column == "dob":  # 2/1/2016 and 02/01/2016 are one day
-            a, b = (
-                f"coalesce(CAST(try_strptime({x}, '%m/%d/%Y') AS DATE)::VARCHAR, {x})"
-                for x in (a, b)
-            )
-        return f"NULLIF({a}, '') = NULLIF({b}, '')"
 
-    return " AND ".join(one(c) for c in basis.columns)
+def key(basis: Basis, alias: str) -> str:
+    """SQL: the basis of `alias` as one text, NULL when a part is missing. Equal keys are what
+    `same` says (which stays the exact test: a value holding the separator could make two keys
+    alike), and a key is cheap to hash, group and join on."""
+    return " || chr(31) || ".join(_normal(c, alias) for c in basis.columns)
 
 
 def applied_pairs() -> str:

@@ -15,7 +15,7 @@ from mgi_roster.entities import STUDENTS, TEACHERS, Entity
 from mgi_roster.review.validation import checks
 from mgi_roster.review.validation.findings import finding, insert, literal, name_sql, records
 from mgi_roster.roster import sql
-from mgi_roster.roster.rekey import NAME_DOB, NUMBER_IN_SCHOOL, STATE_ID, Basis, same
+from mgi_roster.roster.rekey import NAME_DOB, NUMBER_IN_SCHOOL, STATE_ID, Basis, key, same
 
 # check name, the basis, the field an issue names, the entities it runs on
 DUPLICATE_CHECKS: tuple[tuple[str, Basis, str, tuple[Entity, ...]], ...] = (
@@ -37,21 +37,43 @@ def _others(entity: Entity, basis: Basis) -> str:
 
 
 def duplicate_person(entity: Entity, check: str, basis: Basis, field: str) -> str:
+    """Each staged record sharing the basis with another record, with the first five others.
+
+    Only the records whose key (rekey.key) appears twice are paired: one aggregation over
+    keys, which spills, picks them, so a million students pair only the few that share one.
+    Each record's others are numbered by a window (which spills too) and the first five are
+    picked by rank: a list over every pair, ordered in memory, ran out of a run's 128 MB on a
+    million demo students."""
     severity = checks.severity(check, entity.name)
     new = f"r.id NOT IN (SELECT id FROM {sql.current(entity)})"
+    others = _others(entity, basis)
+    shared = f"""(SELECT k FROM (SELECT {key(basis, "x")} AS k FROM {others} x)
+        WHERE k IS NOT NULL GROUP BY k HAVING count(*) > 1)"""
+    pairs = f"""(SELECT r.*, o.id AS o_id, o.name AS o_name,
+            row_number() OVER (PARTITION BY r.id ORDER BY o.id) AS o_rank,
+            count(*) OVER (PARTITION BY r.id) AS o_count
+        FROM (SELECT * FROM {records(entity)} r WHERE {key(basis, "r")} IN {shared}) r
+        JOIN (SELECT * FROM {others} o WHERE {key(basis, "o")} IN {shared}) o
+          ON {key(basis, "r")} = {key(basis, "o")} AND o.id <> r.id AND {same(basis, "r", "o")}
+        WHERE NOT (o.in_roster AND {new}))"""
+    # The others by rank into fixed slots, each an aggregate of fixed size: a list aggregated
+    # over the pairs (even five per record) is held in memory and cannot spill.
+    slots = ", ".join(
+        f"{{'id': any_value(r.o_id) FILTER (WHERE r.o_rank = {n}), "
+        f"'name': any_value(r.o_name) FILTER (WHERE r.o_rank = {n})}}"
+        for n in range(1, SHOWN + 1)
+    )
     return finding(
         literal(check),
         literal(severity),
         field=f"'{field}'",
         value=f"any_value(r.{sql.q(field)})",
-        params="json_object('others', list({'id': o.id, 'name': o.name} ORDER BY o.id)[1:5], "
-        "'more', CASE WHEN count(*) > 5 THEN count(*) - 5 END)",
-    ) + (
-        f""" FROM {records(entity)} r JOIN {_others(entity, basis)} o
-            ON o.id <> r.id AND {same(basis, "r", "o")}
-            WHERE NOT (o.in_roster AND {new})
-            GROUP BY r.id"""
-    )
+        params=f"json_object('others', list_filter([{slots}], lambda x: x.id IS NOT NULL), 'more', "
+        f"CASE WHEN any_value(r.o_count) > {SHOWN} THEN any_value(r.o_count) - {SHOWN} END)",
+    ) + (f" FROM {pairs} r WHERE r.o_rank <= {SHOWN} GROUP BY r.id")
+
+
+SHOWN = 5  # the other records an issue names; the rest are counted
 
 
 def statements() -> list[str]:
