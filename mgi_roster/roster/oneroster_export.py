@@ -36,13 +36,8 @@ from mgi_roster.entities import (
 )
 from mgi_roster.roster.sql import current, q
 from mgi_roster.sources.oneroster import files
-from mgi_roster.sources.oneroster.mapping import (
-    RACE_FLAGS,
-    STAGED_ROLES,
-    TWO_OR_MORE,
-    counterparts,
-    race_write,
-)
+from mgi_roster.sources.oneroster.codecs import RACE_FLAGS, TWO_OR_MORE, race_write
+from mgi_roster.sources.oneroster.mapping import STAGED_ROLES, counterparts
 from mgi_roster.store import execute
 
 VERSION: files.Version = "1.1"

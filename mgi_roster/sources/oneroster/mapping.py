@@ -7,8 +7,8 @@ nothing in the product knows the records came from OneRoster.
 
 Each entity column's OneRoster counterpart is declared ONCE, in `COUNTERPARTS` (entity, column,
 file, OneRoster column, codec). The import SQL below and the roster export
-(roster/oneroster_export.py) are both derived from that table: a codec reads a OneRoster cell into
-the entity's vocabulary and writes the entity's value back as a OneRoster cell.
+(roster/oneroster_export.py) are both derived from that table: a codec (codecs.py) reads a
+OneRoster cell into the entity's vocabulary and writes the entity's value back as a OneRoster cell.
 
 The mapping (both versions unless noted):
 
@@ -17,7 +17,7 @@ The mapping (both versions unless noted):
     teachers       role of type primary, else any): id=sourcedId, first_name=givenName,
                    middle_name=middleName, last_name=familyName, email, district_username=username,
                    sis_id=identifier; state_id, student_number and teacher_number from `userIds`
-                   items {type:value} whose type is one of the names in USER_ID_TYPES (those type
+                   items {type:value} whose type is one of codecs.USER_ID_TYPES (those type
                    names are this product's convention, not OneRoster's: OneRoster leaves them to
                    the deployment); grade ← the first of `grades`, CEDS codes spelt in Clever's
                    vocabulary (grades.CEDS; an unknown code is kept as sent, so validation reports
@@ -62,128 +62,23 @@ from mgi_roster.entities import (
     TERMS,
     Entity,
 )
-from mgi_roster.grades import CEDS
 from mgi_roster.roster.sql import current, q
 from mgi_roster.roster.sql import staging_table as stg
+from mgi_roster.sources.oneroster.codecs import (
+    DATE,
+    DOB,
+    FIRST,
+    GRADE,
+    SEX,
+    TEXT,
+    YES_NO,
+    Codec,
+    lit,
+    race_read,
+    user_id,
+)
 from mgi_roster.sources.oneroster.files import ROSTERING, Mode, Version, file
 from mgi_roster.store import staging_table_sql
-
-# --- codecs: one OneRoster cell <-> one entity value, as SQL ----------------------------------
-
-Sql = Callable[[str], str]
-
-
-@dataclass(frozen=True)
-class Codec:
-    """How a value crosses between OneRoster and the entities: `read` makes SQL for the staged
-    value from a OneRoster cell's SQL, `write` the OneRoster cell from an entity value's SQL."""
-
-    name: str
-    read: Sql
-    write: Sql
-
-
-def _text(x: str) -> str:
-    return f"NULLIF(trim({x}), '')"
-
-
-def _first(x: str) -> str:
-    """The first item of a comma-joined OneRoster list cell."""
-    return f"NULLIF(trim(split_part({x}, ',', 1)), '')"
-
-
-def _lookup(pairs: Mapping[str, str | None], x: str) -> str:
-    """SQL mapping `x` through `pairs` (a NULL result for a None value); anything else as sent."""
-    whens = " ".join(
-        f"WHEN {_lit(k)} THEN {_lit(v) if v is not None else 'NULL'}" for k, v in pairs.items()
-    )
-    return f"(CASE {x} {whens} ELSE {x} END)"
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-TEXT = Codec("as sent", _text, lambda x: x)
-FIRST = Codec("the first item of a list", _first, lambda x: x)
-GRADE = Codec(
-    "the first grade, CEDS code ↔ Clever's spelling",
-    lambda x: _lookup(CEDS, _first(x)),
-    lambda x: _lookup({v: k for k, v in CEDS.items()}, x),
-)
-DATE = Codec(
-    "a date (YYYY-MM-DD; a timestamp's date part)",
-    lambda x: (
-        f"CASE WHEN regexp_matches({_text(x)}, '^\\d{{4}}-\\d{{2}}-\\d{{2}}([T ].*)?$') "
-        f"THEN left({_text(x)}, 10) ELSE {_text(x)} END"
-    ),
-    lambda x: x,
-)
-DOB = Codec(
-    "birthDate YYYY-MM-DD ↔ Clever's M/D/YYYY",
-    lambda x: f"coalesce(strftime(try_strptime({_text(x)}, '%Y-%m-%d'), '%-m/%-d/%Y'), {_text(x)})",
-    lambda x: f"coalesce(strftime(try_strptime({x}, '%m/%d/%Y'), '%Y-%m-%d'), {x})",
-)
-SEX = Codec(
-    "sex male/female/other ↔ M/F/X (unspecified: none)",
-    lambda x: _lookup({"male": "M", "female": "F", "other": "X", "unspecified": None}, _text(x)),
-    lambda x: _lookup({"M": "male", "F": "female", "X": "other"}, x),
-)
-YES_NO = Codec(
-    "true/false ↔ Y/N",
-    lambda x: _lookup({"true": "Y", "false": "N"}, f"lower({_text(x)})"),
-    lambda x: _lookup({"Y": "true", "N": "false"}, x),
-)
-
-# The `userIds` types read as each id (case does not matter); the first is the one written.
-# These names are this product's convention: OneRoster leaves userIds' types to the deployment.
-USER_ID_TYPES: dict[str, tuple[str, ...]] = {
-    "state_id": ("state_id", "stateId", "SSID", "StateID"),
-    "student_number": ("student_number", "studentNumber"),
-    "teacher_number": ("teacher_number", "teacherNumber"),
-}
-
-
-def user_id(column: str) -> Codec:
-    """One `{type:value}` item of users.userIds."""
-    types = USER_ID_TYPES[column]
-    pattern = "(?i)\\{\\s*(?:" + "|".join(types) + ")\\s*:([^}]*)\\}"
-    return Codec(
-        f"userIds item {{{types[0]}:…}}",
-        lambda x: f"NULLIF(trim(regexp_extract({x}, {_lit(pattern)}, 1)), '')",
-        lambda x: f"CASE WHEN {x} IS NOT NULL THEN '{{{types[0]}:' || {x} || '}}' END",
-    )
-
-
-# Clever's race <-> OneRoster's demographics flag (demographicRaceTwoOrMoreRaces is its own).
-RACE_FLAGS: dict[str, str] = {
-    "americanIndianOrAlaskaNative": "American Indian",
-    "asian": "Asian",
-    "blackOrAfricanAmerican": "Black or African American",
-    "nativeHawaiianOrOtherPacificIslander": "Hawaiian or Other Pacific Islander",
-    "white": "Caucasian",
-}
-TWO_OR_MORE = "demographicRaceTwoOrMoreRaces"
-
-
-def _race_read(alias: str) -> str:
-    flags = [f"lower({alias}.{q(f)}) = 'true'" for f in RACE_FLAGS]
-    trues = " + ".join(f"CAST(coalesce({f}, false) AS INTEGER)" for f in flags)
-    one = " ".join(
-        f"WHEN lower({alias}.{q(f)}) = 'true' THEN {_lit(race)}" for f, race in RACE_FLAGS.items()
-    )
-    given = " OR ".join(f"{alias}.{q(f)} IS NOT NULL" for f in (*RACE_FLAGS, TWO_OR_MORE))
-    return (
-        f"CASE WHEN lower({alias}.{q(TWO_OR_MORE)}) = 'true' OR ({trues}) > 1 "
-        f"THEN 'Two or More Races' {one} WHEN {given} THEN 'Unknown' END"
-    )
-
-
-def race_write(flag: str, x: str) -> str:
-    """A demographics race flag ('true'/'false', NULL when the race is missing) from a race."""
-    race = "Two or More Races" if flag == TWO_OR_MORE else RACE_FLAGS[flag]
-    return f"CASE WHEN {x} IS NULL THEN NULL WHEN {x} = {_lit(race)} THEN 'true' ELSE 'false' END"
-
 
 # --- the counterparts, declared once ------------------------------------------------------------
 
@@ -392,7 +287,7 @@ def class_teachers() -> str:
 def _derived(entity: Entity, column: str, version: Version) -> str:
     """The SQL of a counterpart without a codec (see Counterpart)."""
     if column == "race":
-        return _race_read("d")
+        return race_read("d")
     if column == "teacher":
         return "t.teacher"
     if column == "schools":  # see user_schools
@@ -514,7 +409,7 @@ def view_sql(entity: Entity, version: Version, run_id: int, district_id: str) ->
     )
     return (
         f"CREATE VIEW {stg(entity)} AS SELECT CAST({int(run_id)} AS INTEGER) AS run_id, "
-        f"{_lit(district_id)} AS district_id, {columns} FROM {_sources(entity, version)}"
+        f"{lit(district_id)} AS district_id, {columns} FROM {_sources(entity, version)}"
     )
 
 
