@@ -20,9 +20,10 @@ def _add(con: duckdb.DuckDBPyConnection) -> str:
 def render(con: duckdb.DuckDBPyConnection) -> None:
     st.title("District")
     st.write(
-        "Choose the school district whose Clever roster you are reviewing. One database holds "
-        "several districts. The demo district needs no Clever credentials: it serves a made-up "
-        "district in Clever's own format, so the whole flow can be shown end to end."
+        "Choose the school district whose roster you are reviewing, sent through Clever, the "
+        "OneRoster API or a OneRoster CSV package. One database holds several districts. The "
+        "demo district needs no credentials: it serves a made-up district in Clever's and "
+        "OneRoster's own formats, so the whole flow can be shown end to end."
     )
     ui.district_switcher(con, key="district_choose", label="Work on district")
     found = districts.all_districts(con)
