@@ -140,3 +140,33 @@ def test_the_readers_value_checks_are_issues_with_their_own_sentences(
         )
     )
     assert "classes.csv" in sentence and '"Scheduled"' in sentence
+
+
+def test_a_oneroster_districts_sentences_speak_of_its_package_not_of_clever(
+    fresh_db, tmp_path, monkeypatch, seeded_db
+):
+    """A OneRoster run's findings name records by sourcedId and say what to fix in the package,
+    where a Clever run's name the Clever id and Clever's sharing settings."""
+    p = package_11()
+    p["users"][2]["identifier"] = "SIS-1"  # Bo shares Amy's SIS id
+    p["classes"][0]["schoolSourcedId"] = "sch-9"  # a school the package does not send
+    result = _sync(fresh_db, tmp_path, monkeypatch, p)
+    rows = fresh_db.execute(
+        "SELECT * FROM issues WHERE run_id = ? ORDER BY ALL", [result.run_id]
+    ).fetchall()
+    names = [d[0] for d in fresh_db.description]
+    said = {
+        row[names.index("check")]: messages.render(
+            messages.Finding.of(dict(zip(names, row, strict=True)))
+        )
+        for row in rows
+    }
+    assert "(sourcedId s-" in said["duplicate_sis_id"], said["duplicate_sis_id"]
+    assert "add that school to the package" in said["unknown_school"], said["unknown_school"]
+    assert not [s for s in said.values() if "Clever" in s], said
+    # A Clever run keeps Clever's words.
+    clever = messages.Finding("unknown_school", "sections", "school", "x", "c1", "Room 1", None, {})
+    assert "Clever's sharing settings" in messages.render(clever)
+    assert "Clever id" in messages.render(
+        messages.Finding("unique_id", "students", "id", "x", "x", None, None, {"count": 2})
+    )

@@ -94,6 +94,7 @@ def validate(
     for entity in VALIDATED:
         con.execute(f"DROP TABLE IF EXISTS {findings.duplicates(entity)}")
     oneroster.check(con, run_id, district_id)  # a OneRoster package's own checks, if one
+    oneroster.tag(con, run_id)  # its findings then speak of the package (messages.SOURCE_WORDS)
     return counts(con, run_id)
 
 

@@ -69,8 +69,7 @@ ALL = "students teachers schools sections terms courses"
 
 _MISSING = {
     "": "{field} is missing. Add the {field} in the SIS.",
-    "id": "Clever id is missing. Clever sends one with every record: re-run the sync, and contact "
-    "Clever support if it stays.",
+    "id": "{id} is missing. {id_always}",
 }
 _ENUM = "{field} {value} is not one of Clever's {noun}. Fix the {field} in the SIS ({allowed})."
 _EMAIL = (
@@ -79,11 +78,11 @@ _EMAIL = (
 )
 _UNKNOWN_SCHOOL = (
     "{field} {value} is not among the schools this sync returned. Fix the {record}'s {field} in "
-    "the SIS, or share that school with the MGI in Clever's sharing settings."
+    "the SIS, or {share_school}."
 )
 _UNKNOWN_TEACHER = (
     "is not among the teachers this sync returned. Fix the section's teachers in the SIS, or "
-    "share the teacher with the MGI in Clever's sharing settings."
+    "{share_teacher}."
 )
 _NO_TEACHER = "the section has no primary teacher{listed}. Set the primary teacher in the SIS."
 
@@ -118,9 +117,8 @@ CHECKS: tuple[CheckSpec, ...] = (
            "{field} is {length} characters long ({value}); Clever suggests at most 255. Shorten it "
            "in the SIS."),
     *specs("unique_id", ALL, ERROR, "No Clever id appears twice in the sync.", CROSS_TABLE,
-           "its Clever id {value} appears {count} times in this sync; a Clever id must be unique. "
-           "Look for the record entered twice in the SIS and re-run the sync; contact Clever "
-           "support if it stays."),
+           "its {id} {value} appears {count} times in this sync; a {id} must be unique. "
+           "Look for the record entered twice in the SIS and {send_again}."),
     *specs("duplicate_sis_id", "students teachers", ERROR, "No SIS id is shared by records with different Clever ids.", CROSS_TABLE,
            "SIS id {value} is also used by {others}{more}. Each {record} needs its own SIS id: fix "
            "the duplicate in the SIS."),
@@ -144,10 +142,8 @@ CHECKS: tuple[CheckSpec, ...] = (
         "primary": f"primary teacher {{value}} {_UNKNOWN_TEACHER}",
     }),
     *specs("unshared_student", "sections", WARNING, "The section's students are shared with the MGI (a sharing finding: check Clever's sharing settings).", CROSS_TABLE,
-           "it names student {value}, whom this sync did not return: Clever does not share that "
-           "student with the MGI. Check the district's sharing settings in Clever (share the "
-           "student's school or section), or remove the student from the section in the SIS if "
-           "they have left."),
+           "it names student {value}, whom this sync did not return: {unshared}, or remove the "
+           "student from the section in the SIS if they have left."),
     *specs("empty_section", "sections", WARNING, "The section has students.", CROSS_TABLE,
            "the section has no students. Enroll its students in the SIS, or end the section there "
            "if it is not taught."),

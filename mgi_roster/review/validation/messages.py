@@ -162,31 +162,64 @@ def field_title(entity: Entity | None, field: str | None) -> str:
     return title[0].lower() + title[1:] if title[1:2].islower() else title
 
 
+# The words a sentence uses for where the records came from, by source: a OneRoster run's
+# issues carry {"source": "oneroster"} in their params (validation tags them), every other
+# issue is Clever's. A template names them as {id}, {share_school}, ...
+SOURCE_WORDS: dict[str, dict[str, str]] = {
+    "clever": {
+        "id": "Clever id",
+        "id_always": "Clever sends one with every record: re-run the sync, and contact Clever "
+        "support if it stays.",
+        "send_again": "re-run the sync; contact Clever support if it stays",
+        "share_school": "share that school with the MGI in Clever's sharing settings",
+        "share_teacher": "share the teacher with the MGI in Clever's sharing settings",
+        "unshared": "Clever does not share that student with the MGI. Check the district's "
+        "sharing settings in Clever (share the student's school or section)",
+    },
+    "oneroster": {
+        "id": "sourcedId",
+        "id_always": "OneRoster gives every row one: fix the row in the SIS's export and send "
+        "the package again.",
+        "send_again": "send the package again",
+        "share_school": "add that school to the package (orgs)",
+        "share_teacher": "add the teacher to the package (users)",
+        "unshared": "the package does not include that student. Add the student to the "
+        "package (users)",
+    },
+}
+
+
+def source_words(f: Finding) -> dict[str, str]:
+    source = (f.params or _NONE).get("source")
+    return SOURCE_WORDS.get(source if isinstance(source, str) else "", SOURCE_WORDS["clever"])
+
+
 def label(f: Finding) -> str:
     """How a sentence names its record: 'Student Zoë García-López (SIS id 100234)', 'Student
-    with SIS id 1042', 'Course without a Clever id', ..."""
+    with SIS id 1042', 'Course without a Clever id' (a sourcedId for a OneRoster run), ..."""
     entity = BY_NAME.get(f.entity)
     word = entity.word if entity else (f.entity or "Record")
+    id_word = source_words(f)["id"]
     name = f.record_name.strip(" ") if f.record_name else None  # as DuckDB's trim()
     name = plain(name) if name else None
     sis = plain(f.sis_id, ID_CHARS) if f.sis_id else None
-    clever = plain(f.record_id, ID_CHARS) if f.record_id else None
+    own = plain(f.record_id, ID_CHARS) if f.record_id else None
     if name:
         if sis:
             return f"{word} {name} (SIS id {sis})"
-        return f"{word} {name} (Clever id {clever})" if clever else f"{word} {name} (no Clever id)"
+        return f"{word} {name} ({id_word} {own})" if own else f"{word} {name} (no {id_word})"
     if sis:
         return f"{word} with SIS id {sis}"
-    return f"{word} with Clever id {clever}" if clever else f"{word} without a Clever id"
+    return f"{word} with {id_word} {own}" if own else f"{word} without a {id_word}"
 
 
-def _others(others: Any) -> str:
+def _others(others: Any, id_word: str) -> str:
     """Other records (duplicate_sis_id): 'Ana Ruiz (Clever id 57b); (Clever id 57c)'."""
     named = []
     for other in others if isinstance(others, list) else []:
         name = plain(other.get("name")) if isinstance(other, Mapping) else ""
-        clever = plain(other.get("id"), ID_CHARS) if isinstance(other, Mapping) else ""
-        named.append(f"{name + ' ' if name else ''}(Clever id {clever})")
+        own = plain(other.get("id"), ID_CHARS) if isinstance(other, Mapping) else ""
+        named.append(f"{name + ' ' if name else ''}({id_word} {own})")
     return "; ".join(named)
 
 
@@ -208,7 +241,7 @@ WORDS: dict[str, Callable[[Finding, Mapping[str, Any]], str]] = {
     "record": lambda f, p: _record(f),
     "noun": lambda f, p: v.noun if (v := _vocabulary(f)) else "values",
     "allowed": lambda f, p: v.allowed if (v := _vocabulary(f)) else "",
-    "others": lambda f, p: _others(p.get("others")),
+    "others": lambda f, p: _others(p.get("others"), source_words(f)["id"]),
     "more": lambda f, p: f" and {p['more']} more" if p.get("more") else "",
     "school": lambda f, p: plain(p.get("school")),
     "low": lambda f, p: str(p.get("low") or "…"),
@@ -226,7 +259,12 @@ class _Words(dict[str, str]):
     def __missing__(self, key: str) -> str:
         make = WORDS.get(key)
         value = self.params.get(key)
-        word = make(self.f, self.params) if make else ("" if value is None else str(value))
+        if make:
+            word = make(self.f, self.params)
+        elif key in SOURCE_WORDS["clever"]:
+            word = source_words(self.f)[key]
+        else:
+            word = "" if value is None else str(value)
         self[key] = word
         return word
 
