@@ -239,3 +239,18 @@ def test_duckdb_never_draws_its_progress_bar(tmp_path: Path):
     with runfile.opened(run) as work:
         assert work.execute("SELECT current_setting('enable_progress_bar')").fetchone() == (False,)
     con.close()
+
+
+def test_settings_changed_for_a_block_come_back_as_they_were(fresh_db):
+    """store.temporarily: DuckDB reports a memory bound rounded down ('1.8 GiB'); put back as
+    reported, it would creep down a little each time a block bounds it."""
+    fresh_db.execute("SET memory_limit = '1900MB'; SET threads = 2")
+    names = "current_setting('memory_limit'), current_setting('threads'), current_setting('preserve_insertion_order')"
+    before = fresh_db.execute(f"SELECT {names}").fetchone()
+    for _ in range(20):
+        with store.temporarily(
+            fresh_db, memory_limit="64MB", threads=1, preserve_insertion_order=False
+        ):
+            inside = fresh_db.execute(f"SELECT {names}").fetchone()
+            assert inside is not None and inside[1:] == (1, False) and "MiB" in inside[0]
+    assert fresh_db.execute(f"SELECT {names}").fetchone() == before

@@ -175,6 +175,7 @@ def _stage_raw(
 ) -> dict[str, int]:
     """The raw tables of the run's file → staging (the mapping), one progress line per entity."""
     from mgi_roster.sources.oneroster import mapping
+    from mgi_roster.store import temporarily
     from mgi_roster.sync import Progress
 
     def report(entity: Entity, step: int, count: int) -> None:
@@ -182,25 +183,15 @@ def _stage_raw(
             progress(Progress(entity.name, entity.label, step, len(ENTITIES), 1, count, done=True))
 
     row = con.execute("SELECT current_setting('memory_limit')").fetchone()
-    with timings.phase("stage"):
-        # The mapping spills what does not fit (only the few users with several schools go
-        # through a list aggregation, which DuckDB cannot spill), so a run's own bound
-        # (MGI_DUCKDB_RUN_MEMORY, 128 MB) is enough at a million users; a run bounded lower
-        # gets MAPPING_MEMORY_MB for the mapping (measured in benchmarks/RESULTS.md), then its
-        # bound back.
-        con.execute(f"SET memory_limit = '{max(MAPPING_MEMORY_MB, _megabytes(row))}MB'")
-        try:
-            return mapping.stage(
-                con,
-                run_id,
-                district_id,
-                "1.2" if version == "1.2" else "1.1",
-                modes,
-                on_entity=report,
-            )
-        finally:
-            if row:
-                con.execute(f"SET memory_limit = '{row[0]}'")
+    # The mapping spills what does not fit (only the few users with several schools go through
+    # a list aggregation, which DuckDB cannot spill), so a run's own bound
+    # (MGI_DUCKDB_RUN_MEMORY, 128 MB) is enough at a million users; a run bounded lower gets
+    # MAPPING_MEMORY_MB for the mapping (measured in benchmarks/RESULTS.md), then its bound back.
+    bound = f"{max(MAPPING_MEMORY_MB, _megabytes(row))}MB"
+    with timings.phase("stage"), temporarily(con, memory_limit=bound):
+        return mapping.stage(
+            con, run_id, district_id, "1.2" if version == "1.2" else "1.1", modes, on_entity=report
+        )
 
 
 MAPPING_MEMORY_MB = 128
@@ -249,18 +240,15 @@ class OneRosterCsvProvider:
 
         # A package is on disk, not behind a network: its reading and mapping may use every
         # core (a run keeps to one, so the other can fetch Clever's next page), then one again.
-        row = con.execute("SELECT current_setting('threads')").fetchone()
-        con.execute(f"SET threads = {os.cpu_count() or 1}")
-        try:
+        from mgi_roster.store import temporarily
+
+        with temporarily(con, threads=os.cpu_count() or 1):
             with timings.phase("fetch"):
                 package = reader.load_package(con, self.path)
             check_package_district(con, district_id)
             return _stage_raw(
                 con, run_id, district_id, package.version, package.modes, progress, timings
             )
-        finally:
-            if row:
-                con.execute(f"SET threads = {int(row[0])}")
 
 
 @dataclass

@@ -38,7 +38,7 @@ from mgi_roster.errors import MergeRefused
 from mgi_roster.kinds import RunStatus
 from mgi_roster.roster import sql
 from mgi_roster.settings import StoreSettings
-from mgi_roster.store import configure, database_path, execute
+from mgi_roster.store import configure, database_path, execute, temporarily
 
 # The tables a run's file holds, all shaped like the main store's tables of the same name
 # (person_matches: the run's proposed re-keys and links, roster/rekey.py).
@@ -171,19 +171,10 @@ def tune(con: duckdb.DuckDBPyConnection, path: Path) -> None:
 def bounded(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """The main store's memory bounded like a run's while it copies the roster into the run's
     file or the findings back (a sync's process stays small), then as it was."""
-    row = con.execute(
-        "SELECT current_setting('memory_limit'), current_setting('preserve_insertion_order')"
-    ).fetchone()
-    configure(con, run_memory())
     # Copying millions of rows in order would hold them back in memory; nothing reads them in
     # insertion order.
-    con.execute("SET preserve_insertion_order = false")
-    try:
+    with temporarily(con, memory_limit=f"{run_memory()}MB", preserve_insertion_order=False):
         yield
-    finally:
-        if row:
-            con.execute(f"SET memory_limit = '{row[0]}'")
-            con.execute(f"SET preserve_insertion_order = {str(row[1]).lower()}")
 
 
 @contextlib.contextmanager

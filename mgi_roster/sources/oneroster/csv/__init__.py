@@ -50,7 +50,7 @@ from mgi_roster.sources.oneroster.csv.problems import (
 from mgi_roster.sources.oneroster.csv.reading import _read_rows
 from mgi_roster.sources.oneroster.files import Mode, Version
 from mgi_roster.sources.oneroster.zipsafe import Extracted, Limits, extract, open_package
-from mgi_roster.store import setting_bytes, transaction
+from mgi_roster.store import setting_bytes, temporarily, transaction
 
 __all__ = ["DEFAULT_LIMITS", "Limits", "Package", "load_package", "MAX_PROBLEMS"]
 
@@ -75,23 +75,12 @@ def _loading_settings(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     thread without buffering rows to keep them in order. Rows stream from the file to the
     table, so a larger cache does not make loading faster; LOAD_MEMORY_MB (or the caller's
     lower bound) keeps a million-student package under 400 MB (benchmarks/RESULTS.md)."""
-    row = con.execute(
-        "SELECT current_setting('preserve_insertion_order'), current_setting('memory_limit')"
-    ).fetchone()
-    order, memory = (bool(row[0]), str(row[1])) if row else (True, "")
-    con.execute("SET preserve_insertion_order = false")
-    if setting_bytes(memory) > LOAD_MEMORY_MB * 1024**2:
-        con.execute(f"SET memory_limit = '{LOAD_MEMORY_MB}MiB'")
-    try:
+    row = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    settings: dict[str, object] = {"preserve_insertion_order": False}
+    if row and setting_bytes(str(row[0])) > LOAD_MEMORY_MB * 1024**2:
+        settings["memory_limit"] = f"{LOAD_MEMORY_MB}MiB"
+    with temporarily(con, **settings):
         yield
-    finally:
-        con.execute(f"SET preserve_insertion_order = {'true' if order else 'false'}")
-        if memory and setting_bytes(memory) > LOAD_MEMORY_MB * 1024**2:
-            # DuckDB reports the bound rounded down to a tenth of its unit ('1.8 GiB'); half a
-            # tenth more restores the same reported bound instead of creeping down each load.
-            number, _, unit = memory.partition(" ")
-            restored = setting_bytes(f"{float(number) + 0.05} {unit}")
-            con.execute(f"SET memory_limit = '{int(restored)}B'")
 
 
 def load_package(
