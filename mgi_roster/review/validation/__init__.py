@@ -93,8 +93,8 @@ def validate(
         con.execute(statement, findings.bind(statement, values))
     for entity in VALIDATED:
         con.execute(f"DROP TABLE IF EXISTS {findings.duplicates(entity)}")
-    oneroster.check(con, run_id, district_id)  # a OneRoster package's own checks, if one
-    oneroster.tag(con, run_id)  # its findings then speak of the package (messages.SOURCE_WORDS)
+    # Last: a OneRoster package's own checks, and every finding then speaks of the package
+    oneroster.check(con, run_id, district_id)
     return counts(con, run_id)
 
 

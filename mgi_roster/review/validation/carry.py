@@ -21,7 +21,7 @@ import duckdb
 from mgi_roster.entities import SECTIONS, STUDENTS, TEACHERS, Entity
 from mgi_roster.parameters import Parameters
 from mgi_roster.review.validation.findings import INSERT, ISSUE_COLUMNS
-from mgi_roster.roster.sql import q
+from mgi_roster.roster.sql import q, staging_table
 from mgi_roster.staging import events
 from mgi_roster.store import has_table
 
@@ -47,6 +47,6 @@ def carry_field_issues(con: duckdb.DuckDBPyConnection, run_id: int, entity: Enti
     con.execute(
         f"""{INSERT} SELECT $run, {columns} FROM {PREVIOUS_ISSUES} p
             WHERE p.entity = '{entity.name}' AND NOT {events.touched(entity, "p.record_id")}
-              AND p.record_id IN (SELECT id FROM stg_{entity.name} WHERE run_id = $run)""",
+              AND p.record_id IN (SELECT id FROM {staging_table(entity)} WHERE run_id = $run)""",
         {"run": run_id},
     )

@@ -254,7 +254,10 @@ def row_statements(con: duckdb.DuckDBPyConnection, version: Version) -> list[str
 
 
 def check(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> None:
-    """Write the OneRoster findings of the package staged in `con`; nothing for other runs."""
+    """Write the OneRoster findings of the package staged in `con`, then mark every finding of
+    the run as OneRoster's, so its sentence names records by sourcedId and says what to fix in
+    the package, not in Clever (messages.SOURCE_WORDS). Validation calls it last; nothing for
+    other runs."""
     version = mapping.package_version(con)
     if version is None:
         return
@@ -264,14 +267,6 @@ def check(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> None
         *row_statements(con, version),
     ]:
         con.execute(statement, {"run": run_id, "district": district_id})
-
-
-def tag(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
-    """Mark every finding of a run that staged a OneRoster package as OneRoster's, so its
-    sentence names records by sourcedId and says what to fix in the package, not in Clever
-    (messages.SOURCE_WORDS); nothing for other runs."""
-    if mapping.package_version(con) is None:
-        return
     con.execute(
         """UPDATE issues SET params = json_merge_patch(coalesce(params, '{}'), '{"source": "oneroster"}')
            WHERE run_id = ?""",

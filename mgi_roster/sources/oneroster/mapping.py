@@ -338,20 +338,27 @@ def _with(entity: Entity, version: Version) -> str:
     return ""
 
 
+def _column_counterparts(entity: Entity) -> list[Counterpart | None]:
+    """The counterpart of each of the entity's columns, in order (None: nothing feeds it)."""
+    found = {c.column: c for c in reversed(counterparts(entity))}  # the first one declared
+    return [found.get(column) for column in entity.column_names]
+
+
+def _cell(cp: Counterpart) -> str:
+    """SQL: the raw cell a counterpart reads."""
+    return f"{ALIAS[cp.file]}.{q(cp.source)}"
+
+
 def _values(entity: Entity, version: Version) -> list[str]:
     """The SQL of each of the entity's columns, in order, read from the raw tables."""
-    exprs = []
-    for column in entity.column_names:
-        found = [c for c in counterparts(entity) if c.column == column]
-        if not found:
-            exprs.append("NULL")
-            continue
-        cp = found[0]
-        if cp.codec is None:
-            exprs.append(_derived(entity, column, version))
-        else:
-            exprs.append(cp.codec.read(f"{ALIAS[cp.file]}.{q(cp.source)}"))
-    return exprs
+    return [
+        "NULL"
+        if cp is None
+        else _derived(entity, cp.column, version)
+        if cp.codec is None
+        else cp.codec.read(_cell(cp))
+        for cp in _column_counterparts(entity)
+    ]
 
 
 def import_sql(entity: Entity, version: Version, *, distinct: bool = False) -> str:
@@ -383,50 +390,34 @@ READ_IN_PLACE: tuple[Entity, ...] = (ENROLLMENTS,)
 def as_sent_sql(entity: Entity, version: Version) -> str:
     """Whether the raw rows an entity would stage can be staged as they are: (repeats,
     altered), where `repeats` counts rows repeating another (as repeats_sql, 0: none) and
-    `altered` the rows a codec would change (a cell with spaces around it, or empty)."""
-    key = ", ".join(_raw_columns(entity))
+    `altered` the rows a codec would change (a cell with spaces around it, or empty). Every
+    column of the entity must have a plain counterpart (READ_IN_PLACE)."""
+    cps = [cp for cp in _column_counterparts(entity) if cp is not None]
     altered = " OR ".join(
         # TEXT's read (NULLIF(trim(x), '')) keeps x exactly when x is neither empty nor padded
-        f"({raw} = '' OR {raw} <> trim({raw}))"
-        if codec is TEXT
-        else f"({value}) IS DISTINCT FROM {raw}"
-        for value, raw, codec in zip(
-            _values(entity, version), _raw_columns(entity), _codecs(entity), strict=True
-        )
+        f"({_cell(cp)} = '' OR {_cell(cp)} <> trim({_cell(cp)}))"
+        if cp.codec is TEXT
+        else f"({value}) IS DISTINCT FROM {_cell(cp)}"
+        for cp, value in zip(cps, _values(entity, version), strict=True)
     )
     return (
-        f"SELECT count(*) - count(DISTINCT hash({key})), count(*) FILTER (WHERE {altered}) "
-        f"FROM {_sources(entity, version)}"
+        f"SELECT count(*) - count(DISTINCT hash({', '.join(_cell(cp) for cp in cps)})), "
+        f"count(*) FILTER (WHERE {altered}) FROM {_sources(entity, version)}"
     )
 
 
 def view_sql(entity: Entity, version: Version, run_id: int, district_id: str) -> str:
     """The entity's staging as a view over its raw file: its rows as sent (as_sent_sql says
     whether they may be), under the run's id and district (a run's file holds one run)."""
+    cps = [cp for cp in _column_counterparts(entity) if cp is not None]
     columns = ", ".join(
-        f"CAST({raw} AS {c.sql_type}) AS {q(c.name)}"
-        for raw, c in zip(_raw_columns(entity), entity.columns, strict=True)
+        f"CAST({_cell(cp)} AS {c.sql_type}) AS {q(c.name)}"
+        for cp, c in zip(cps, entity.columns, strict=True)
     )
     return (
         f"CREATE VIEW {stg(entity)} AS SELECT CAST({int(run_id)} AS INTEGER) AS run_id, "
         f"{lit(district_id)} AS district_id, {columns} FROM {_sources(entity, version)}"
     )
-
-
-def _plain(entity: Entity) -> list[Counterpart]:
-    """The counterpart of each of the entity's columns, in order (every column has one)."""
-    return [
-        [c for c in counterparts(entity) if c.column == column][0] for column in entity.column_names
-    ]
-
-
-def _raw_columns(entity: Entity) -> list[str]:
-    """The raw cell each of the entity's columns is read from."""
-    return [f"{ALIAS[cp.file]}.{q(cp.source)}" for cp in _plain(entity)]
-
-
-def _codecs(entity: Entity) -> list[Codec | None]:
-    return [cp.codec for cp in _plain(entity)]
 
 
 def _named(entity: Entity) -> str:
