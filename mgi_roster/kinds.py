@@ -169,3 +169,4 @@ class ModeReason(StrEnum):
     CURSOR_GONE = "cursor_gone"  # Clever no longer has the cursor's event (a gap)
     EVENTS_REFUSED = "events_refused"  # the events endpoint refused (not enabled, 403/404)
     EVENTS_UNAVAILABLE = "events_unavailable"  # the events endpoint did not answer usably
+    WITHHELD = "withheld"  # the latest merge withheld records: the roster is not what Clever sent

@@ -21,8 +21,11 @@ interval has passed since the latest merged full sync (a district setting, `dist
 full_sync_days`, weekly by default: a full pull is what finds what events cannot say, such as
 records Clever stopped sharing without an event, so each district decides how often it pays
 for one); the cursor is older than Clever keeps events; Clever no longer has the cursor's event
-(`GET /v3.0/events/<id>` answers 404: a gap), or rejects paging from it; or the events
-endpoint refuses (403, 404, an HTML page: events not enabled for the district).
+(`GET /v3.0/events/<id>` answers 404: a gap), or rejects paging from it; the events
+endpoint refuses (403, 404, an HTML page: events not enabled for the district); or the latest
+merge withheld records (a partial approval): the roster then holds their older state, or
+nothing, where the events since assume what Clever sent, and only a full pull says what they
+are now.
 """
 
 from __future__ import annotations
@@ -57,12 +60,15 @@ class Cursor:
     recorded_at: datetime | None  # when the run holding it started
     last_full_at: datetime | None  # when the latest merged full run started
     full_sync_days: int = DEFAULT_FULL_SYNC_DAYS
+    withheld: bool = False  # the latest merge withheld records of its run
 
 
 def cursor_of(con: duckdb.DuckDBPyConnection, district_id: str) -> Cursor:
     """The district's cursor: the position of the run its latest merge in force came from."""
     latest = con.execute(
-        """SELECT r.events_cursor, r.started_at FROM merges m JOIN runs r USING (run_id)
+        """SELECT r.events_cursor, r.started_at,
+                  EXISTS (SELECT 1 FROM run_withheld w WHERE w.run_id = m.run_id)
+           FROM merges m JOIN runs r USING (run_id)
            WHERE m.district_id = ? AND m.kind = ? AND NOT m.undone
            ORDER BY m.version DESC LIMIT 1""",
         [district_id, MergeKind.MERGE],
@@ -81,6 +87,7 @@ def cursor_of(con: duckdb.DuckDBPyConnection, district_id: str) -> Cursor:
         recorded_at=latest[1] if latest else None,
         last_full_at=full[0] if full else None,
         full_sync_days=days[0] if days and days[0] else DEFAULT_FULL_SYNC_DAYS,
+        withheld=bool(latest[2]) if latest else False,
     )
 
 
@@ -124,6 +131,8 @@ class Plan:
             ModeReason.EVENTS_REFUSED: "Clever's events endpoint refused this district (events "
             "may not be enabled: Clever dashboard → Settings → Integrations → Enable events)",
             ModeReason.EVENTS_UNAVAILABLE: "Clever's events endpoint did not answer",
+            ModeReason.WITHHELD: "the latest merge withheld records (a partial approval), so "
+            "the roster does not hold what Clever sent for them; every record is pulled again",
         }[self.reason]
         detail = f" ({self.detail})" if self.detail else ""
         return f"Full sync: {why}{detail}."
@@ -163,6 +172,8 @@ def decide(
         return _full(client, ModeReason.REQUESTED)
     if cursor.event_id is None or cursor.recorded_at is None:
         return _full(client, ModeReason.NO_CURSOR)
+    if cursor.withheld:
+        return _full(client, ModeReason.WITHHELD)
     if cursor.last_full_at is None or now - cursor.last_full_at >= timedelta(
         days=cursor.full_sync_days
     ):
