@@ -117,17 +117,16 @@ def create(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> Pat
 
 
 def _previous_findings(con: duckdb.DuckDBPyConnection, run: str, district_id: str) -> None:
-    """The latest merge's field findings and parameters, which an events run carries for the
-    records its events did not touch (review/validation/carry.py)."""
-    from mgi_roster.review.validation import carry, checks
+    """The latest merge's findings and parameters, which an events run carries for the records
+    its events do not reach (review/validation/carry.py)."""
+    from mgi_roster.review.validation import carry
 
     latest = sql.latest_merge_run()
-    fields = ", ".join(f"'{c.name}'" for c in checks.CHECKS if c.layer is checks.Layer.FIELD)
     entities = ", ".join(f"'{e.name}'" for e in carry.CARRIED)
     execute(
         con,
         f"""CREATE TABLE {run}.{carry.PREVIOUS_ISSUES} AS SELECT * FROM issues
-            WHERE run_id = {latest} AND entity IN ({entities}) AND "check" IN ({fields})""",
+            WHERE run_id = {latest} AND entity IN ({entities}) AND record_id IS NOT NULL""",
         {"district": district_id},
     )
     execute(

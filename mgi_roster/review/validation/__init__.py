@@ -31,6 +31,7 @@ from mgi_roster.review.validation import (
     findings,
     oneroster,
     requirements,
+    scope,
 )
 from mgi_roster.review.validation.checks import VALIDATED, CheckSpec, Layer
 from mgi_roster.review.validation.findings import VALUE_CHARS
@@ -59,6 +60,8 @@ __all__ = [
 # Every check, as the Validation page lists it and filters on it.
 CHECKS: tuple[CheckSpec, ...] = (*checks.CHECKS, *requirements.CHECKS)
 CHECK_NAMES: tuple[str, ...] = tuple(dict.fromkeys(c.name for c in CHECKS))
+# The checks judging a record against others (carried outside an events run's scope)
+JUDGED_CHECKS = tuple(dict.fromkeys(c.name for c in CHECKS if c.layer is not Layer.FIELD))
 
 
 def validate(
@@ -83,14 +86,19 @@ def validate(
         **requirements.bindings(params),
         "all_records": params.all_records_processing,  # duplicates: who stays in the roster
     }
+    # An events run judges again only what its events reach (scope.py), and carries the rest
+    scoped = scope.build(con, run_id, district_id) if carried else frozenset()
     for entity in VALIDATED:
-        findings.find_duplicates(con, run_id, entity)
+        findings.find_duplicates(con, run_id, entity, scoped)
     for statement in [
-        *cross_table.statements(VALIDATED),
-        *duplicates.statements(),
-        *requirements.statements(params),
+        *cross_table.statements(VALIDATED, scoped),
+        *duplicates.statements(scoped),
+        *requirements.statements(params, scoped),
     ]:
         con.execute(statement, findings.bind(statement, values))
+    for entity in carried:
+        carry.carry_judged_issues(con, run_id, entity, JUDGED_CHECKS)
+    scope.drop(con)
     for entity in VALIDATED:
         con.execute(f"DROP TABLE IF EXISTS {findings.duplicates(entity)}")
     # Last: a OneRoster package's own checks, and every finding then speaks of the package

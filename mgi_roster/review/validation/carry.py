@@ -1,15 +1,18 @@
-"""An events run's field findings for the records no event touched: the latest merge's, carried.
+"""An events run's findings on the records its events do not reach: the latest merge's, carried.
 
-A field check (schemas.py) judges one value of one record under the District Parameters (which
-fields a requirement covers). An events run stages, for every record no event touched, the very
-row the latest merged sync staged (staging/events.py). So when the parameters are the ones that
-run was validated under, its field findings on those records are this run's: they are copied
-instead of being found again, and only the touched records are checked. The latest merge's
-findings and parameters are copied into the run's file with the roster snapshot
-(staging/runfile.py, `PREVIOUS_*`).
+An events run stages, for every record no event touched, the very row the latest merged sync
+staged (staging/events.py). When the District Parameters are the ones that run was validated
+under, its findings on those records are this run's, and are copied instead of found again:
 
-Only the large entities are carried (students, teachers, sections): schools, terms and courses
-are checked whole (terms' dates are also judged against each other, under the same check).
+  field findings         judge one value of one record: carried for every record no event
+                         touched (only the touched ones are checked)
+  the other findings     judge a record against others (cross-table, duplicates, requirements):
+                         carried for the records outside the run's scope (scope.py: what the
+                         events reach), which are the ones judged again
+
+The latest merge's findings and parameters are copied into the run's file with the roster
+snapshot (staging/runfile.py, `PREVIOUS_*`). Only the large entities are carried (students,
+teachers, sections): schools, terms and courses are checked whole.
 """
 
 from __future__ import annotations
@@ -20,19 +23,21 @@ import duckdb
 
 from mgi_roster.entities import SECTIONS, STUDENTS, TEACHERS, Entity
 from mgi_roster.parameters import Parameters
+from mgi_roster.review.validation import checks, scope
 from mgi_roster.review.validation.findings import INSERT, ISSUE_COLUMNS
 from mgi_roster.roster.sql import q, staging_table
 from mgi_roster.staging import events
 from mgi_roster.store import has_table
 
 CARRIED = (STUDENTS, TEACHERS, SECTIONS)
-PREVIOUS_ISSUES = "previous_field_issues"  # the latest merge's field findings (run's file)
+PREVIOUS_ISSUES = "previous_issues"  # the latest merge's findings (run's file)
 PREVIOUS_PARAMETERS = "previous_parameters"  # the parameters that run was validated under
+FIELD_CHECKS = tuple(sorted({c.name for c in checks.CHECKS if c.layer is checks.Layer.FIELD}))
 
 
 def carried_entities(con: duckdb.DuckDBPyConnection, params: Parameters) -> tuple[Entity, ...]:
-    """The entities whose untouched records' field findings are carried: none unless `con` is
-    an events run's file whose latest merge was validated under the same parameters."""
+    """The entities whose findings are carried: none unless `con` is an events run's file
+    whose latest merge was validated under the same parameters."""
     if not (events.is_events_run(con) and has_table(con, PREVIOUS_PARAMETERS)):
         return ()
     row = con.execute(f"SELECT parameters FROM {PREVIOUS_PARAMETERS}").fetchone()
@@ -41,12 +46,39 @@ def carried_entities(con: duckdb.DuckDBPyConnection, params: Parameters) -> tupl
     return CARRIED
 
 
-def carry_field_issues(con: duckdb.DuckDBPyConnection, run_id: int, entity: Entity) -> None:
-    """Copy the latest merge's field findings on `entity`'s untouched staged records."""
+def _carry(con: duckdb.DuckDBPyConnection, run_id: int, entity: Entity, where: str) -> None:
     columns = ", ".join(q(c) for c in ISSUE_COLUMNS[1:])
     con.execute(
         f"""{INSERT} SELECT $run, {columns} FROM {PREVIOUS_ISSUES} p
-            WHERE p.entity = '{entity.name}' AND NOT {events.touched(entity, "p.record_id")}
+            WHERE p.entity = '{entity.name}' AND {where}
               AND p.record_id IN (SELECT id FROM {staging_table(entity)} WHERE run_id = $run)""",
         {"run": run_id},
+    )
+
+
+def _fields() -> str:
+    return "(" + ", ".join(f"'{c}'" for c in FIELD_CHECKS) + ")"
+
+
+def carry_field_issues(con: duckdb.DuckDBPyConnection, run_id: int, entity: Entity) -> None:
+    """Copy the latest merge's field findings on `entity`'s untouched staged records."""
+    _carry(
+        con,
+        run_id,
+        entity,
+        f'p."check" IN {_fields()} AND NOT {events.touched(entity, "p.record_id")}',
+    )
+
+
+def carry_judged_issues(
+    con: duckdb.DuckDBPyConnection, run_id: int, entity: Entity, written: tuple[str, ...]
+) -> None:
+    """Copy the latest merge's findings under the checks `written` (those validation judges
+    records against others by) on `entity`'s staged records outside the run's scope."""
+    names = "(" + ", ".join(f"'{c}'" for c in written) + ")"
+    _carry(
+        con,
+        run_id,
+        entity,
+        f'p."check" IN {names} AND p.record_id NOT IN (SELECT id FROM {scope.table(entity)})',
     )

@@ -28,6 +28,7 @@ from mgi_roster.review.validation.findings import (
     records,
     with_meta,
 )
+from mgi_roster.review.validation.scope import judged
 from mgi_roster.roster.sql import staging_table as stg
 
 
@@ -36,9 +37,10 @@ def _finding(entity: Entity, check: str, **parts: str) -> str:
     return finding(literal(check), literal(checks.severity(check, entity.name)), **parts)
 
 
-def unique_id(entity: Entity) -> str:
+def unique_id(entity: Entity, scoped: frozenset[str]) -> str:
     # Each copy keeps its own name, so the record's name is read per staged row, not per id.
-    duplicated = f"AND id IN (SELECT id FROM {stg(entity)} WHERE run_id = $run GROUP BY id HAVING count(*) > 1)"
+    ids = judged(entity, f"(SELECT id FROM {stg(entity)} WHERE run_id = $run)", scoped)
+    duplicated = f"AND id IN (SELECT id FROM {ids} GROUP BY id HAVING count(*) > 1)"
     return (
         f"{INSERT} SELECT $run, $district, '{entity.name}', id, 'id', 'unique_id', 'error', "
         f"{clip('id')}, _school, _name, _sis, "
@@ -47,7 +49,7 @@ def unique_id(entity: Entity) -> str:
     )
 
 
-def duplicate_sis_id(entity: Entity) -> str:
+def duplicate_sis_id(entity: Entity, scoped: frozenset[str]) -> str:
     # Name at most five of the others, so a sis_id shared by thousands stays linear.
     others = "list_filter(g.firsts, lambda m: m.id <> r.id)[1:5]"
     findings = _finding(
@@ -57,25 +59,29 @@ def duplicate_sis_id(entity: Entity) -> str:
         value="r.sis_id",
         params=f"json_object('others', {others}, 'more', CASE WHEN g.n - 1 > 5 THEN g.n - 6 END)",
     )
-    shared = (
-        f"""sis_id IN (SELECT sis_id FROM {records(entity)} GROUP BY sis_id HAVING count(*) > 1)"""
-    )
-    return f"""{findings} FROM (SELECT * FROM {records(entity)} WHERE {shared}) r
+    # Only the SIS ids of the records judged (all of them, unless an events run's scope).
+    mine = judged(entity, records(entity), scoped)
+    wanted = f"WHERE sis_id IN (SELECT sis_id FROM {mine})" if entity.name in scoped else ""
+    shared = f"""sis_id IN (SELECT sis_id FROM {records(entity)} {wanted}
+        GROUP BY sis_id HAVING count(*) > 1)"""
+    return f"""{findings} FROM (SELECT * FROM {mine} WHERE {shared}) r
         JOIN (SELECT sis_id, count(*) AS n,
                 list({{'id': id, 'name': {name_sql(entity)}}} ORDER BY id)[1:6] AS firsts
               FROM {records(entity)} WHERE {shared} GROUP BY sis_id) g ON g.sis_id = r.sis_id"""
 
 
-def unknown_school(entity: Entity) -> str:
+def unknown_school(entity: Entity, scoped: frozenset[str]) -> str:
     return _finding(entity, "unknown_school", field="'school'", value="r.school") + (
-        f" FROM {records(entity)} r WHERE r.school IS NOT NULL AND NOT EXISTS "
+        f" FROM {judged(entity, records(entity), scoped)} r WHERE r.school IS NOT NULL AND NOT EXISTS "
         f"(SELECT 1 FROM {stg(SCHOOLS)} s WHERE s.run_id = $run AND s.id = r.school)"
     )
 
 
-def unknown_teacher() -> str:
+def unknown_teacher(scoped: frozenset[str]) -> str:
+    sections = judged(SECTIONS, records(SECTIONS), scoped)
     teachers = f"""(SELECT section_id, user_id FROM {stg(ENROLLMENTS)} WHERE run_id = $run AND role = 'teacher'
-        UNION SELECT id, teacher FROM {stg(SECTIONS)} WHERE run_id = $run AND teacher IS NOT NULL)"""
+        AND section_id IN (SELECT id FROM {sections})
+        UNION SELECT id, teacher FROM {sections} WHERE teacher IS NOT NULL)"""
     primary = "t.user_id = r.teacher"
     return _finding(
         SECTIONS,
@@ -84,27 +90,29 @@ def unknown_teacher() -> str:
         value="t.user_id",
         params=f"json_object('case', CASE WHEN {primary} THEN 'primary' END)",
     ) + (
-        f" FROM {records(SECTIONS)} r JOIN {teachers} t ON t.section_id = r.id WHERE NOT EXISTS "
+        f" FROM {sections} r JOIN {teachers} t ON t.section_id = r.id WHERE NOT EXISTS "
         f"(SELECT 1 FROM {stg(TEACHERS)} x WHERE x.run_id = $run AND x.id = t.user_id)"
     )
 
 
-def unshared_student() -> str:
+def unshared_student(scoped: frozenset[str]) -> str:
+    sections = judged(SECTIONS, records(SECTIONS), scoped)
     return _finding(SECTIONS, "unshared_student", field="'students'", value="e.user_id") + (
-        f" FROM {records(SECTIONS)} r JOIN (SELECT DISTINCT section_id, user_id FROM {stg(ENROLLMENTS)} "
-        "WHERE run_id = $run AND role = 'student') e ON e.section_id = r.id WHERE NOT EXISTS "
+        f" FROM {sections} r JOIN (SELECT DISTINCT section_id, user_id FROM {stg(ENROLLMENTS)} "
+        f"WHERE run_id = $run AND role = 'student' AND section_id IN (SELECT id FROM {sections})) e "
+        "ON e.section_id = r.id WHERE NOT EXISTS "
         f"(SELECT 1 FROM {stg(STUDENTS)} s WHERE s.run_id = $run AND s.id = e.user_id)"
     )
 
 
-def empty_section() -> str:
+def empty_section(scoped: frozenset[str]) -> str:
     return _finding(SECTIONS, "empty_section", field="'students'", value="NULL") + (
-        f" FROM {records(SECTIONS)} r WHERE NOT EXISTS (SELECT 1 FROM {stg(ENROLLMENTS)} e "
+        f" FROM {judged(SECTIONS, records(SECTIONS), scoped)} r WHERE NOT EXISTS (SELECT 1 FROM {stg(ENROLLMENTS)} e "
         "WHERE e.run_id = $run AND e.role = 'student' AND e.section_id = r.id)"
     )
 
 
-def grade_outside_school_span() -> str:
+def grade_outside_school_span(scoped: frozenset[str]) -> str:
     def pos(expr: str) -> str:
         return f"list_position($grade_order, {expr})"
 
@@ -119,16 +127,17 @@ def grade_outside_school_span() -> str:
         params=f"json_object('school', {clip('s.name')}, 'low', {bound('s.low_grade')}, "
         f"'high', {bound('s.high_grade')})",
     ) + (
-        f""" FROM {records(STUDENTS)} r JOIN {records(SCHOOLS)} s ON s.id = r.school
+        f""" FROM {judged(STUDENTS, records(STUDENTS), scoped)} r
+            JOIN {records(SCHOOLS)} s ON s.id = r.school
             WHERE {pos("r.grade")} IS NOT NULL
               AND (({pos("s.low_grade")} IS NOT NULL AND {pos("r.grade")} < {pos("s.low_grade")})
                 OR ({pos("s.high_grade")} IS NOT NULL AND {pos("r.grade")} > {pos("s.high_grade")}))"""
     )
 
 
-def unknown_reference(check: str, column: str, target: Entity) -> str:
+def unknown_reference(check: str, column: str, target: Entity, scoped: frozenset[str]) -> str:
     return _finding(SECTIONS, check, field=f"'{column}'", value=f"r.{column}") + (
-        f" FROM {records(SECTIONS)} r WHERE r.{column} IS NOT NULL"
+        f" FROM {judged(SECTIONS, records(SECTIONS), scoped)} r WHERE r.{column} IS NOT NULL"
         # Many districts send no terms (or courses) at all: then there is nothing to compare.
         f" AND EXISTS (SELECT 1 FROM {stg(target)} WHERE run_id = $run)"
         f" AND NOT EXISTS (SELECT 1 FROM {stg(target)} t WHERE t.run_id = $run AND t.id = r.{column})"
@@ -155,17 +164,18 @@ def term_order() -> str:
     )
 
 
-def statements(validated: tuple[Entity, ...]) -> list[str]:
-    """One INSERT per cross-table check and entity."""
+def statements(validated: tuple[Entity, ...], scoped: frozenset[str] = frozenset()) -> list[str]:
+    """One INSERT per cross-table check and entity. The entities named in `scoped` judge only
+    the records in their scope (an events run: scope.py), against all the others."""
     findings: list[tuple[Entity, str]] = [
-        *((e, duplicate_sis_id(e)) for e in (STUDENTS, TEACHERS)),
-        *((e, unknown_school(e)) for e in (STUDENTS, TEACHERS, SECTIONS)),
-        (SECTIONS, unknown_teacher()),
-        (SECTIONS, unshared_student()),
-        (SECTIONS, empty_section()),
-        (STUDENTS, grade_outside_school_span()),
-        (SECTIONS, unknown_reference("unknown_term", "term_id", TERMS)),
-        (SECTIONS, unknown_reference("unknown_course", "course", COURSES)),
+        *((e, duplicate_sis_id(e, scoped)) for e in (STUDENTS, TEACHERS)),
+        *((e, unknown_school(e, scoped)) for e in (STUDENTS, TEACHERS, SECTIONS)),
+        (SECTIONS, unknown_teacher(scoped)),
+        (SECTIONS, unshared_student(scoped)),
+        (SECTIONS, empty_section(scoped)),
+        (STUDENTS, grade_outside_school_span(scoped)),
+        (SECTIONS, unknown_reference("unknown_term", "term_id", TERMS, scoped)),
+        (SECTIONS, unknown_reference("unknown_course", "course", COURSES, scoped)),
         (TERMS, term_order()),
     ]
-    return [unique_id(e) for e in validated] + [insert(e, sql) for e, sql in findings]
+    return [unique_id(e, scoped) for e in validated] + [insert(e, sql) for e, sql in findings]

@@ -14,8 +14,10 @@ from __future__ import annotations
 from mgi_roster.entities import STUDENTS, TEACHERS, Entity
 from mgi_roster.review.validation import checks
 from mgi_roster.review.validation.findings import finding, insert, literal, name_sql, records
+from mgi_roster.review.validation.scope import judged
 from mgi_roster.roster import sql
 from mgi_roster.roster.rekey import NAME_DOB, NUMBER_IN_SCHOOL, STATE_ID, Basis, key, same
+from mgi_roster.staging import events
 
 # check name, the basis, the field an issue names, the entities it runs on
 DUPLICATE_CHECKS: tuple[tuple[str, Basis, str, tuple[Entity, ...]], ...] = (
@@ -25,34 +27,49 @@ DUPLICATE_CHECKS: tuple[tuple[str, Basis, str, tuple[Entity, ...]], ...] = (
 )
 
 
-def _others(entity: Entity, basis: Basis) -> str:
-    """The records a staged one is compared with: the run's, and the roster's that stay."""
+def _others(entity: Entity, basis: Basis, scoped: bool = False) -> str:
+    """The records a staged one is compared with: the run's, and the roster's that stay.
+    `scoped`: an events run, whose staging holds every roster record the latest merge saw
+    and no event touched, so only the others need looking up among the staged ids."""
     columns = ", ".join(sql.q(c) for c in basis.columns)
     stays = "coalesce(o.manual, false) OR NOT $all_records" if entity.manual else "NOT $all_records"
     staged = f"SELECT id FROM {sql.staging_table(entity)} WHERE run_id = $run"
+    if scoped:
+        by_hand = " OR coalesce(o.manual, false)" if entity.manual else ""
+        users = events.touched_ids(events.RECORD_TYPES[entity.name])
+        stays += f") AND (o.last_seen_run IS NOT NULL OR o.id IN {users}{by_hand}"
     return f"""(SELECT id, {name_sql(entity)} AS name, {columns}, false AS in_roster FROM {records(entity)}
         UNION ALL
         SELECT id, {name_sql(entity, "o")} AS name, {", ".join(f"o.{sql.q(c)}" for c in basis.columns)}, true
         FROM {sql.current(entity, live=True)} o WHERE o.id NOT IN ({staged}) AND ({stays}))"""
 
 
-def duplicate_person(entity: Entity, check: str, basis: Basis, field: str) -> str:
+def duplicate_person(
+    entity: Entity, check: str, basis: Basis, field: str, scoped: frozenset[str] = frozenset()
+) -> str:
     """Each staged record sharing the basis with another record, with the first five others.
 
     Only the records whose key (rekey.key) appears twice are paired: one aggregation over
     keys, which spills, picks them, so a million students pair only the few that share one.
     Each record's others are numbered by a window (which spills too) and the first five are
     picked by rank: a list over every pair, ordered in memory, ran out of a run's 128 MB on a
-    million demo students."""
+    million demo students. Only the keys of the records judged are looked at (all of them,
+    unless an events run's scope)."""
     severity = checks.severity(check, entity.name)
     new = f"r.id NOT IN (SELECT id FROM {sql.current(entity)})"
-    others = _others(entity, basis)
+    mine = judged(entity, records(entity), scoped)
+    others = _others(entity, basis, entity.name in scoped)
+    start = ""
+    if entity.name in scoped:  # the others sharing a key with a record judged, found once
+        start = f"""WITH near AS MATERIALIZED (SELECT * FROM {others} x
+            WHERE {key(basis, "x")} IN (SELECT {key(basis, "j")} FROM {mine} j)) """
+        others = "near"
     shared = f"""(SELECT k FROM (SELECT {key(basis, "x")} AS k FROM {others} x)
         WHERE k IS NOT NULL GROUP BY k HAVING count(*) > 1)"""
-    pairs = f"""(SELECT r.*, o.id AS o_id, o.name AS o_name,
+    pairs = f"""({start}SELECT r.*, o.id AS o_id, o.name AS o_name,
             row_number() OVER (PARTITION BY r.id ORDER BY o.id) AS o_rank,
             count(*) OVER (PARTITION BY r.id) AS o_count
-        FROM (SELECT * FROM {records(entity)} r WHERE {key(basis, "r")} IN {shared}) r
+        FROM (SELECT * FROM {mine} r WHERE {key(basis, "r")} IN {shared}) r
         JOIN (SELECT * FROM {others} o WHERE {key(basis, "o")} IN {shared}) o
           ON {key(basis, "r")} = {key(basis, "o")} AND o.id <> r.id AND {same(basis, "r", "o")}
         WHERE NOT (o.in_roster AND {new}))"""
@@ -76,10 +93,10 @@ def duplicate_person(entity: Entity, check: str, basis: Basis, field: str) -> st
 SHOWN = 5  # the other records an issue names; the rest are counted
 
 
-def statements() -> list[str]:
+def statements(scoped: frozenset[str] = frozenset()) -> list[str]:
     """One INSERT per duplicate check and entity (binds $run, $district, $all_records)."""
     return [
-        insert(entity, duplicate_person(entity, check, basis, field))
+        insert(entity, duplicate_person(entity, check, basis, field, scoped))
         for check, basis, field, entities in DUPLICATE_CHECKS
         for entity in entities
     ]

@@ -41,6 +41,7 @@ from mgi_roster.review.validation.findings import (
     literal,
     records,
 )
+from mgi_roster.review.validation.scope import judged
 from mgi_roster.roster.sql import q
 from mgi_roster.roster.sql import staging_table as stg
 
@@ -148,22 +149,34 @@ def _staged(entity: Entity) -> str:
     return f"(SELECT * FROM {stg(entity)} WHERE run_id = $run)"
 
 
-def _screening_memberships(params: Parameters) -> str:
-    """(user_id, section_id, school, name, form) of each student in a current screening class."""
+def _screening_memberships(params: Parameters, where: str = "") -> str:
+    """(user_id, section_id, school, name, form) of each student in a current screening class
+    (`where`: a further condition on the enrollment `e`)."""
     rule = screening.matches(
         params.screening_class_rule, "x", courses=_staged(COURSES), terms=_staged(TERMS)
     )
     return f"""(SELECT DISTINCT e.user_id, x.id AS section_id, x.school, x.name
         FROM {stg(ENROLLMENTS)} e JOIN {records(SECTIONS)} x ON x.id = e.section_id
-        WHERE e.run_id = $run AND e.role = 'student' AND {rule})"""
+        WHERE e.run_id = $run AND e.role = 'student' AND {rule}{where})"""
 
 
-def students_without_sections(params: Parameters) -> str:
+def _judged(entity: Entity, scoped: frozenset[str]) -> str:
+    return judged(entity, records(entity), scoped)
+
+
+def _of(entity: Entity, column: str, scoped: frozenset[str]) -> str:
+    """A condition on an enrollment `e`: its `column` names a record judged (none: all are)."""
+    if entity.name not in scoped:
+        return ""
+    return f" AND e.{column} IN (SELECT id FROM {_judged(entity, scoped)})"
+
+
+def students_without_sections(params: Parameters, scoped: frozenset[str]) -> str:
     """Students in no section (or, with Test Distribution by Class, screened and in no current
     screening class of their school): one row per student, under the most telling check
     (coverage error > loses > without)."""
     placed = (
-        f"""(NOT {screening.screened("s")} OR EXISTS (SELECT 1 FROM {_screening_memberships(params)} m
+        f"""(NOT {screening.screened("s")} OR EXISTS (SELECT 1 FROM {_screening_memberships(params, _of(STUDENTS, "user_id", scoped))} m
             WHERE m.user_id = s.id AND m.school = s.school))"""
         if params.distribute_by_class
         else "true"
@@ -181,7 +194,7 @@ def students_without_sections(params: Parameters) -> str:
         f""" FROM (SELECT *, {placed} AS _screened,
               EXISTS (SELECT 1 FROM {stg(ENROLLMENTS)} e WHERE e.run_id = $run AND e.role = 'student' AND e.user_id = s.id) AS _any,
               EXISTS (SELECT 1 FROM {current(ENROLLMENTS)} e WHERE e.role = 'student' AND e.user_id = s.id) AS _had
-            FROM {records(STUDENTS)} s) r
+            FROM {_judged(STUDENTS, scoped)} s) r
             WHERE NOT r._any OR NOT r._screened"""
     )
 
@@ -193,7 +206,7 @@ def _class_names(alias: str = "m") -> str:
     )
 
 
-def screening_class_several(params: Parameters) -> str:
+def screening_class_several(params: Parameters, scoped: frozenset[str]) -> str:
     return finding(
         literal("screening_class_several"),
         literal(ERROR),
@@ -202,13 +215,14 @@ def screening_class_several(params: Parameters) -> str:
         params="json_object('count', r._n, 'classes', r._classes)",
     ) + (
         f""" FROM (SELECT s.id, count(*) AS _n, {_class_names()} AS _classes
-            FROM {records(STUDENTS)} s JOIN {_screening_memberships(params)} m
+            FROM {_judged(STUDENTS, scoped)} s
+            JOIN {_screening_memberships(params, _of(STUDENTS, "user_id", scoped))} m
               ON m.user_id = s.id AND m.school = s.school
             WHERE {screening.screened("s")} GROUP BY s.id HAVING count(*) > 1) r"""
     )
 
 
-def screening_class_school(params: Parameters) -> str:
+def screening_class_school(params: Parameters, scoped: frozenset[str]) -> str:
     return finding(
         literal("screening_class_school"),
         literal(ERROR),
@@ -217,21 +231,22 @@ def screening_class_school(params: Parameters) -> str:
         params="json_object('classes', r._classes)",
     ) + (
         f""" FROM (SELECT s.id, {_class_names()} AS _classes
-            FROM {records(STUDENTS)} s JOIN {_screening_memberships(params)} m
+            FROM {_judged(STUDENTS, scoped)} s
+            JOIN {_screening_memberships(params, _of(STUDENTS, "user_id", scoped))} m
               ON m.user_id = s.id AND m.school IS DISTINCT FROM s.school
             WHERE {screening.screened("s")} GROUP BY s.id) r"""
     )
 
 
-def _class_students(params: Parameters) -> str:
-    """Each current screening class with its students' grade forms."""
+def _class_students(params: Parameters, scoped: frozenset[str]) -> str:
+    """Each current screening class (judged) with its students' grade forms."""
     return f"""(SELECT m.section_id AS id, count(*) AS _n,
             list_sort(list_distinct(list({form_sql("s.grade")}))) AS _forms
-        FROM {_screening_memberships(params)} m JOIN {records(STUDENTS)} s ON s.id = m.user_id
+        FROM {_screening_memberships(params, _of(SECTIONS, "section_id", scoped))} m JOIN {records(STUDENTS)} s ON s.id = m.user_id
         GROUP BY m.section_id)"""
 
 
-def screening_class_size(params: Parameters) -> str:
+def screening_class_size(params: Parameters, scoped: frozenset[str]) -> str:
     return (
         finding(
             literal("screening_class_size"),
@@ -240,11 +255,11 @@ def screening_class_size(params: Parameters) -> str:
             value="NULL",
             params="json_object('count', r._n)",
         )
-        + f" FROM {_class_students(params)} r WHERE r._n > {PLAN_SIZE}"
+        + f" FROM {_class_students(params, scoped)} r WHERE r._n > {PLAN_SIZE}"
     )
 
 
-def screening_class_grades(params: Parameters) -> str:
+def screening_class_grades(params: Parameters, scoped: frozenset[str]) -> str:
     return (
         finding(
             literal("screening_class_grades"),
@@ -253,11 +268,11 @@ def screening_class_grades(params: Parameters) -> str:
             value="NULL",
             params="json_object('forms', array_to_string(r._forms, ', '))",
         )
-        + f" FROM {_class_students(params)} r WHERE len(r._forms) > 1"
+        + f" FROM {_class_students(params, scoped)} r WHERE len(r._forms) > 1"
     )
 
 
-def sections_without_teacher(params: Parameters) -> str:
+def sections_without_teacher(params: Parameters, scoped: frozenset[str]) -> str:
     """Sections with no primary teacher: one row per section, under the most telling check
     (district_requirement > loses_only_teacher > section_without_teacher)."""
     wanted = next(
@@ -282,54 +297,57 @@ def sections_without_teacher(params: Parameters) -> str:
               EXISTS (SELECT 1 FROM {stg(ENROLLMENTS)} e WHERE e.run_id = $run AND e.role = 'teacher' AND e.section_id = s.id) AS _any,
               (EXISTS (SELECT 1 FROM {current(SECTIONS)} c WHERE c.id = s.id AND c.teacher IS NOT NULL)
                OR EXISTS (SELECT 1 FROM {current(ENROLLMENTS)} e WHERE e.role = 'teacher' AND e.section_id = s.id)) AS _had
-            FROM {records(SECTIONS)} s WHERE s.teacher IS NULL) r"""
+            FROM {_judged(SECTIONS, scoped)} s WHERE s.teacher IS NULL) r"""
     )
 
 
-def required_school() -> str:
+def required_school(scoped: frozenset[str]) -> str:
     # A student with no school is screened if their grade is: which school is unknown.
     return finding(literal("required_school"), literal(ERROR), field="'school'", value="NULL") + (
-        f" FROM {records(STUDENTS)} r WHERE r.school IS NULL "
+        f" FROM {_judged(STUDENTS, scoped)} r WHERE r.school IS NULL "
         f"AND list_contains($screened_grades, {form_sql('r.grade')})"
     )
 
 
-def required_grade() -> str:
+def required_grade(scoped: frozenset[str]) -> str:
     # A student with no grade is screened if their school is: which grade is unknown.
     return finding(literal("required_grade"), literal(ERROR), field="'grade'", value="NULL") + (
-        f" FROM {records(STUDENTS)} r WHERE r.grade IS NULL AND r.school IS NOT NULL "
+        f" FROM {_judged(STUDENTS, scoped)} r WHERE r.grade IS NULL AND r.school IS NOT NULL "
         f"AND {screening.in_screened_school('r.school')}"
     )
 
 
-def _district_value(entity: Entity, field: str, severity: str) -> str:
+def _district_value(entity: Entity, field: str, severity: str, scoped: frozenset[str]) -> str:
     return (
         finding(
             literal("district_requirement"), literal(severity), field=literal(field), value="NULL"
         )
-        + f" FROM {records(entity)} r WHERE r.{q(field)} IS NULL"
+        + f" FROM {_judged(entity, scoped)} r WHERE r.{q(field)} IS NULL"
     )
 
 
-def statements(params: Parameters) -> list[str]:
-    """One INSERT per check the parameters ask for."""
+def statements(params: Parameters, scoped: frozenset[str] = frozenset()) -> list[str]:
+    """One INSERT per check the parameters ask for (`scoped`: see cross_table.statements)."""
     findings: list[tuple[Entity, str]] = [
-        (STUDENTS, students_without_sections(params)),
-        (SECTIONS, sections_without_teacher(params)),
-        (STUDENTS, required_school()),
-        (STUDENTS, required_grade()),
+        (STUDENTS, students_without_sections(params, scoped)),
+        (SECTIONS, sections_without_teacher(params, scoped)),
+        (STUDENTS, required_school(scoped)),
+        (STUDENTS, required_grade(scoped)),
     ]
     if params.distribute_by_class:
         findings += [
-            (STUDENTS, screening_class_several(params)),
-            (STUDENTS, screening_class_school(params)),
-            (SECTIONS, screening_class_size(params)),
-            (SECTIONS, screening_class_grades(params)),
+            (STUDENTS, screening_class_several(params, scoped)),
+            (STUDENTS, screening_class_school(params, scoped)),
+            (SECTIONS, screening_class_size(params, scoped)),
+            (SECTIONS, screening_class_grades(params, scoped)),
         ]
     entities = {"students": STUDENTS, "teachers": TEACHERS, "sections": SECTIONS}
     for r in params.district_requirements:
         if (r.entity, r.field) != ("sections", "teacher"):  # inside sections_without_teacher
             findings.append(
-                (entities[r.entity], _district_value(entities[r.entity], r.field, r.severity))
+                (
+                    entities[r.entity],
+                    _district_value(entities[r.entity], r.field, r.severity, scoped),
+                )
             )
     return [insert(entity, sql) for entity, sql in findings]

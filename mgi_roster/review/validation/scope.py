@@ -1,0 +1,191 @@
+"""Which records an events run judges again: those its events reach, whatever the check.
+
+An events run stages, for every record no event touched, the row the latest merged sync staged
+(staging/events.py). A cross-table, duplicate or requirement finding on such a record can still
+change, when something it is judged against changed: a namesake was created, the section's
+teacher deleted, the school's grade span narrowed, or the latest merge changed the roster the
+check compares with. So each carried entity gets a *scope*, a table of the ids it judges again;
+every check judges the records in scope against all the others, and the latest merge's findings
+on the records outside it are carried (carry.py). A finding depends on (and the scope follows):
+
+  the record itself                      touched by an event
+  its enrollments                        a membership of it came or went, or a section it was
+                                         or is a member of changed (a section event carries
+                                         every member: most of them were there before)
+  its school, course, term               touched
+  its section's teacher or members       touched (sections: a member or a teacher is a touched
+                                         user; the teacher enrollments come with the section)
+  the others sharing a duplicate key     some record with the key, before or after, is a
+  (SIS id, state id, number in school,   touched person, a roster record that stays without
+  name and date of birth)                being staged (kept while absent, added by hand), or
+                                         one the latest merge archived
+  the roster's enrollments or teacher    (whether a sync takes them away) the record had a
+                                         finding that reads them (ROSTER_READING)
+
+`tests/test_events_generated.py` holds this to a full run, finding for finding, over nights
+of random changes of every kind above.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from mgi_roster.entities import ENROLLMENTS, SECTIONS, STUDENTS, TEACHERS, Entity
+from mgi_roster.roster import rekey, sql
+from mgi_roster.roster.sql import staging_table as stg
+from mgi_roster.staging import events
+from mgi_roster.store import execute
+
+# The checks whose finding on a record reads the roster (whether the sync takes away the
+# student's enrollments or the section's only teacher): their records are judged again.
+ROSTER_READING = (
+    "screening_class_coverage",
+    "loses_all_enrollments",
+    "student_without_section",
+    "district_requirement",
+    "loses_only_teacher",
+    "section_without_teacher",
+)
+
+
+def table(entity: Entity) -> str:
+    return f"scope_{entity.name}"
+
+
+def judged(entity: Entity, records: str, scoped: frozenset[str]) -> str:
+    """`records` (SQL rows of `entity`, with `id`) limited to the scope when it is scoped."""
+    if entity.name not in scoped:
+        return records
+    return f"(SELECT * FROM {records} j WHERE j.id IN (SELECT id FROM {table(entity)}))"
+
+
+def _touched(record_type: str) -> str:
+    return events.touched_ids(record_type)
+
+
+def _people_rows(entity: Entity, columns: str) -> str:
+    """The rows (id and `columns`) of people whose keys move others' duplicate findings: the
+    touched ones, staged and as the roster holds them, and the roster's records that stay
+    without being staged or that the latest merge archived."""
+    users = _touched("users")
+    by_hand = " OR coalesce(r.manual, false)" if entity.manual else ""
+    latest = f"(SELECT max(valid_from) FROM {sql.current(entity)})"
+    return f"""(SELECT {columns} FROM {stg(entity)} r WHERE r.run_id = $run AND r.id IN {users}
+        UNION ALL SELECT {columns} FROM {sql.current(entity)} r
+        WHERE r.id IN {users} OR r.last_seen_run IS NOT NULL{by_hand}
+           OR (r.archived AND r.valid_from = {latest}))"""
+
+
+def _sharing_a_key(entity: Entity) -> list[str]:
+    """SELECTs of the staged ids sharing a duplicate key with a person whose key moved."""
+    from mgi_roster.review.validation.duplicates import DUPLICATE_CHECKS
+
+    parts = [
+        f"""SELECT r.id FROM {stg(entity)} r WHERE r.run_id = $run
+            AND r.sis_id IN (SELECT x.sis_id FROM {_people_rows(entity, "r.sis_id")} x)"""
+    ]
+    for _check, basis, _field, entities in DUPLICATE_CHECKS:
+        if entity in entities:
+            columns = ", ".join(f"r.{sql.q(c)}" for c in basis.columns)
+            parts.append(
+                f"""SELECT r.id FROM {stg(entity)} r WHERE r.run_id = $run
+                    AND {rekey.key(basis, "r")} IN (SELECT {rekey.key(basis, "x")}
+                        FROM {_people_rows(entity, columns)} x)"""
+            )
+    return parts
+
+
+def _previous(entity: Entity) -> str:
+    from mgi_roster.review.validation.carry import PREVIOUS_ISSUES
+
+    checks = ", ".join(f"'{c}'" for c in ROSTER_READING)
+    return (
+        f"SELECT record_id FROM {PREVIOUS_ISSUES} "
+        f"WHERE entity = '{entity.name}' AND \"check\" IN ({checks})"
+    )
+
+
+MOVED_SECTIONS = "scope_moved_sections"  # touched sections whose own row changed (or came, or went)
+MOVED_MEMBERS = "scope_moved_members"  # (section_id, user_id): a membership that came or went
+
+
+def _moved() -> list[str]:
+    """The two tables of what the section events really changed: a section event carries the
+    whole section, but most of its members are the ones it had (a section gains a student)."""
+    sections = _touched("sections")
+    names = [sql.q(c) for c in ENROLLMENTS.column_names]
+    # One join both ways; the rows' hash joins first (cheaper than three texts), the columns
+    # decide (equal rows have equal hashes: nothing is lost to a collision).
+    columns = f"hash({', '.join(names)}) AS _h, {', '.join(names)}"
+    staged = (
+        f"SELECT {columns} FROM {stg(ENROLLMENTS)} WHERE run_id = $run AND section_id IN {sections}"
+    )
+    seen = f"SELECT {columns} FROM {sql.seen(ENROLLMENTS)} WHERE section_id IN {sections}"
+    same = " AND ".join(["s._h = r._h", *(f"s.{n} = r.{n}" for n in names)])
+    return [
+        f"""CREATE OR REPLACE TEMP TABLE {MOVED_SECTIONS} AS
+            SELECT coalesce(s.id, r.id) AS id
+            FROM (SELECT * FROM {stg(SECTIONS)} WHERE run_id = $run AND id IN {sections}) s
+            FULL OUTER JOIN (SELECT * FROM {sql.seen(SECTIONS)} WHERE id IN {sections}) r
+              ON s.id = r.id
+            WHERE s.id IS NULL OR r.id IS NULL OR {sql.differs(SECTIONS, "s", "r")}""",
+        f"""CREATE OR REPLACE TEMP TABLE {MOVED_MEMBERS} AS
+            SELECT DISTINCT coalesce(s.section_id, r.section_id) AS section_id,
+                   coalesce(s.user_id, r.user_id) AS user_id
+            FROM ({staged}) s FULL OUTER JOIN ({seen}) r ON {same}
+            WHERE s._h IS NULL OR r._h IS NULL""",
+    ]
+
+
+def _sources(entity: Entity) -> list[str]:
+    users = _touched("users")
+    schools, courses, terms = _touched("schools"), _touched("courses"), _touched("terms")
+    mine = f"SELECT id FROM {stg(entity)} WHERE run_id = $run"
+    found = [_previous(entity), f"{mine} AND school IN {schools}"]
+    if entity in (STUDENTS, TEACHERS):
+        found += [f"SELECT record_id FROM {events.TOUCHED} WHERE record_type = 'users'"]
+        found += _sharing_a_key(entity)
+    if entity is STUDENTS:
+        enrolled = f"SELECT user_id FROM {stg(ENROLLMENTS)} WHERE run_id = $run AND section_id"
+        found += [
+            f"SELECT user_id FROM {MOVED_MEMBERS}",
+            f"{enrolled} IN (SELECT id FROM {MOVED_SECTIONS})",
+            f"""SELECT user_id FROM {sql.seen(ENROLLMENTS)}
+                WHERE section_id IN (SELECT id FROM {MOVED_SECTIONS})""",
+            f"""{enrolled} IN (SELECT id FROM {stg(SECTIONS)} WHERE run_id = $run
+                AND (course IN {courses} OR term_id IN {terms}))""",
+        ]
+    if entity is SECTIONS:
+        found += [
+            f"SELECT id FROM {MOVED_SECTIONS}",
+            f"SELECT section_id FROM {MOVED_MEMBERS}",
+            f"{mine} AND (course IN {courses} OR term_id IN {terms} OR teacher IN {users})",
+            f"""SELECT section_id FROM {stg(ENROLLMENTS)}
+                WHERE run_id = $run AND user_id IN {users}""",
+        ]
+    return found
+
+
+# The entities judged by scope (carry.CARRIED); schools, terms and courses are few: judged whole.
+SCOPED = (STUDENTS, TEACHERS, SECTIONS)
+
+
+def build(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> frozenset[str]:
+    """Make each scoped entity's scope table; return the names of the entities judged by it."""
+    args = {"run": run_id, "district": district_id}
+    for statement in _moved():
+        execute(con, statement, args)
+    for entity in SCOPED:
+        union = " UNION ".join(f"({part})" for part in _sources(entity))
+        execute(
+            con,
+            f"CREATE OR REPLACE TEMP TABLE {table(entity)} AS "
+            f"SELECT DISTINCT id FROM ({union}) t(id) WHERE id IS NOT NULL",
+            args,
+        )
+    return frozenset(e.name for e in SCOPED)
+
+
+def drop(con: duckdb.DuckDBPyConnection) -> None:
+    for name in (*(table(e) for e in SCOPED), MOVED_SECTIONS, MOVED_MEMBERS):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
