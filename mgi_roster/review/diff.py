@@ -133,7 +133,8 @@ def diff_run(
     own file with a snapshot of the roster at `roster_version` (read from the store if None)."""
     con.execute("DELETE FROM changes WHERE run_id = $run", {"run": run_id})
     scoped = events.is_events_run(con)  # then only what the events reach is compared
-    rekey.propose(con, run_id, district_id)  # re-keys and links: the same person, a new id
+    # Re-keys and links: the same person, a new id (an events run: among the touched people)
+    rekey.propose(con, run_id, district_id, events.touched_ids("users") if scoped else "")
     counts: dict[str, dict[str, int]] = {}
     for entity in ENTITIES:
         args = {"run": run_id, "district": district_id, "entity": entity.name}

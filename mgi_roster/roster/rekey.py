@@ -108,32 +108,70 @@ def applied_pairs() -> str:
 # --- candidates -------------------------------------------------------------------------------
 
 
-def _pairs(entity: Entity, kind: MatchKind, bases: tuple[Basis, ...]) -> str:
-    staged = sql.staged(entity, deduplicate=True)
-    new = f"(SELECT * FROM {staged} n WHERE n.id NOT IN (SELECT id FROM {sql.current(entity)}))"
+def _sides(entity: Entity, kind: MatchKind, touched: str) -> tuple[str, str]:
+    """SQL of the records new to the roster and the roster's records gone from the sync.
+
+    `touched`: SQL of the ids an events run's events touched ("": a full run). Such a run's
+    staging holds every other record the roster's latest merge saw, so a record new to the
+    roster is a touched one, and one gone from the sync is touched or was already unseen."""
     by_hand = "coalesce(g.manual, false)" if entity.manual else "false"
     which = by_hand if kind is MatchKind.LINK else f"NOT {by_hand}"
-    gone = (
-        f"(SELECT * FROM {sql.current(entity, live=True)} g "
-        f"WHERE {which} AND g.id NOT IN (SELECT id FROM {staged}))"
-    )
+    in_roster = f"(SELECT id FROM {sql.current(entity)})"
+    new = f"(SELECT * FROM {sql.staged(entity, deduplicate=True)} n WHERE n.id NOT IN {in_roster})"
+    if touched:
+        new = f"""(SELECT * FROM {sql.staging_table(entity)} n WHERE n.run_id = $run
+            AND n.id IN {touched} AND n.id NOT IN {in_roster}
+            QUALIFY row_number() OVER (PARTITION BY n.id) = 1)"""
+        which += f" AND (g.id IN {touched} OR g.last_seen_run IS NOT NULL OR {by_hand})"
+    staged = f"SELECT id FROM {sql.staging_table(entity)} WHERE run_id = $run AND id IS NOT NULL"
+    gone = f"(SELECT * FROM {sql.current(entity, live=True)} g WHERE {which} AND g.id NOT IN ({staged}))"
+    return new, gone
+
+
+def _side_table(entity: Entity, kind: MatchKind, side: str) -> str:
+    return f"rekey_{side}_{entity.name}_{kind}"
+
+
+def _pairs(entity: Entity, kind: MatchKind, bases: tuple[Basis, ...], touched: str) -> str:
+    """The pairs of one entity and kind. An events run's sides are its few records, set
+    aside first (`prepare`): left inside one statement, DuckDB planned them as a product."""
+    new, gone = _sides(entity, kind, touched)
+    if touched:
+        new, gone = _side_table(entity, kind, "new"), _side_table(entity, kind, "gone")
+    # Joined on the basis as one key (a hash join however few the rows), `same` decides
     return " UNION ALL ".join(
         f"""SELECT '{entity.name}' AS entity, '{kind}' AS kind, g.id AS old_id, n.id AS new_id,
                 '{b.name}' AS basis, {entity.display_sql("g")} AS old_name,
                 {entity.display_sql("n")} AS new_name, {entity.school_sql("n")} AS school
-            FROM {gone} g JOIN {new} n ON {same(b, "g", "n")}"""
+            FROM {gone} g JOIN {new} n ON {key(b, "g")} = {key(b, "n")} AND {same(b, "g", "n")}"""
         for b in bases
     )
 
 
-def candidates() -> str:
-    """SELECT the run's candidate pairs, one row per pair with the bases it matched on. Reads
-    the run's staged rows (`$run`) and the district's current roster (`$district`)."""
-    parts = [
-        _pairs(STUDENTS if e == "students" else TEACHERS, MatchKind.REKEY, b)
+_KINDS = (
+    *(
+        (STUDENTS if e == "students" else TEACHERS, MatchKind.REKEY, b)
         for e, b in REKEY_BASES.items()
-    ]
-    parts.append(_pairs(STUDENTS, MatchKind.LINK, LINK_BASES))
+    ),
+    (STUDENTS, MatchKind.LINK, LINK_BASES),
+)
+
+
+def _prepare(con: duckdb.DuckDBPyConnection, args: dict[str, object], touched: str) -> None:
+    for entity, kind, _bases in _KINDS:
+        for side, rows in zip(("new", "gone"), _sides(entity, kind, touched), strict=True):
+            execute(
+                con,
+                f"CREATE OR REPLACE TEMP TABLE {_side_table(entity, kind, side)} AS SELECT * FROM {rows}",
+                args,
+            )
+
+
+def candidates(touched: str = "") -> str:
+    """SELECT the run's candidate pairs, one row per pair with the bases it matched on. Reads
+    the run's staged rows (`$run`) and the district's current roster (`$district`);
+    `touched`: see `_pairs`."""
+    parts = [_pairs(entity, kind, bases, touched) for entity, kind, bases in _KINDS]
     union = " UNION ALL ".join(f"({p})" for p in parts)
     return f"""SELECT entity, kind, old_id, new_id, string_agg(DISTINCT basis, ',' ORDER BY basis) AS bases,
             any_value(old_name) AS old_name, any_value(new_name) AS new_name,
@@ -141,11 +179,16 @@ def candidates() -> str:
         FROM ({union}) GROUP BY entity, kind, old_id, new_id"""
 
 
-def propose(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> None:
+def propose(
+    con: duckdb.DuckDBPyConnection, run_id: int, district_id: str, touched: str = ""
+) -> None:
     """Write the run's candidate pairs to person_matches, keeping a person's earlier decisions
-    on the same pairs. A re-key is `auto` when neither of its records has another candidate."""
+    on the same pairs. A re-key is `auto` when neither of its records has another candidate.
+    `touched`: the ids an events run's events touched (see `_pairs`)."""
     args = {"run": run_id, "district": district_id}
-    execute(con, f"CREATE OR REPLACE TEMP TABLE match_found AS {candidates()}", args)
+    if touched:
+        _prepare(con, args, touched)
+    execute(con, f"CREATE OR REPLACE TEMP TABLE match_found AS {candidates(touched)}", args)
     execute(
         con,
         f"""CREATE OR REPLACE TEMP TABLE match_decided AS
@@ -167,6 +210,9 @@ def propose(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> No
             FROM match_found f LEFT JOIN match_decided d USING (entity, kind, old_id, new_id)""",
         args,
     )
+    for entity, kind, _bases in _KINDS if touched else ():
+        for side in ("new", "gone"):
+            con.execute(f"DROP TABLE IF EXISTS {_side_table(entity, kind, side)}")
     con.execute("DROP TABLE IF EXISTS match_found")
     con.execute("DROP TABLE IF EXISTS match_decided")
 
