@@ -4,10 +4,10 @@ An events run (staging/events.py) stages what a full pull would have found: the 
 as the latest merge saw them, with the touched records replaced by the events' newest state.
 Every row no event touched is, by construction, the roster's own row, unchanged. So the diff
 need not compare those: it classifies the records in `scope` (and the roster's rows the latest
-merge did not see: archived, or kept while absent) and counts the rest as unchanged. And a
-field check's finding depends on the record alone: for an untouched record it is the latest
-merge's finding, carried over (`carry_field_issues`), when the District Parameters are the
-ones that run was checked under.
+merge did not see: archived, or kept while absent) and counts the rest as unchanged. Validation
+does the same with its own scope (review/validation/scope.py), carrying the latest merge's
+findings on the rest (review/validation/carry.py) while the District Parameters are the ones
+that run was checked under.
 
 The scope of an entity, as SQL over a row `alias`:
 

@@ -117,13 +117,19 @@ def _sides(entity: Entity, kind: MatchKind, touched: str) -> tuple[str, str]:
     by_hand = "coalesce(g.manual, false)" if entity.manual else "false"
     which = by_hand if kind is MatchKind.LINK else f"NOT {by_hand}"
     in_roster = f"(SELECT id FROM {sql.current(entity)})"
-    new = f"(SELECT * FROM {sql.staged(entity, deduplicate=True)} n WHERE n.id NOT IN {in_roster})"
+    staged_rows = sql.staged(entity, deduplicate=True)
+    new = f"(SELECT * FROM {staged_rows} n WHERE n.id NOT IN {in_roster})"
+    # As written for a full run: other spellings of the same ids made DuckDB plan the join of
+    # the sides worse, out of a run's memory at 100,000 students.
+    staged = f"SELECT id FROM {staged_rows}"
     if touched:
         new = f"""(SELECT * FROM {sql.staging_table(entity)} n WHERE n.run_id = $run
             AND n.id IN {touched} AND n.id NOT IN {in_roster}
             QUALIFY row_number() OVER (PARTITION BY n.id) = 1)"""
         which += f" AND (g.id IN {touched} OR g.last_seen_run IS NOT NULL OR {by_hand})"
-    staged = f"SELECT id FROM {sql.staging_table(entity)} WHERE run_id = $run AND id IS NOT NULL"
+        staged = (
+            f"SELECT id FROM {sql.staging_table(entity)} WHERE run_id = $run AND id IS NOT NULL"
+        )
     gone = f"(SELECT * FROM {sql.current(entity, live=True)} g WHERE {which} AND g.id NOT IN ({staged}))"
     return new, gone
 
@@ -136,14 +142,16 @@ def _pairs(entity: Entity, kind: MatchKind, bases: tuple[Basis, ...], touched: s
     """The pairs of one entity and kind. An events run's sides are its few records, set
     aside first (`prepare`): left inside one statement, DuckDB planned them as a product."""
     new, gone = _sides(entity, kind, touched)
+    on = {b.name: same(b, "g", "n") for b in bases}
     if touched:
         new, gone = _side_table(entity, kind, "new"), _side_table(entity, kind, "gone")
-    # Joined on the basis as one key (a hash join however few the rows), `same` decides
+        # The few rows joined on the basis as one key (a hash join), `same` decides
+        on = {b.name: f"{key(b, 'g')} = {key(b, 'n')} AND {on[b.name]}" for b in bases}
     return " UNION ALL ".join(
         f"""SELECT '{entity.name}' AS entity, '{kind}' AS kind, g.id AS old_id, n.id AS new_id,
                 '{b.name}' AS basis, {entity.display_sql("g")} AS old_name,
                 {entity.display_sql("n")} AS new_name, {entity.school_sql("n")} AS school
-            FROM {gone} g JOIN {new} n ON {key(b, "g")} = {key(b, "n")} AND {same(b, "g", "n")}"""
+            FROM {gone} g JOIN {new} n ON {on[b.name]}"""
         for b in bases
     )
 

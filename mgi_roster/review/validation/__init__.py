@@ -7,6 +7,9 @@ Three layers, one result:
     cross_table.py   the records against each other and the district's current roster, in SQL
     requirements.py  the data requirements the District Parameters imply, in SQL
 
+    scope.py         an events run's records to judge again (what its events reach)
+    carry.py         an events run's findings on the rest: the latest merge's, carried
+
     checks.py        the check table: each check's severity, description and sentence
     findings.py      how a finding becomes an issue row (the SQL pieces the layers share)
     messages.py      the sentences, rendered from an issue's fields when it is shown
