@@ -16,26 +16,23 @@ from __future__ import annotations
 import random
 
 import pytest
-import responses
 
 from mgi_roster import parameters
 from mgi_roster.parameters import Parameters, ScreeningClassRule
 from mgi_roster.roster import merge, partial
-from mgi_roster.sync import SyncResult, run_sync
+from mgi_roster.sync import SyncResult
 from tests.support import (
     DISTRICT_ID,
-    SETTINGS,
     District,
     Feed,
     event,
     events_between,
     school,
     section,
-    serve,
     student,
     teacher,
 )
-from tests.test_events import changes, issues
+from tests.test_events import changes, issues, sync
 
 GRADES = ("Kindergarten", "1", "2", "3", "4", "5", "11")
 
@@ -168,14 +165,6 @@ def next_night(d: District, rng: random.Random) -> District:
             else:
                 s["course"] = rng.choice(["c0" + "0" * 21 + "1", "c0" + "0" * 21 + "9"])
     return d
-
-
-def sync(con, district: District, feed: Feed, **kw) -> SyncResult:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        serve(district, rsps, events=feed)
-        result = run_sync(con, DISTRICT_ID, settings=SETTINGS, **kw)
-    assert result.ok, result.message
-    return result
 
 
 def approve(con, run: SyncResult, *, withhold: bool = False) -> merge.MergeResult:
