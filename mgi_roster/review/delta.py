@@ -15,8 +15,9 @@ The scope of an entity, as SQL over a row `alias`:
   students, teachers        the person was touched, or is one of the run's re-key/link pairs
                             (whose old id the diff shows under the new one)
   sections                  touched, or its primary teacher is a person in scope
-  enrollments               its section was touched (the event carries the members), or its
-                            person is in scope
+  enrollments               it came, went or changed in a touched section (a section event
+                            carries every member: events.MOVED_MEMBERS holds those that moved),
+                            or its person is in scope
 
 `tests/test_events.py` holds an events run to a full run's changes, findings and approved
 roster on the same day.
@@ -54,7 +55,8 @@ def scope(entity: Entity, alias: str) -> str:
     if entity is SECTIONS:
         return f"({a}id IN {sections} OR {a}teacher IN {_people()})"
     if entity is ENROLLMENTS:
-        return f"({a}section_id IN {sections} OR {a}user_id IN {_people()})"
+        moved = f"(SELECT section_id, user_id FROM {events.MOVED_MEMBERS})"
+        return f"(({a}section_id, {a}user_id) IN {moved} OR {a}user_id IN {_people()})"
     return events.touched(entity, f"{a}id")
 
 

@@ -115,6 +115,44 @@ STAGE_SQL = {e.name: stage_sql(e, DOCS) for e in FETCHED}
 ENROLLMENTS_SQL = enrollments_sql(DOCS)
 
 
+# What the section events really changed. A section event carries the whole section, but most of
+# its members are the ones it had (a section gains a student): validation's scope and the diff
+# look at these, not at every member of every touched section.
+MOVED_SECTIONS = "events_moved_sections"  # touched sections whose row changed, came or went
+MOVED_MEMBERS = "events_moved_members"  # (section_id, user_id) that came, went or changed
+
+
+def _moved_sql() -> list[str]:
+    sections = touched_ids(RECORD_TYPES[SECTIONS.name])
+    names = [sql.q(c) for c in ENROLLMENTS.column_names]
+    # One join both ways; the rows' hash joins first (cheaper than three texts), the columns
+    # decide (equal rows have equal hashes: nothing is lost to a collision).
+    columns = f"hash({', '.join(names)}) AS _h, {', '.join(names)}"
+    staged = (
+        f"SELECT {columns} FROM {sql.staging_table(ENROLLMENTS)} "
+        f"WHERE run_id = $run AND section_id IN {sections}"
+    )
+    seen = f"SELECT {columns} FROM {sql.seen(ENROLLMENTS)} WHERE section_id IN {sections}"
+    same = " AND ".join(["s._h = r._h", *(f"s.{n} = r.{n}" for n in names)])
+    return [
+        f"""CREATE OR REPLACE TABLE {MOVED_SECTIONS} AS
+            SELECT coalesce(s.id, r.id) AS id
+            FROM (SELECT * FROM {sql.staging_table(SECTIONS)} WHERE run_id = $run
+                  AND id IN {sections}) s
+            FULL OUTER JOIN (SELECT * FROM {sql.seen(SECTIONS)} WHERE id IN {sections}) r
+              ON s.id = r.id
+            WHERE s.id IS NULL OR r.id IS NULL OR {sql.differs(SECTIONS, "s", "r")}""",
+        f"""CREATE OR REPLACE TABLE {MOVED_MEMBERS} AS
+            SELECT DISTINCT coalesce(s.section_id, r.section_id) AS section_id,
+                   coalesce(s.user_id, r.user_id) AS user_id
+            FROM ({staged}) s FULL OUTER JOIN ({seen}) r ON {same}
+            WHERE s._h IS NULL OR r._h IS NULL""",
+    ]
+
+
+MOVED_SQL = _moved_sql()
+
+
 def receive(con: duckdb.DuckDBPyConnection, run_id: int, number: int, body: str) -> None:
     """Keep one page of events (page `number`, 1-based, in feed order)."""
     con.execute(_TABLE)
@@ -139,6 +177,8 @@ def apply(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> Appl
     # Kept: which records the events touched, so validation and the diff can look at those
     # only (review/delta.py); every other staged row is the roster's, unchanged.
     con.execute(f"ALTER TABLE events_latest RENAME TO {TOUCHED}")
+    for statement in MOVED_SQL:
+        execute(con, statement, args)
     types = ", ".join(f"'{t}'" for t in sorted(set(RECORD_TYPES.values())))
     row = con.execute(
         f"""SELECT count(*) FILTER (WHERE record_type IN ({types})), count(*),

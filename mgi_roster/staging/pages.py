@@ -100,12 +100,14 @@ class EnvelopeReader:
 
     Python's json.loads of a 10,000-user page takes ~0.1 s holding the GIL, which stalls the
     DuckDB statement staging the previous page in the other thread; DuckDB parses (and
-    validates) the same text several times faster. One in-memory DuckDB per thread.
+    validates) the same text several times faster. One in-memory DuckDB per thread. The count
+    is the length of `data`, read without copying the records out (twice as fast, and an events
+    page is megabytes): staging skips an item without its `data`.
     """
 
     SQL = (
         "SELECT json_valid($body) AND json_type($body) = 'OBJECT', "
-        "len(json_extract($body, '$.data[*].data')), json_extract($body, '$.links')::VARCHAR"
+        "json_array_length($body, '$.data'), json_extract($body, '$.links')::VARCHAR"
     )
 
     def __init__(self) -> None:

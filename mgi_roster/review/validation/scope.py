@@ -105,36 +105,7 @@ def _previous(entity: Entity) -> str:
     )
 
 
-MOVED_SECTIONS = "scope_moved_sections"  # touched sections whose own row changed (or came, or went)
-MOVED_MEMBERS = "scope_moved_members"  # (section_id, user_id): a membership that came or went
-
-
-def _moved() -> list[str]:
-    """The two tables of what the section events really changed: a section event carries the
-    whole section, but most of its members are the ones it had (a section gains a student)."""
-    sections = _touched("sections")
-    names = [sql.q(c) for c in ENROLLMENTS.column_names]
-    # One join both ways; the rows' hash joins first (cheaper than three texts), the columns
-    # decide (equal rows have equal hashes: nothing is lost to a collision).
-    columns = f"hash({', '.join(names)}) AS _h, {', '.join(names)}"
-    staged = (
-        f"SELECT {columns} FROM {stg(ENROLLMENTS)} WHERE run_id = $run AND section_id IN {sections}"
-    )
-    seen = f"SELECT {columns} FROM {sql.seen(ENROLLMENTS)} WHERE section_id IN {sections}"
-    same = " AND ".join(["s._h = r._h", *(f"s.{n} = r.{n}" for n in names)])
-    return [
-        f"""CREATE OR REPLACE TEMP TABLE {MOVED_SECTIONS} AS
-            SELECT coalesce(s.id, r.id) AS id
-            FROM (SELECT * FROM {stg(SECTIONS)} WHERE run_id = $run AND id IN {sections}) s
-            FULL OUTER JOIN (SELECT * FROM {sql.seen(SECTIONS)} WHERE id IN {sections}) r
-              ON s.id = r.id
-            WHERE s.id IS NULL OR r.id IS NULL OR {sql.differs(SECTIONS, "s", "r")}""",
-        f"""CREATE OR REPLACE TEMP TABLE {MOVED_MEMBERS} AS
-            SELECT DISTINCT coalesce(s.section_id, r.section_id) AS section_id,
-                   coalesce(s.user_id, r.user_id) AS user_id
-            FROM ({staged}) s FULL OUTER JOIN ({seen}) r ON {same}
-            WHERE s._h IS NULL OR r._h IS NULL""",
-    ]
+MOVED_SECTIONS, MOVED_MEMBERS = events.MOVED_SECTIONS, events.MOVED_MEMBERS
 
 
 def _sources(entity: Entity) -> list[str]:
@@ -173,8 +144,6 @@ SCOPED = (STUDENTS, TEACHERS, SECTIONS)
 def build(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> frozenset[str]:
     """Make each scoped entity's scope table; return the names of the entities judged by it."""
     args = {"run": run_id, "district": district_id}
-    for statement in _moved():
-        execute(con, statement, args)
     for entity in SCOPED:
         union = " UNION ".join(f"({part})" for part in _sources(entity))
         execute(
@@ -187,5 +156,5 @@ def build(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> froz
 
 
 def drop(con: duckdb.DuckDBPyConnection) -> None:
-    for name in (*(table(e) for e in SCOPED), MOVED_SECTIONS, MOVED_MEMBERS):
+    for name in (table(e) for e in SCOPED):
         con.execute(f"DROP TABLE IF EXISTS {name}")
