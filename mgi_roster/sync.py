@@ -41,7 +41,7 @@ from mgi_roster.settings import CleverSettings
 from mgi_roster.sources import clever, clever_events
 from mgi_roster.sources import provider as providers
 from mgi_roster.sources.clever import CleverClient, Page
-from mgi_roster.staging import events, memory, runfile
+from mgi_roster.staging import base, events, memory, runfile
 from mgi_roster.staging.pages import EnvelopeReader, stage_page, staged_counts
 from mgi_roster.store import Store, transaction
 
@@ -341,6 +341,7 @@ def run_sync(
             source = providers.oneroster_api(api, session)
         with runfile.opened(path) as work:
             counts = source.stage(work, run_id, district_id, progress=progress, timings=timings)
+            base.drop_seen(work)
             plan: clever_events.Plan | None = (
                 source.plan if isinstance(source, providers.CleverProvider) else None
             )

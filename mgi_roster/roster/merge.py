@@ -37,7 +37,7 @@ from mgi_roster.kinds import ChangeKind, MergeKind, RunStatus
 from mgi_roster.parameters import Parameters
 from mgi_roster.roster import partial, quality, rekey, sql
 from mgi_roster.roster.versions import current_version, latest_change, latest_merge, next_version
-from mgi_roster.staging import runfile
+from mgi_roster.staging import base, runfile
 from mgi_roster.store import execute, transaction
 
 
@@ -255,7 +255,7 @@ def _approve(
         version = next_version(con, run.district_id)
         latest = latest_merge(con, run.district_id)
         previous_run = latest[1] if latest else None
-        rekey.rewrite(con, run.district_id, run_id)  # re-keyed and linked people keep their history
+        rewritten = rekey.rewrite(con, run.district_id, run_id)  # re-keys keep their history
         for step, entity in enumerate(ENTITIES, start=1):
             report(MergeProgress(step, len(ENTITIES), entity.name))
             _merge_entity(
@@ -292,6 +292,7 @@ def _approve(
         quality.refresh(con, run.district_id, version)
         report(MergeProgress(len(ENTITIES), len(ENTITIES), None, done=True))
     runfile.remove(path)
+    base.refresh(con, run.district_id, version, rewritten=rewritten > 0)  # the next run's start
     withheld = found.withheld_counts() if found is not None else {}
     return MergeResult(run_id, run.district_id, version, counts, withheld=withheld)
 

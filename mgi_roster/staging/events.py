@@ -29,6 +29,7 @@ import duckdb
 
 from mgi_roster.entities import ENROLLMENTS, FETCHED, SECTIONS, Entity
 from mgi_roster.roster import sql
+from mgi_roster.staging import base
 from mgi_roster.staging.pages import enrollments_sql, stage_sql
 from mgi_roster.store import execute, has_table
 
@@ -109,8 +110,33 @@ def _kept_sql(entity: Entity, key: str, record_type: str) -> str:
     )
 
 
-KEPT_SQL = {e.name: _kept_sql(e, "id", RECORD_TYPES[e.name]) for e in FETCHED}
-KEPT_ENROLLMENTS_SQL = _kept_sql(ENROLLMENTS, "section_id", RECORD_TYPES[SECTIONS.name])
+def _key(entity: Entity) -> tuple[str, str]:
+    """(column, record type) naming the record whose event replaces a row of `entity`."""
+    if entity is ENROLLMENTS:  # a section's event carries its members
+        return "section_id", RECORD_TYPES[SECTIONS.name]
+    return "id", RECORD_TYPES[entity.name]
+
+
+KEPT_SQL = {e.name: _kept_sql(e, *_key(e)) for e in (*FETCHED, ENROLLMENTS)}
+
+
+def _keep(con: duckdb.DuckDBPyConnection, entity: Entity, args: dict[str, object]) -> None:
+    """Stage the rows no event touched: the run's copy of the base's seen rows (staging/base.py)
+    becomes its staging, less the touched records, when the run's file started from the base;
+    else they are copied from the roster's snapshot."""
+    seen, staged = base.seen_table(entity), sql.staging_table(entity)
+    if not has_table(con, seen):
+        execute(con, KEPT_SQL[entity.name], args)
+        return
+    key, record_type = _key(entity)
+    con.execute(f"DROP TABLE {staged}")
+    con.execute(f"ALTER TABLE {seen} RENAME TO {staged}")
+    # A column of one value, added in a moment (an UPDATE of every row would take seconds and
+    # hold each row's new value in memory until DuckDB's next checkpoint)
+    con.execute(f"ALTER TABLE {staged} ADD COLUMN run_id INTEGER DEFAULT {int(str(args['run']))}")
+    execute(con, f"DELETE FROM {staged} WHERE {sql.q(key)} IN ({_touched(record_type)})", args)
+
+
 STAGE_SQL = {e.name: stage_sql(e, DOCS) for e in FETCHED}
 ENROLLMENTS_SQL = enrollments_sql(DOCS)
 
@@ -124,16 +150,15 @@ MOVED_MEMBERS = "events_moved_members"  # (section_id, user_id) that came, went 
 
 def _moved_sql() -> list[str]:
     sections = touched_ids(RECORD_TYPES[SECTIONS.name])
-    names = [sql.q(c) for c in ENROLLMENTS.column_names]
-    # One join both ways; the rows' hash joins first (cheaper than three texts), the columns
-    # decide (equal rows have equal hashes: nothing is lost to a collision).
-    columns = f"hash({', '.join(names)}) AS _h, {', '.join(names)}"
+    names = ", ".join(sql.q(c) for c in ENROLLMENTS.column_names)
+    # Each membership row of the touched sections, grouped with its equal on the other side:
+    # one that has none moved. (A grouping spills to disk within the run's memory bound; a
+    # join of the two sides, 1.6M rows each at a million students, ran out of it.)
     staged = (
-        f"SELECT {columns} FROM {sql.staging_table(ENROLLMENTS)} "
+        f"SELECT {names}, true AS staged FROM {sql.staging_table(ENROLLMENTS)} "
         f"WHERE run_id = $run AND section_id IN {sections}"
     )
-    seen = f"SELECT {columns} FROM {sql.seen(ENROLLMENTS)} WHERE section_id IN {sections}"
-    same = " AND ".join(["s._h = r._h", *(f"s.{n} = r.{n}" for n in names)])
+    seen = f"SELECT {names}, false FROM {sql.seen(ENROLLMENTS)} WHERE section_id IN {sections}"
     return [
         f"""CREATE OR REPLACE TABLE {MOVED_SECTIONS} AS
             SELECT coalesce(s.id, r.id) AS id
@@ -143,10 +168,9 @@ def _moved_sql() -> list[str]:
               ON s.id = r.id
             WHERE s.id IS NULL OR r.id IS NULL OR {sql.differs(SECTIONS, "s", "r")}""",
         f"""CREATE OR REPLACE TABLE {MOVED_MEMBERS} AS
-            SELECT DISTINCT coalesce(s.section_id, r.section_id) AS section_id,
-                   coalesce(s.user_id, r.user_id) AS user_id
-            FROM ({staged}) s FULL OUTER JOIN ({seen}) r ON {same}
-            WHERE s._h IS NULL OR r._h IS NULL""",
+            SELECT DISTINCT section_id, user_id FROM (
+                SELECT {names} FROM ({staged} UNION ALL {seen})
+                GROUP BY ALL HAVING NOT (bool_or(staged) AND bool_or(NOT staged)))""",
     ]
 
 
@@ -168,10 +192,10 @@ def apply(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> Appl
         execute(con, _DOCS, args | {"type": record_type})
         for entity in FETCHED:
             if RECORD_TYPES[entity.name] == record_type:
-                execute(con, KEPT_SQL[entity.name], args)
+                _keep(con, entity, args)
                 execute(con, STAGE_SQL[entity.name], args)
         if record_type == RECORD_TYPES[SECTIONS.name]:
-            execute(con, KEPT_ENROLLMENTS_SQL, args)
+            _keep(con, ENROLLMENTS, args)
             execute(con, ENROLLMENTS_SQL, args)
     con.execute("DROP TABLE events_docs")
     # Kept: which records the events touched, so validation and the diff can look at those
@@ -179,6 +203,9 @@ def apply(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> Appl
     con.execute(f"ALTER TABLE events_latest RENAME TO {TOUCHED}")
     for statement in MOVED_SQL:
         execute(con, statement, args)
+    # Written out: what the swap left in memory (the added run_id columns, the deleted rows'
+    # marks) would otherwise stay there, unspillable, until DuckDB's next checkpoint
+    con.execute("CHECKPOINT")
     types = ", ".join(f"'{t}'" for t in sorted(set(RECORD_TYPES.values())))
     row = con.execute(
         f"""SELECT count(*) FILTER (WHERE record_type IN ({types})), count(*),

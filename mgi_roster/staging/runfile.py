@@ -8,7 +8,9 @@ moments:
 
     create()    start: the run's file gets empty staging, issues and changes tables shaped
                 like the main store's, and a snapshot of the district's current roster (what
-                validation and the diff compare with); roster_version says which one
+                validation and the diff compare with); roster_version says which one. The
+                latest merge leaves that roster as a file (staging/base.py): then the run's
+                file starts as a copy of it
     ...         fetch, stage, validate, diff: in the run's file only, the main store is free
     publish()   end: the run's issues and changes (and its few staged schools, whose names the
                 review pages show) are copied into the main store in one short transaction
@@ -38,6 +40,7 @@ from mgi_roster.errors import MergeRefused
 from mgi_roster.kinds import RunStatus
 from mgi_roster.roster import sql
 from mgi_roster.settings import StoreSettings
+from mgi_roster.staging import base
 from mgi_roster.store import configure, database_path, execute, temporarily
 
 # The tables a run's file holds, all shaped like the main store's tables of the same name
@@ -100,15 +103,19 @@ def create(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> Pat
     path = directory / f"{stem}.duckdb"
     for leftover in (path, path.with_suffix(".duckdb.wal")):
         leftover.unlink(missing_ok=True)
+    # The roster (and the rows its latest merge saw), copied as a file when the latest merge
+    # left it beside the store (staging/base.py), else row by row
+    copied = base.copy_current(con, district_id, path)
     with bounded(con), attached(con, path, read_only=False) as run:
         for entity in ENTITIES:
             staging = sql.staging_table(entity)
             con.execute(f"CREATE TABLE {run}.{staging} AS SELECT * FROM {staging} LIMIT 0")
-            execute(
-                con,
-                f"CREATE TABLE {run}.{sql.roster_table(entity)} AS SELECT * FROM {sql.current(entity)}",
-                {"district": district_id},
-            )
+            if not copied:
+                execute(
+                    con,
+                    f"CREATE TABLE {run}.{sql.roster_table(entity)} AS SELECT * FROM {sql.current(entity)}",
+                    {"district": district_id},
+                )
         for table in FINDINGS:
             con.execute(f"CREATE TABLE {run}.{table} AS SELECT * FROM {table} LIMIT 0")
         _previous_findings(con, run, district_id)
@@ -199,7 +206,8 @@ def publish(con: duckdb.DuckDBPyConnection, run_id: int, path: Path) -> None:
             )
         schools = sql.staging_table(SCHOOLS)
         con.execute(
-            f"INSERT INTO {schools} SELECT * FROM {run}.{schools} WHERE run_id = ?", [run_id]
+            f"INSERT INTO {schools} BY NAME SELECT * FROM {run}.{schools} WHERE run_id = ?",
+            [run_id],
         )
 
 
@@ -256,6 +264,9 @@ def sweep(con: duckdb.DuckDBPyConnection) -> list[Path]:
         if file not in keep:
             remove(file)
             removed.append(file)
+    for file in directory.glob("base-*.tmp*"):  # a base being written when its process died
+        file.unlink(missing_ok=True)
+        removed.append(file)
     return removed
 
 

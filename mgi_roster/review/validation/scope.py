@@ -145,13 +145,16 @@ def build(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> froz
     """Make each scoped entity's scope table; return the names of the entities judged by it."""
     args = {"run": run_id, "district": district_id}
     for entity in SCOPED:
-        union = " UNION ".join(f"({part})" for part in _sources(entity))
-        execute(
-            con,
-            f"CREATE OR REPLACE TEMP TABLE {table(entity)} AS "
-            f"SELECT DISTINCT id FROM ({union}) t(id) WHERE id IS NOT NULL",
-            args,
-        )
+        # One statement per source: in one UNION, DuckDB held every source's lookup at once and
+        # ran out of a run's memory bound at a million students. An id may come twice: every
+        # reader asks only whether an id is in the table.
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table(entity)} (id VARCHAR)")
+        for part in _sources(entity):
+            execute(
+                con,
+                f"INSERT INTO {table(entity)} SELECT id FROM ({part}) t(id) WHERE id IS NOT NULL",
+                args,
+            )
     return frozenset(e.name for e in SCOPED)
 
 
