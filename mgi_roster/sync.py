@@ -342,6 +342,7 @@ def run_sync(
         with runfile.opened(path) as work:
             counts = source.stage(work, run_id, district_id, progress=progress, timings=timings)
             base.drop_seen(work)
+            runfile.threads(work, runfile.REVIEW_THREADS)  # the fetching is over
             plan: clever_events.Plan | None = (
                 source.plan if isinstance(source, providers.CleverProvider) else None
             )
@@ -435,6 +436,7 @@ def stage_clever(
             plan = clever_events.fallback(client, exc)
         else:
             with timings.phase("stage"):
+                runfile.threads(work, runfile.REVIEW_THREADS)  # the fetching is over
                 applied = events.apply(work, run_id, district_id)
                 counts = staged_counts(work, run_id)
             timings["fetch"] = time.perf_counter() - started - timings.get("stage", 0.0)

@@ -1,21 +1,25 @@
 """Staging from Clever's events: the roster of the latest merge, with the events since applied.
 
 An events run stages what a full pull would have found, without pulling it: the rows the
-latest merged sync saw (`roster.sql.seen`, from the snapshot already in the run's file), minus
-every record an event touched, plus the newest state of each touched record. Everything after
-staging (validation, diff, review, merge) then runs unchanged, so an events run and a full run
-of the same day produce the same changes.
+latest merged sync saw (`roster.sql.seen`: the base's copy of them when the run's file started
+from the base its latest merge left, staging/base.py, else copied from the roster's snapshot),
+minus every record an event touched, plus the newest state of each touched record. Everything
+after staging (validation, diff, review, merge) then runs unchanged, so an events run and a
+full run of the same day produce the same changes.
 
-Set-based, in two statements per entity:
+Set-based:
 
 1. every page of events goes into `clever_events` as it arrives (one statement per page: the
    event's position in the feed, its type split into record type and action, the record id and
    the record itself, `data.object`);
-2. per record, the newest event wins (`events_latest`: its position in the feed): applying
+2. per record, the newest event wins (`events_touched`: its position in the feed): applying
    events in order is keeping the last one, since each carries the whole record. A
    `*.deleted` record is absent from staging; a `users.*` record is a student and/or a teacher
    by the roles it holds, as `/users?role=` lists it; a section's `students` and `teachers`
-   arrays are its enrollments. Replaying an event changes nothing.
+   arrays are its enrollments. Replaying an event changes nothing;
+3. a section event carries every member, and most are the ones the section had: staging keeps
+   the roster's memberships and replaces only those that came, went or changed
+   (MOVED_MEMBERS, which validation's scope and the diff read too).
 
 The objects are flattened by staging/pages.py's SQL made from entities.py, the very statements
 that flatten a list page: an event's `data.object` is the record a list endpoint sends.
@@ -38,26 +42,46 @@ RECORD_TYPES: dict[str, str] = {e.name: (e.endpoint or "").strip("/") for e in F
 ACTIONS = ("created", "updated")  # an object to stage; "deleted": absent
 PAGE_SPAN = 1_000_000  # positions per page: more than any page's events
 
-_TABLE = """CREATE TABLE IF NOT EXISTS clever_events (
+_TABLE = """CREATE TEMP TABLE IF NOT EXISTS clever_events (
     run_id INTEGER NOT NULL, seq BIGINT NOT NULL, event_id VARCHAR, record_type VARCHAR,
     action VARCHAR, record_id VARCHAR, object JSON)"""
 
+# A page parsed once into the events' fields (twice as fast as reading each by its path).
 _PAGE = f"""INSERT INTO clever_events
-    SELECT $run, $page * {PAGE_SPAN} + i, json_extract_string(e, '$.id'),
-           split_part(t, '.', 1), split_part(t, '.', 2),
-           NULLIF(json_extract_string(e, '$.data.object.id'), ''), json_extract(e, '$.data.object')
-    FROM (SELECT e, i, json_extract_string(e, '$.type') AS t
-          FROM (SELECT unnest(events) AS e, unnest(range(len(events))) AS i
-                FROM (SELECT json_extract($body::JSON, '$.data[*].data') AS events)))"""
+    SELECT $run, $page * {PAGE_SPAN} + i, e.id, split_part(e.type, '.', 1),
+           split_part(e.type, '.', 2), NULLIF(json_extract_string(e.data.object, '$.id'), ''),
+           e.data.object
+    FROM (SELECT unnest(d).data AS e, unnest(range(len(d))) AS i FROM (SELECT from_json($body,
+        '{{"data": [{{"data": {{"id": "VARCHAR", "type": "VARCHAR", "data": {{"object": "JSON"}}}}}}]}}'
+        ).data AS d))"""
 
-# The newest event of each record, by its place in the feed. Keys and positions only (the
-# objects stay where they are, read once by the flattening): small enough for any memory bound,
-# and a table of the run's file, not a temporary one, so DuckDB can spill it.
-_LATEST = f"""CREATE OR REPLACE TABLE events_latest AS
+# The newest event of each record the run's events touched, by its place in the feed: applying
+# events in order is keeping the last one. Kept once applied: validation and the diff look at
+# these records only (review/delta.py); every other staged row is the roster's, unchanged.
+# Keys and positions only, a table of the run's file: DuckDB can spill it.
+TOUCHED = "events_touched"
+_LATEST = f"""CREATE OR REPLACE TABLE {TOUCHED} AS
     SELECT record_type, record_id, max(seq) AS seq FROM clever_events
     WHERE run_id = $run AND record_id IS NOT NULL
       AND record_type IN ({", ".join(f"'{t}'" for t in sorted(set(RECORD_TYPES.values())))})
     GROUP BY ALL"""
+
+# The newest created/updated objects of one record type, set aside before they are flattened:
+# flattening straight out of a semi-join with the feed kept the events' JSON in memory (a
+# million-student night's is 90 MB) and ran out of a run's bound; from a table it streams.
+_DOCS = f"""CREATE OR REPLACE TEMP TABLE events_docs AS
+    SELECT c.record_type, c.object AS doc FROM clever_events c
+    JOIN (SELECT seq FROM {TOUCHED}) l ON l.seq = c.seq
+    WHERE c.run_id = $run AND c.action IN ({", ".join(f"'{a}'" for a in ACTIONS)})
+      AND c.object IS NOT NULL"""
+
+
+def _docs(entity: Entity) -> str:
+    return f"SELECT doc FROM events_docs WHERE record_type = '{RECORD_TYPES[entity.name]}'"
+
+
+# The members the touched sections' newest events name, before staging takes those that moved
+SENT_MEMBERS = "events_members"
 
 
 @dataclass(frozen=True)
@@ -67,11 +91,8 @@ class Applied:
     last: str | None  # the newest event id read: the run's position in the feed
 
 
-TOUCHED = "events_touched"  # the run's events_latest, kept once the events are applied
-
-
 def _touched(record_type: str) -> str:
-    return f"SELECT record_id FROM events_latest WHERE record_type = '{record_type}'"
+    return f"SELECT record_id FROM {TOUCHED} WHERE record_type = '{record_type}'"
 
 
 def touched_ids(record_type: str) -> str:
@@ -89,27 +110,6 @@ def is_events_run(con: duckdb.DuckDBPyConnection) -> bool:
     return has_table(con, TOUCHED)
 
 
-# The newest created/updated objects of one record type, set aside before they are flattened:
-# flattening straight out of a semi-join with the feed kept the events' JSON in memory (a
-# million-student night's is 90 MB) and ran out of a run's bound; from a table it streams.
-_DOCS = f"""CREATE OR REPLACE TABLE events_docs AS
-    SELECT object AS doc FROM clever_events
-    WHERE run_id = $run AND action IN ({", ".join(f"'{a}'" for a in ACTIONS)})
-      AND object IS NOT NULL
-      AND seq IN (SELECT seq FROM events_latest WHERE record_type = $type)"""
-DOCS = "SELECT doc FROM events_docs"
-
-
-def _kept_sql(entity: Entity, key: str, record_type: str) -> str:
-    """The rows the latest merged sync saw that no event touched, into staging."""
-    names = ", ".join(sql.q(c) for c in entity.column_names)
-    return (
-        f"INSERT INTO {sql.staging_table(entity)} (run_id, district_id, {names}) "
-        f"SELECT $run, $district, {names} FROM {sql.seen(entity)} "
-        f"WHERE {sql.q(key)} NOT IN ({_touched(record_type)})"
-    )
-
-
 def _key(entity: Entity) -> tuple[str, str]:
     """(column, record type) naming the record whose event replaces a row of `entity`."""
     if entity is ENROLLMENTS:  # a section's event carries its members
@@ -117,33 +117,52 @@ def _key(entity: Entity) -> tuple[str, str]:
     return "id", RECORD_TYPES[entity.name]
 
 
-KEPT_SQL = {e.name: _kept_sql(e, *_key(e)) for e in (*FETCHED, ENROLLMENTS)}
+def _untouched(entity: Entity) -> str:
+    """SQL: a staged row of `entity` no event replaces. Every membership is kept at first: a
+    section's event replaces only those of its members that moved (MOVED_MEMBERS)."""
+    if entity is ENROLLMENTS:
+        return "true"
+    key, record_type = _key(entity)
+    return f"{sql.q(key)} NOT IN ({_touched(record_type)})"
 
 
-def _keep(con: duckdb.DuckDBPyConnection, entity: Entity, args: dict[str, object]) -> None:
-    """Stage the rows no event touched: the run's copy of the base's seen rows (staging/base.py)
-    becomes its staging, less the touched records, when the run's file started from the base;
-    else they are copied from the roster's snapshot."""
+def _kept_sql(entity: Entity) -> str:
+    """The rows the latest merged sync saw that no event replaces, into staging."""
+    names = ", ".join(sql.q(c) for c in entity.column_names)
+    return (
+        f"INSERT INTO {sql.staging_table(entity)} (run_id, district_id, {names}) "
+        f"SELECT $run, $district, {names} FROM {sql.seen(entity)} WHERE {_untouched(entity)}"
+    )
+
+
+KEPT_SQL = {e.name: _kept_sql(e) for e in (*FETCHED, ENROLLMENTS)}
+
+
+def _keep(con: duckdb.DuckDBPyConnection, entity: Entity, args: dict[str, object]) -> bool:
+    """Stage the rows no event replaces: the run's copy of the base's seen rows (staging/base.py)
+    becomes its staging, less the touched records, when the run's file started from the base
+    (True); else they are copied from the roster's snapshot."""
     seen, staged = base.seen_table(entity), sql.staging_table(entity)
     if not has_table(con, seen):
         execute(con, KEPT_SQL[entity.name], args)
-        return
-    key, record_type = _key(entity)
+        return False
     con.execute(f"DROP TABLE {staged}")
     con.execute(f"ALTER TABLE {seen} RENAME TO {staged}")
     # A column of one value, added in a moment (an UPDATE of every row would take seconds and
     # hold each row's new value in memory until DuckDB's next checkpoint)
     con.execute(f"ALTER TABLE {staged} ADD COLUMN run_id INTEGER DEFAULT {int(str(args['run']))}")
-    execute(con, f"DELETE FROM {staged} WHERE {sql.q(key)} IN ({_touched(record_type)})", args)
+    if entity is not ENROLLMENTS:
+        execute(con, f"DELETE FROM {staged} WHERE NOT ({_untouched(entity)})", args)
+    return True
 
 
-STAGE_SQL = {e.name: stage_sql(e, DOCS) for e in FETCHED}
-ENROLLMENTS_SQL = enrollments_sql(DOCS)
+STAGE_SQL = {e.name: stage_sql(e, _docs(e)) for e in FETCHED}
+SENT_SQL = enrollments_sql(_docs(SECTIONS), into=SENT_MEMBERS)
 
 
 # What the section events really changed. A section event carries the whole section, but most of
-# its members are the ones it had (a section gains a student): validation's scope and the diff
-# look at these, not at every member of every touched section.
+# its members are the ones it had (a section gains a student): staging replaces, and
+# validation's scope and the diff look at, only these.
 MOVED_SECTIONS = "events_moved_sections"  # touched sections whose row changed, came or went
 MOVED_MEMBERS = "events_moved_members"  # (section_id, user_id) that came, went or changed
 
@@ -151,15 +170,24 @@ MOVED_MEMBERS = "events_moved_members"  # (section_id, user_id) that came, went 
 def _moved_sql() -> list[str]:
     sections = touched_ids(RECORD_TYPES[SECTIONS.name])
     names = ", ".join(sql.q(c) for c in ENROLLMENTS.column_names)
-    # Each membership row of the touched sections, grouped with its equal on the other side:
-    # one that has none moved. (A grouping spills to disk within the run's memory bound; a
-    # join of the two sides, 1.6M rows each at a million students, ran out of it.)
-    staged = (
-        f"SELECT {names}, true AS staged FROM {sql.staging_table(ENROLLMENTS)} "
-        f"WHERE run_id = $run AND section_id IN {sections}"
-    )
-    seen = f"SELECT {names}, false FROM {sql.seen(ENROLLMENTS)} WHERE section_id IN {sections}"
+    pair = "(section_id, user_id)"
+    staged = sql.staging_table(ENROLLMENTS)
+    # Each membership row of the touched sections as the events carry them, grouped with its
+    # equals among the rows staged so far (the roster's): a group whose two counts differ
+    # moved. A grouping spills to disk within the run's memory bound (a join of the two sides,
+    # 1.6M rows each at a million students, ran out of it); counts keep a member a section
+    # names twice exactly as a full pull stages it.
+    newest = f"SELECT {names}, 1 AS sent, 0 AS kept FROM {SENT_MEMBERS}"
+    kept = f"SELECT {names}, 0, 1 FROM {staged} WHERE run_id = $run AND section_id IN {sections}"
     return [
+        f"""CREATE OR REPLACE TABLE {MOVED_MEMBERS} AS
+            SELECT DISTINCT section_id, user_id FROM (
+                SELECT {names} FROM ({newest} UNION ALL {kept})
+                GROUP BY ALL HAVING sum(sent) <> sum(kept))""",
+        f"DELETE FROM {staged} WHERE run_id = $run AND {pair} IN (SELECT {pair} FROM {MOVED_MEMBERS})",
+        f"""INSERT INTO {staged} (run_id, district_id, {names})
+            SELECT $run, $district, {names} FROM {SENT_MEMBERS}
+            WHERE {pair} IN (SELECT {pair} FROM {MOVED_MEMBERS})""",
         f"""CREATE OR REPLACE TABLE {MOVED_SECTIONS} AS
             SELECT coalesce(s.id, r.id) AS id
             FROM (SELECT * FROM {sql.staging_table(SECTIONS)} WHERE run_id = $run
@@ -167,10 +195,6 @@ def _moved_sql() -> list[str]:
             FULL OUTER JOIN (SELECT * FROM {sql.seen(SECTIONS)} WHERE id IN {sections}) r
               ON s.id = r.id
             WHERE s.id IS NULL OR r.id IS NULL OR {sql.differs(SECTIONS, "s", "r")}""",
-        f"""CREATE OR REPLACE TABLE {MOVED_MEMBERS} AS
-            SELECT DISTINCT section_id, user_id FROM (
-                SELECT {names} FROM ({staged} UNION ALL {seen})
-                GROUP BY ALL HAVING NOT (bool_or(staged) AND bool_or(NOT staged)))""",
     ]
 
 
@@ -188,24 +212,25 @@ def apply(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> Appl
     con.execute(_TABLE)
     args = {"run": run_id, "district": district_id}
     execute(con, _LATEST, args)
-    for record_type in dict.fromkeys(RECORD_TYPES.values()):
-        execute(con, _DOCS, args | {"type": record_type})
-        for entity in FETCHED:
-            if RECORD_TYPES[entity.name] == record_type:
-                _keep(con, entity, args)
-                execute(con, STAGE_SQL[entity.name], args)
-        if record_type == RECORD_TYPES[SECTIONS.name]:
-            _keep(con, ENROLLMENTS, args)
-            execute(con, ENROLLMENTS_SQL, args)
+    swapped = False
+    execute(con, _DOCS, args)
+    for entity in FETCHED:
+        swapped |= _keep(con, entity, args)
+        execute(con, STAGE_SQL[entity.name], args)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {SENT_MEMBERS} AS "
+        f"FROM {sql.staging_table(ENROLLMENTS)} LIMIT 0"
+    )
+    execute(con, SENT_SQL, args)
     con.execute("DROP TABLE events_docs")
-    # Kept: which records the events touched, so validation and the diff can look at those
-    # only (review/delta.py); every other staged row is the roster's, unchanged.
-    con.execute(f"ALTER TABLE events_latest RENAME TO {TOUCHED}")
+    swapped |= _keep(con, ENROLLMENTS, args)
     for statement in MOVED_SQL:
         execute(con, statement, args)
-    # Written out: what the swap left in memory (the added run_id columns, the deleted rows'
-    # marks) would otherwise stay there, unspillable, until DuckDB's next checkpoint
-    con.execute("CHECKPOINT")
+    con.execute(f"DROP TABLE {SENT_MEMBERS}")
+    if swapped:
+        # Written out: what the swap left in memory (the added run_id columns, the deleted
+        # rows' marks) would otherwise stay there, unspillable, until DuckDB's next checkpoint
+        con.execute("CHECKPOINT")
     types = ", ".join(f"'{t}'" for t in sorted(set(RECORD_TYPES.values())))
     row = con.execute(
         f"""SELECT count(*) FILTER (WHERE record_type IN ({types})), count(*),

@@ -150,6 +150,7 @@ def _previous_findings(con: duckdb.DuckDBPyConnection, run: str, district_id: st
 # run's temporary folder. 96 MB is too little for a million students (a DuckDB operator that
 # cannot spill runs out); a larger district may need more.
 RUN_THREADS = 1  # the other core parses the next page (the prefetching thread) or serves pages
+REVIEW_THREADS = 2  # once fetched, nothing else in the sync works: applying events, validation and the diff take two
 
 
 def run_memory() -> int:
@@ -168,9 +169,14 @@ def tune(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     of insertion order (which makes DuckDB hold rows back to keep it; every reader of staging
     orders or keys what it reads)."""
     configure(con, run_memory())
-    con.execute(f"SET threads = {max(1, min(RUN_THREADS, os.cpu_count() or 1))}")
+    threads(con, RUN_THREADS)
     con.execute("SET preserve_insertion_order = false")
     con.execute(f"SET temp_directory = {_literal(temp_folder(path))}")
+
+
+def threads(con: duckdb.DuckDBPyConnection, wanted: int) -> None:
+    """Let the run's DuckDB use `wanted` threads (never more than the machine's cores)."""
+    con.execute(f"SET threads = {max(1, min(wanted, os.cpu_count() or 1))}")
 
 
 @contextlib.contextmanager

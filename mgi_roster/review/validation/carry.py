@@ -48,10 +48,14 @@ def carried_entities(con: duckdb.DuckDBPyConnection, params: Parameters) -> tupl
 
 def _carry(con: duckdb.DuckDBPyConnection, run_id: int, entity: Entity, where: str) -> None:
     columns = ", ".join(q(c) for c in ISSUE_COLUMNS[1:])
+    previous = f"SELECT * FROM {PREVIOUS_ISSUES} p WHERE p.entity = '{entity.name}' AND {where}"
+    # Of the records still staged: looked up among the few with a finding, not the other way
+    # round (a million staged ids in memory)
+    staged = f"""SELECT DISTINCT id FROM {staging_table(entity)} WHERE run_id = $run
+        AND id IN (SELECT record_id FROM {PREVIOUS_ISSUES} WHERE entity = '{entity.name}')"""
     con.execute(
-        f"""{INSERT} SELECT $run, {columns} FROM {PREVIOUS_ISSUES} p
-            WHERE p.entity = '{entity.name}' AND {where}
-              AND p.record_id IN (SELECT id FROM {staging_table(entity)} WHERE run_id = $run)""",
+        f"""{INSERT} SELECT $run, {columns} FROM ({previous}) p
+            JOIN ({staged}) s ON s.id = p.record_id""",
         {"run": run_id},
     )
 

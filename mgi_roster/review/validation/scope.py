@@ -146,8 +146,7 @@ def build(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> froz
     args = {"run": run_id, "district": district_id}
     for entity in SCOPED:
         # One statement per source: in one UNION, DuckDB held every source's lookup at once and
-        # ran out of a run's memory bound at a million students. An id may come twice: every
-        # reader asks only whether an id is in the table.
+        # ran out of a run's memory bound at a million students.
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table(entity)} (id VARCHAR)")
         for part in _sources(entity):
             execute(
@@ -155,6 +154,9 @@ def build(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> froz
                 f"INSERT INTO {table(entity)} SELECT id FROM ({part}) t(id) WHERE id IS NOT NULL",
                 args,
             )
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table(entity)} AS SELECT DISTINCT id FROM {table(entity)}"
+        )
     return frozenset(e.name for e in SCOPED)
 
 
