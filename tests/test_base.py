@@ -14,6 +14,7 @@ import pytest
 from mgi_roster import parameters
 from mgi_roster.entities import ENTITIES
 from mgi_roster.parameters import Parameters
+from mgi_roster.review.validation import carry
 from mgi_roster.roster import manual, merge, sql
 from mgi_roster.roster.versions import stamp
 from mgi_roster.staging import base
@@ -45,6 +46,16 @@ def differences(con: duckdb.DuckDBPyConnection, district_id: str) -> dict[str, i
                     ).fetchone()[0]
                     if n:
                         found[table] = found.get(table, 0) + n
+        carried = ", ".join(f"'{e.name}'" for e in carry.CARRIED)
+        latest = f"""(SELECT * FROM issues WHERE run_id = {sql.latest_merge_run()}
+            AND entity IN ({carried}) AND record_id IS NOT NULL)"""
+        for query in (
+            f"SELECT * FROM b.{carry.PREVIOUS_ISSUES} EXCEPT ALL SELECT * FROM {latest}",
+            f"SELECT * FROM {latest} EXCEPT ALL SELECT * FROM b.{carry.PREVIOUS_ISSUES}",
+        ):
+            n = con.execute(f"SELECT count(*) FROM ({query})", {"district": district_id}).fetchone()
+            if n[0]:
+                found[carry.PREVIOUS_ISSUES] = found.get(carry.PREVIOUS_ISSUES, 0) + n[0]
         row = con.execute(f"SELECT district_id, stamp FROM b.{base.STAMP}").fetchone()
         if tuple(row) != (district_id, stamp(con, district_id)):
             found[base.STAMP] = 1

@@ -12,6 +12,8 @@ So each merge leaves behind, beside the store, the roster it made: `base-<distri
     roster_<entity>   the district's current rows (archived ones too), as runfile.create copies
     seen_<entity>     the rows the latest merge saw (roster.sql.seen), shaped as staged rows
                       but for their run_id
+    previous_*        the latest merge's findings and parameters, which an events run carries
+                      (review/validation/carry.py)
     base_stamp        the district and the roster's stamp (roster.versions.stamp): the version
                       number every merge, undo and edit by hand takes
 
@@ -106,6 +108,7 @@ def refresh(
             for entity in ENTITIES:
                 for statement in _patch(entity, base) if follows else _build(entity, base):
                     execute(con, statement, args)
+            runfile.previous_findings(con, base, district_id)
             con.execute(
                 f"CREATE OR REPLACE TABLE {base}.{STAMP} (district_id VARCHAR, stamp INTEGER)"
             )

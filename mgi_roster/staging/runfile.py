@@ -118,12 +118,13 @@ def create(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> Pat
                 )
         for table in FINDINGS:
             con.execute(f"CREATE TABLE {run}.{table} AS SELECT * FROM {table} LIMIT 0")
-        _previous_findings(con, run, district_id)
+        if not copied:  # the base holds them too
+            previous_findings(con, run, district_id)
     con.execute("UPDATE runs SET staging_file = ? WHERE run_id = ?", [path.name, run_id])
     return path
 
 
-def _previous_findings(con: duckdb.DuckDBPyConnection, run: str, district_id: str) -> None:
+def previous_findings(con: duckdb.DuckDBPyConnection, run: str, district_id: str) -> None:
     """The latest merge's findings and parameters, which an events run carries for the records
     its events do not reach (review/validation/carry.py)."""
     from mgi_roster.review.validation import carry
@@ -132,13 +133,13 @@ def _previous_findings(con: duckdb.DuckDBPyConnection, run: str, district_id: st
     entities = ", ".join(f"'{e.name}'" for e in carry.CARRIED)
     execute(
         con,
-        f"""CREATE TABLE {run}.{carry.PREVIOUS_ISSUES} AS SELECT * FROM issues
+        f"""CREATE OR REPLACE TABLE {run}.{carry.PREVIOUS_ISSUES} AS SELECT * FROM issues
             WHERE run_id = {latest} AND entity IN ({entities}) AND record_id IS NOT NULL""",
         {"district": district_id},
     )
     execute(
         con,
-        f"""CREATE TABLE {run}.{carry.PREVIOUS_PARAMETERS} AS
+        f"""CREATE OR REPLACE TABLE {run}.{carry.PREVIOUS_PARAMETERS} AS
             SELECT parameters FROM runs WHERE run_id = {latest}""",
         {"district": district_id},
     )
