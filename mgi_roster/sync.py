@@ -342,7 +342,6 @@ def run_sync(
         with runfile.opened(path) as work:
             counts = source.stage(work, run_id, district_id, progress=progress, timings=timings)
             base.drop_seen(work)
-            runfile.threads(work, runfile.REVIEW_THREADS)  # the fetching is over
             plan: clever_events.Plan | None = (
                 source.plan if isinstance(source, providers.CleverProvider) else None
             )

@@ -151,7 +151,11 @@ def previous_findings(con: duckdb.DuckDBPyConnection, run: str, district_id: str
 # run's temporary folder. 96 MB is too little for a million students (a DuckDB operator that
 # cannot spill runs out); a larger district may need more.
 RUN_THREADS = 1  # the other core parses the next page (the prefetching thread) or serves pages
-REVIEW_THREADS = 2  # once fetched, nothing else in the sync works: applying events, validation and the diff take two
+# An events run, once its events are fetched, has nothing else to wait for: applying them,
+# validation and the diff take both cores (their work is the scope of the events, well within
+# the memory bound; a full run's review keeps one thread: two held twice the memory and ran
+# out of the bound now and then at 100,000 students)
+REVIEW_THREADS = 2
 
 
 def run_memory() -> int:
