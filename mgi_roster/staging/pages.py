@@ -119,7 +119,7 @@ class EnvelopeReader:
         if con is None:
             # Small and single-threaded: it parses one page at a time beside the sync's own
             # DuckDB, whose memory is bounded too (staging/runfile.py).
-            con = self._local.con = duckdb.connect(config={"memory_limit": "64MB", "threads": 1})
+            con = self._local.con = duckdb.connect(config={"memory_limit": "128MB", "threads": 1})
             con.execute("SET enable_progress_bar = false")  # it writes to stdout
         try:
             row = con.execute(self.SQL, {"body": text}).fetchone()
