@@ -17,7 +17,7 @@ from mgi_roster import demo, districts, parameters
 from mgi_roster.cli import main
 from mgi_roster.demo import events as demo_events
 from mgi_roster.parameters import Parameters
-from mgi_roster.roster import merge
+from mgi_roster.roster import manual, merge
 from mgi_roster.settings import CleverSettings
 from mgi_roster.sources import clever_events
 from mgi_roster.staging import events as staged_events
@@ -155,6 +155,41 @@ def test_an_events_run_and_a_full_run_of_the_same_day_have_the_same_changes(merg
     kinds = {(e, c) for e, _r, c, *_ in changes(con, full.run_id)}
     assert {("students", "added"), ("students", "archived"), ("students", "updated")} <= kinds
     assert {("sections", "added"), ("enrollments", "added"), ("enrollments", "archived")} <= kinds
+
+
+def test_an_events_run_proposes_the_re_keys_and_links_a_full_run_proposes(merged_day_one):
+    """A student deleted and sent again under a new id (same SIS id: a re-key), and a student
+    added by hand then sent by Clever (same state id: a link), found among the touched people."""
+    con, d1, feed = merged_day_one
+    new = manual.NewStudent(
+        first_name="Hand", last_name="Made", school=school(1)["id"], grade="3", state_id="ST77"
+    )
+    manual.add(con, DISTRICT_ID, new, by="Ana")
+    d2 = d1.copy()
+    gone = d2.find("students", student(4)["id"])
+    d2.students = [s for s in d2.students if s["id"] != gone["id"]]
+    again = student(40)
+    again["roles"]["student"]["sis_id"] = gone["roles"]["student"]["sis_id"]
+    d2.students += [again, student(41, roles={"student": {"state_id": "ST77"}})]
+    feed.events += events_between(d1, d2)
+    full = sync(con, d2, feed, full=True)
+    incremental = sync(con, d2, feed)
+    assert incremental.mode == "events"
+
+    def matches(run_id: int) -> list[tuple]:
+        return con.execute(
+            """SELECT entity, kind, old_id, new_id, bases, status FROM person_matches
+               WHERE run_id = ? ORDER BY ALL""",
+            [run_id],
+        ).fetchall()
+
+    found = matches(incremental.run_id)
+    assert found == matches(full.run_id)
+    assert {(kind, new_id) for _e, kind, _o, new_id, *_ in found} == {
+        ("rekey", again["id"]),
+        ("link", student(41)["id"]),
+    }
+    assert changes(con, incremental.run_id) == changes(con, full.run_id)
 
 
 def test_replaying_events_changes_nothing(merged_day_one):

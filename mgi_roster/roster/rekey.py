@@ -123,13 +123,15 @@ def _sides(entity: Entity, kind: MatchKind, touched: str) -> tuple[str, str]:
     # the sides worse, out of a run's memory at 100,000 students.
     staged = f"SELECT id FROM {staged_rows}"
     if touched:
+        # Each lookup among the few candidates' ids, not among the million others
+        in_roster = f"(SELECT id FROM {sql.current(entity)} WHERE id IN {touched})"
         new = f"""(SELECT * FROM {sql.staging_table(entity)} n WHERE n.run_id = $run
             AND n.id IN {touched} AND n.id NOT IN {in_roster}
             QUALIFY row_number() OVER (PARTITION BY n.id) = 1)"""
         which += f" AND (g.id IN {touched} OR g.last_seen_run IS NOT NULL OR {by_hand})"
-        staged = (
-            f"SELECT id FROM {sql.staging_table(entity)} WHERE run_id = $run AND id IS NOT NULL"
-        )
+        candidates = f"(SELECT g.id FROM {sql.current(entity, live=True)} g WHERE {which})"
+        staged = f"""SELECT id FROM {sql.staging_table(entity)} WHERE run_id = $run
+            AND id IS NOT NULL AND id IN {candidates}"""
     gone = f"(SELECT * FROM {sql.current(entity, live=True)} g WHERE {which} AND g.id NOT IN ({staged}))"
     return new, gone
 

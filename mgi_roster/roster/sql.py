@@ -91,11 +91,13 @@ def school_names() -> str:
 
 def seen(entity: Entity) -> str:
     """The district's current rows that the latest merged sync saw: what the source held then.
-    Archived rows and rows kept while absent (`last_seen_run` set) are not in it. An events sync
-    (staging/events.py) starts from these rows, as a full pull would find them."""
+    Archived rows, rows kept while absent (`last_seen_run` set) and records added by hand (no
+    sync ever sent them) are not in it. An events sync (staging/events.py) starts from these
+    rows, as a full pull would find them."""
+    by_hand = " AND NOT coalesce(manual, false)" if entity.manual else ""
     return (
         f"(SELECT * FROM {roster_table(entity)} WHERE district_id = $district "
-        "AND valid_to IS NULL AND NOT archived AND last_seen_run IS NULL)"
+        f"AND valid_to IS NULL AND NOT archived AND last_seen_run IS NULL{by_hand})"
     )
 
 
