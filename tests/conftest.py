@@ -121,6 +121,7 @@ def file_db(tmp_path):
 HEAVY_FIRST = (
     "test_validation.py",
     "test_events.py",
+    "test_events_generated.py",
     "test_people.py",
     "test_app.py",
     "test_merge.py",
@@ -129,6 +130,7 @@ HEAVY_FIRST = (
     "test_e2e.py",
     "test_impact.py",
     "test_faults.py",
+    "test_base.py",
 )
 
 
