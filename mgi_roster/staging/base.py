@@ -132,12 +132,20 @@ def _seen_rows(entity: Entity, where: str = "") -> str:
     return f"SELECT $district, {names} FROM {sql.seen(entity)} s {where}"
 
 
+def roster_copy(entity: Entity, schema: str) -> str:
+    """The district's current rows of `entity` copied into `schema` (a base, or a run's file
+    when no base holds the roster as it is now)."""
+    return (
+        f"CREATE TABLE {schema}.{sql.roster_table(entity)} AS SELECT * FROM {sql.current(entity)}"
+    )
+
+
 def _build(entity: Entity, base: str) -> list[str]:
     """The base's tables of `entity`, made from the roster. The seen rows have no run yet: the
     run that takes them adds its run_id as a column of one value (events.py), in a moment."""
     names = ", ".join(sql.q(c) for c in entity.column_names)
     return [
-        f"CREATE TABLE {base}.{sql.roster_table(entity)} AS SELECT * FROM {sql.current(entity)}",
+        roster_copy(entity, base),
         f"""CREATE TABLE {base}.{seen_table(entity)} AS
             SELECT * EXCLUDE (run_id) FROM {sql.staging_table(entity)} LIMIT 0""",
         f"INSERT INTO {base}.{seen_table(entity)} (district_id, {names}) {_seen_rows(entity)}",

@@ -93,10 +93,6 @@ class Applied:
     last: str | None  # the newest event id read: the run's position in the feed
 
 
-def _touched(record_type: str) -> str:
-    return f"SELECT record_id FROM {TOUCHED} WHERE record_type = '{record_type}'"
-
-
 def touched_ids(record_type: str) -> str:
     """SQL: the ids of the records of `record_type` an events run's events touched."""
     return f"(SELECT record_id FROM {TOUCHED} WHERE record_type = '{record_type}')"
@@ -117,7 +113,7 @@ def _untouched(entity: Entity) -> str:
     section's event replaces only those of its members that moved (MOVED_MEMBERS)."""
     if entity is ENROLLMENTS:
         return "true"
-    return f"id NOT IN ({_touched(RECORD_TYPES[entity.name])})"
+    return f"id NOT IN {touched_ids(RECORD_TYPES[entity.name])}"
 
 
 def _kept_sql(entity: Entity) -> str:

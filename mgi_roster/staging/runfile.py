@@ -111,11 +111,7 @@ def create(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> Pat
             staging = sql.staging_table(entity)
             con.execute(f"CREATE TABLE {run}.{staging} AS SELECT * FROM {staging} LIMIT 0")
             if not copied:
-                execute(
-                    con,
-                    f"CREATE TABLE {run}.{sql.roster_table(entity)} AS SELECT * FROM {sql.current(entity)}",
-                    {"district": district_id},
-                )
+                execute(con, base.roster_copy(entity, run), {"district": district_id})
         for table in FINDINGS:
             con.execute(f"CREATE TABLE {run}.{table} AS SELECT * FROM {table} LIMIT 0")
         if not copied:  # the base holds them too

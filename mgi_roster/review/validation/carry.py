@@ -21,7 +21,7 @@ import json
 
 import duckdb
 
-from mgi_roster.entities import SECTIONS, STUDENTS, TEACHERS, Entity
+from mgi_roster.entities import Entity
 from mgi_roster.parameters import Parameters
 from mgi_roster.review.validation import checks, scope
 from mgi_roster.review.validation.findings import INSERT, ISSUE_COLUMNS
@@ -29,7 +29,7 @@ from mgi_roster.roster.sql import q, staging_table
 from mgi_roster.staging import events
 from mgi_roster.store import has_table
 
-CARRIED = (STUDENTS, TEACHERS, SECTIONS)
+CARRIED = scope.SCOPED
 PREVIOUS_ISSUES = "previous_issues"  # the latest merge's findings (run's file)
 PREVIOUS_PARAMETERS = "previous_parameters"  # the parameters that run was validated under
 FIELD_CHECKS = tuple(sorted({c.name for c in checks.CHECKS if c.layer is checks.Layer.FIELD}))

@@ -59,15 +59,11 @@ def judged(entity: Entity, records: str, scoped: frozenset[str]) -> str:
     return f"(SELECT * FROM {records} j WHERE j.id IN (SELECT id FROM {table(entity)}))"
 
 
-def _touched(record_type: str) -> str:
-    return events.touched_ids(record_type)
-
-
 def _people_rows(entity: Entity, columns: str) -> str:
     """The rows (id and `columns`) of people whose keys move others' duplicate findings: the
     touched ones, staged and as the roster holds them, and the roster's records that stay
     without being staged or that the latest merge archived."""
-    users = _touched("users")
+    users = events.touched_ids("users")
     by_hand = " OR coalesce(r.manual, false)" if entity.manual else ""
     latest = f"(SELECT max(valid_from) FROM {sql.current(entity)})"
     return f"""(SELECT {columns} FROM {stg(entity)} r WHERE r.run_id = $run AND r.id IN {users}
@@ -105,12 +101,13 @@ def _previous(entity: Entity) -> str:
     )
 
 
-MOVED_SECTIONS, MOVED_MEMBERS = events.MOVED_SECTIONS, events.MOVED_MEMBERS
-
-
 def _sources(entity: Entity) -> list[str]:
-    users = _touched("users")
-    schools, courses, terms = _touched("schools"), _touched("courses"), _touched("terms")
+    users = events.touched_ids("users")
+    schools, courses, terms = (
+        events.touched_ids("schools"),
+        events.touched_ids("courses"),
+        events.touched_ids("terms"),
+    )
     mine = f"SELECT id FROM {stg(entity)} WHERE run_id = $run"
     found = [_previous(entity), f"{mine} AND school IN {schools}"]
     if entity in (STUDENTS, TEACHERS):
@@ -119,17 +116,17 @@ def _sources(entity: Entity) -> list[str]:
     if entity is STUDENTS:
         enrolled = f"SELECT user_id FROM {stg(ENROLLMENTS)} WHERE run_id = $run AND section_id"
         found += [
-            f"SELECT user_id FROM {MOVED_MEMBERS}",
-            f"{enrolled} IN (SELECT id FROM {MOVED_SECTIONS})",
+            f"SELECT user_id FROM {events.MOVED_MEMBERS}",
+            f"{enrolled} IN (SELECT id FROM {events.MOVED_SECTIONS})",
             f"""SELECT user_id FROM {sql.seen(ENROLLMENTS)}
-                WHERE section_id IN (SELECT id FROM {MOVED_SECTIONS})""",
+                WHERE section_id IN (SELECT id FROM {events.MOVED_SECTIONS})""",
             f"""{enrolled} IN (SELECT id FROM {stg(SECTIONS)} WHERE run_id = $run
                 AND (course IN {courses} OR term_id IN {terms}))""",
         ]
     if entity is SECTIONS:
         found += [
-            f"SELECT id FROM {MOVED_SECTIONS}",
-            f"SELECT section_id FROM {MOVED_MEMBERS}",
+            f"SELECT id FROM {events.MOVED_SECTIONS}",
+            f"SELECT section_id FROM {events.MOVED_MEMBERS}",
             f"{mine} AND (course IN {courses} OR term_id IN {terms} OR teacher IN {users})",
             f"""SELECT section_id FROM {stg(ENROLLMENTS)}
                 WHERE run_id = $run AND user_id IN {users}""",
@@ -137,7 +134,8 @@ def _sources(entity: Entity) -> list[str]:
     return found
 
 
-# The entities judged by scope (carry.CARRIED); schools, terms and courses are few: judged whole.
+# The entities judged by scope, whose findings are carried outside it (carry.py); schools, terms
+# and courses are few: judged whole.
 SCOPED = (STUDENTS, TEACHERS, SECTIONS)
 
 
