@@ -28,7 +28,7 @@ from mgi_roster.review.validation.findings import (
     records,
     with_meta,
 )
-from mgi_roster.review.validation.scope import judged
+from mgi_roster.review.validation.scope import judged, within
 from mgi_roster.roster.sql import staging_table as stg
 
 
@@ -98,10 +98,12 @@ def unknown_teacher(scoped: frozenset[str]) -> str:
 def unshared_student(scoped: frozenset[str]) -> str:
     sections = judged(SECTIONS, records(SECTIONS), scoped)
     # The members no staged student has, first (few), then their sections: an outer join, which
-    # DuckDB can spill, where NOT EXISTS held a million students' ids in memory at once
+    # DuckDB can spill, where NOT EXISTS held a million students' ids in memory at once. Only
+    # the members of the sections judged are looked up.
     unshared = f"""(SELECT DISTINCT e.section_id, e.user_id FROM {stg(ENROLLMENTS)} e
         LEFT JOIN (SELECT id FROM {stg(STUDENTS)} WHERE run_id = $run) s ON s.id = e.user_id
-        WHERE e.run_id = $run AND e.role = 'student' AND s.id IS NULL)"""
+        WHERE e.run_id = $run AND e.role = 'student' AND s.id IS NULL
+          {within(SECTIONS, "e.section_id", scoped)})"""
     return _finding(SECTIONS, "unshared_student", field="'students'", value="e.user_id") + (
         f" FROM {sections} r JOIN {unshared} e ON e.section_id = r.id"
     )
@@ -110,7 +112,7 @@ def unshared_student(scoped: frozenset[str]) -> str:
 def empty_section(scoped: frozenset[str]) -> str:
     # The sections with a student, once each (not every enrollment: four million rows)
     taught = f"""(SELECT DISTINCT section_id FROM {stg(ENROLLMENTS)}
-        WHERE run_id = $run AND role = 'student')"""
+        WHERE run_id = $run AND role = 'student' {within(SECTIONS, "section_id", scoped)})"""
     return _finding(SECTIONS, "empty_section", field="'students'", value="NULL") + (
         f" FROM {judged(SECTIONS, records(SECTIONS), scoped)} r "
         f"LEFT JOIN {taught} e ON e.section_id = r.id WHERE e.section_id IS NULL"

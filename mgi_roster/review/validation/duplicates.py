@@ -27,18 +27,29 @@ DUPLICATE_CHECKS: tuple[tuple[str, Basis, str, tuple[Entity, ...]], ...] = (
 )
 
 
-def _others(entity: Entity, basis: Basis, scoped: bool = False) -> str:
+def _others(entity: Entity, basis: Basis, near: str = "") -> str:
     """The records a staged one is compared with: the run's, and the roster's that stay.
-    `scoped`: an events run, whose staging holds every roster record the latest merge saw
-    and no event touched, so only the others need looking up among the staged ids."""
+
+    `near`: an events run's judged keys (SQL of keys). Its staging holds every roster record the
+    latest merge saw and no event touched, so the roster's others are looked up among those
+    staged ids only; and only the records with a judged key are read whole: their keys are
+    found first, from the key's own columns (a million staged rows' names and keys, computed
+    to be filtered out, were most of a check's time)."""
     columns = ", ".join(sql.q(c) for c in basis.columns)
     stays = "coalesce(o.manual, false) OR NOT $all_records" if entity.manual else "NOT $all_records"
     staged = f"SELECT id FROM {sql.staging_table(entity)} WHERE run_id = $run"
-    if scoped:
+    mine = records(entity)
+    if near:
         by_hand = " OR coalesce(o.manual, false)" if entity.manual else ""
         users = events.touched_ids(events.RECORD_TYPES[entity.name])
         stays += f") AND (o.last_seen_run IS NOT NULL OR o.id IN {users}{by_hand}"
-    return f"""(SELECT id, {name_sql(entity)} AS name, {columns}, false AS in_roster FROM {records(entity)}
+        stays += f") AND ({key(basis, 'o')} IN ({near})"
+        sharing = f"SELECT k.id FROM {sql.staging_table(entity)} k WHERE k.run_id = $run AND {key(basis, 'k')} IN ({near})"
+        mine = f"(SELECT * FROM {mine} m WHERE m.id IN ({sharing}))"
+        staged += (
+            f" AND id IN (SELECT o.id FROM {sql.current(entity, live=True)} o WHERE ({stays}))"
+        )
+    return f"""(SELECT id, {name_sql(entity)} AS name, {columns}, false AS in_roster FROM {mine}
         UNION ALL
         SELECT id, {name_sql(entity, "o")} AS name, {", ".join(f"o.{sql.q(c)}" for c in basis.columns)}, true
         FROM {sql.current(entity, live=True)} o WHERE o.id NOT IN ({staged}) AND ({stays}))"""
@@ -58,11 +69,11 @@ def duplicate_person(
     severity = checks.severity(check, entity.name)
     new = f"r.id NOT IN (SELECT id FROM {sql.current(entity)})"
     mine = judged(entity, records(entity), scoped)
-    others = _others(entity, basis, entity.name in scoped)
+    others = _others(entity, basis)
     start = ""
     if entity.name in scoped:  # the others sharing a key with a record judged, found once
-        start = f"""WITH near AS MATERIALIZED (SELECT * FROM {others} x
-            WHERE {key(basis, "x")} IN (SELECT {key(basis, "j")} FROM {mine} j)) """
+        judged_keys = f"SELECT {key(basis, 'j')} FROM {mine} j"
+        start = f"WITH near AS MATERIALIZED (SELECT * FROM {_others(entity, basis, judged_keys)}) "
         others = "near"
     shared = f"""(SELECT k FROM (SELECT {key(basis, "x")} AS k FROM {others} x)
         WHERE k IS NOT NULL GROUP BY k HAVING count(*) > 1)"""

@@ -52,6 +52,14 @@ def table(entity: Entity) -> str:
     return f"scope_{entity.name}"
 
 
+def within(entity: Entity, column: str, scoped: frozenset[str]) -> str:
+    """SQL: " AND `column` IN (the scope of `entity`)" when it is scoped, else "": a filter a
+    check applies early, to the rows it joins with the records it judges."""
+    if entity.name not in scoped:
+        return ""
+    return f" AND {column} IN (SELECT id FROM {table(entity)})"
+
+
 def judged(entity: Entity, records: str, scoped: frozenset[str]) -> str:
     """`records` (SQL rows of `entity`, with `id`) limited to the scope when it is scoped."""
     if entity.name not in scoped:
@@ -59,34 +67,43 @@ def judged(entity: Entity, records: str, scoped: frozenset[str]) -> str:
     return f"(SELECT * FROM {records} j WHERE j.id IN (SELECT id FROM {table(entity)}))"
 
 
-def _people_rows(entity: Entity, columns: str) -> str:
-    """The rows (id and `columns`) of people whose keys move others' duplicate findings: the
-    touched ones, staged and as the roster holds them, and the roster's records that stay
-    without being staged or that the latest merge archived."""
+def _people(entity: Entity) -> str:
+    """The table of the people whose keys move others' duplicate findings (`_people_sql`)."""
+    return f"scope_people_{entity.name}"
+
+
+def _people_sql(entity: Entity) -> str:
+    """The rows of people whose keys move others' duplicate findings, set aside once for the
+    four keys: the touched ones, staged and as the roster holds them, and the roster's records
+    that stay without being staged or that the latest merge archived."""
+    from mgi_roster.review.validation.duplicates import DUPLICATE_CHECKS
+
     users = events.touched_ids("users")
+    keys = [c for _, basis, _, among in DUPLICATE_CHECKS if entity in among for c in basis.columns]
+    columns = ", ".join(f"r.{sql.q(c)}" for c in dict.fromkeys(["id", "sis_id", *keys]))
     by_hand = " OR coalesce(r.manual, false)" if entity.manual else ""
     latest = f"(SELECT max(valid_from) FROM {sql.current(entity)})"
-    return f"""(SELECT {columns} FROM {stg(entity)} r WHERE r.run_id = $run AND r.id IN {users}
+    return f"""CREATE OR REPLACE TEMP TABLE {_people(entity)} AS
+        SELECT {columns} FROM {stg(entity)} r WHERE r.run_id = $run AND r.id IN {users}
         UNION ALL SELECT {columns} FROM {sql.current(entity)} r
         WHERE r.id IN {users} OR r.last_seen_run IS NOT NULL{by_hand}
-           OR (r.archived AND r.valid_from = {latest}))"""
+           OR (r.archived AND r.valid_from = {latest})"""
 
 
 def _sharing_a_key(entity: Entity) -> list[str]:
     """SELECTs of the staged ids sharing a duplicate key with a person whose key moved."""
     from mgi_roster.review.validation.duplicates import DUPLICATE_CHECKS
 
+    people = _people(entity)
     parts = [
         f"""SELECT r.id FROM {stg(entity)} r WHERE r.run_id = $run
-            AND r.sis_id IN (SELECT x.sis_id FROM {_people_rows(entity, "r.sis_id")} x)"""
+            AND r.sis_id IN (SELECT x.sis_id FROM {people} x)"""
     ]
     for _check, basis, _field, entities in DUPLICATE_CHECKS:
         if entity in entities:
-            columns = ", ".join(f"r.{sql.q(c)}" for c in basis.columns)
             parts.append(
                 f"""SELECT r.id FROM {stg(entity)} r WHERE r.run_id = $run
-                    AND {rekey.key(basis, "r")} IN (SELECT {rekey.key(basis, "x")}
-                        FROM {_people_rows(entity, columns)} x)"""
+                    AND {rekey.key(basis, "r")} IN (SELECT {rekey.key(basis, "x")} FROM {people} x)"""
             )
     return parts
 
@@ -146,6 +163,8 @@ def build(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> froz
         # One statement per source: in one UNION, DuckDB held every source's lookup at once and
         # ran out of a run's memory bound at a million students.
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table(entity)} (id VARCHAR)")
+        if entity in (STUDENTS, TEACHERS):
+            execute(con, _people_sql(entity), args)
         for part in _sources(entity):
             execute(
                 con,
@@ -155,6 +174,7 @@ def build(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> froz
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {table(entity)} AS SELECT DISTINCT id FROM {table(entity)}"
         )
+        con.execute(f"DROP TABLE IF EXISTS {_people(entity)}")
     return frozenset(e.name for e in SCOPED)
 
 
