@@ -87,13 +87,16 @@ class Diff:
 def _plan_sql(entity: Entity, all_records: bool, deduplicate: bool, scoped: bool) -> str:
     """The run's changes of one entity, from the roster's one classification of a sync;
     `scoped`: of the records an events run's events reach (review/delta.py)."""
+    # An events run's roster rows in scope, chosen before the re-keyed ids are shown under their
+    # new ones (a person's old id is in scope as well as the new) and again after
+    roster_where = f"({delta.scope(entity, 'r')} OR {delta.unseen('r')})" if scoped else ""
     classified = sql.classify(
         entity,
         all_records=all_records,
         deduplicate=deduplicate,
-        roster=rekey.roster_side(entity),
+        roster=rekey.roster_side(entity, where=roster_where),
         staged_where=delta.scope(entity, "s") if scoped else "",
-        roster_where=f"({delta.scope(entity, 'r')} OR {delta.unseen('r')})" if scoped else "",
+        roster_where=roster_where,
     )
     return f"""CREATE OR REPLACE TEMP TABLE diff_plan AS
         SELECT record_id, change, fields,

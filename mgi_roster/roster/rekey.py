@@ -114,26 +114,34 @@ def _sides(entity: Entity, kind: MatchKind, touched: str) -> tuple[str, str]:
     `touched`: SQL of the ids an events run's events touched ("": a full run). Such a run's
     staging holds every other record the roster's latest merge saw, so a record new to the
     roster is a touched one, and one gone from the sync is touched or was already unseen."""
-    by_hand = "coalesce(g.manual, false)" if entity.manual else "false"
-    which = by_hand if kind is MatchKind.LINK else f"NOT {by_hand}"
+
+    def which(g: str) -> str:  # the roster's records of this kind of pair (alias `g`)
+        by_hand = f"coalesce({g}.manual, false)" if entity.manual else "false"
+        chosen = by_hand if kind is MatchKind.LINK else f"NOT {by_hand}"
+        if touched:
+            chosen += f" AND ({g}.id IN {touched} OR {g}.last_seen_run IS NOT NULL OR {by_hand})"
+        return chosen
+
     in_roster = f"(SELECT id FROM {sql.current(entity)})"
     staged_rows = sql.staged(entity, deduplicate=True)
     new = f"(SELECT * FROM {staged_rows} n WHERE n.id NOT IN {in_roster})"
     # As written for a full run: other spellings of the same ids made DuckDB plan the join of
     # the sides worse, out of a run's memory at 100,000 students.
     staged = f"SELECT id FROM {staged_rows}"
-    if touched:
-        # Each lookup among the few candidates' ids, not among the million others
-        in_roster = f"(SELECT id FROM {sql.current(entity)} WHERE id IN {touched})"
-        new = f"""(SELECT * FROM {sql.staging_table(entity)} n WHERE n.run_id = $run
-            AND n.id IN {touched} AND n.id NOT IN {in_roster}
-            QUALIFY row_number() OVER (PARTITION BY n.id) = 1)"""
-        which += f" AND (g.id IN {touched} OR g.last_seen_run IS NOT NULL OR {by_hand})"
-        candidates = f"(SELECT g.id FROM {sql.current(entity, live=True)} g WHERE {which})"
-        staged = f"""SELECT id FROM {sql.staging_table(entity)} WHERE run_id = $run
-            AND id IS NOT NULL AND id IN {candidates}"""
-    gone = f"(SELECT * FROM {sql.current(entity, live=True)} g WHERE {which} AND g.id NOT IN ({staged}))"
-    return new, gone
+    if not touched:
+        live = sql.current(entity, live=True)
+        return new, f"(SELECT * FROM {live} g WHERE {which('g')} AND g.id NOT IN ({staged}))"
+    # Each lookup among the few candidates' ids, and only their rows read whole
+    in_roster = f"(SELECT id FROM {sql.current(entity)} WHERE id IN {touched})"
+    touched_rows = sql.narrowed(
+        sql.staging_table(entity), "n", f"n.run_id = $run AND n.id IN {touched}"
+    )
+    new = f"""(SELECT * FROM {touched_rows} n WHERE n.id NOT IN {in_roster}
+        QUALIFY row_number() OVER (PARTITION BY n.id) = 1)"""
+    candidates = sql.current(entity, live=True, where=which("r"))
+    staged = f"""SELECT id FROM {sql.staging_table(entity)} WHERE run_id = $run
+        AND id IS NOT NULL AND id IN (SELECT id FROM {candidates})"""
+    return new, f"(SELECT * FROM {candidates} g WHERE g.id NOT IN ({staged}))"
 
 
 def _side_table(entity: Entity, kind: MatchKind, side: str) -> str:
@@ -230,17 +238,20 @@ def propose(
 # --- the roster, re-identified ----------------------------------------------------------------
 
 
-def roster_side(entity: Entity, *, rewritten: bool = False) -> str:
+def roster_side(entity: Entity, *, rewritten: bool = False, where: str = "") -> str:
     """The roster side of roster/sql.classify with the run's applied pairs (`$run`): a person's
     row carries `_previous_id` and `_match` (rekeyed or linked), and, before the merge has
     rewritten the ids (`rewritten` False: the diff), it and the rows referring to it are shown
-    under the new id. After `rewrite` (the merge) the ids are already the new ones."""
+    under the new id. After `rewrite` (the merge) the ids are already the new ones.
+
+    `where`: a condition on the current rows (alias `r`, ids as the roster holds them) that
+    limits them before the pairs are joined (an events run's few: review/delta.py)."""
     pairs = applied_pairs()
     change = (
         f"CASE p.kind WHEN '{MatchKind.REKEY}' THEN '{ChangeKind.REKEYED}' "
         f"WHEN '{MatchKind.LINK}' THEN '{ChangeKind.LINKED}' END"
     )
-    current = sql.current(entity)
+    current = sql.current(entity, where=where)
     if entity.name in REFERENCES:
         on = "p.new_id" if rewritten else "p.old_id"
         ids = "" if rewritten else " REPLACE (coalesce(p.new_id, r.id) AS id)"
@@ -248,7 +259,7 @@ def roster_side(entity: Entity, *, rewritten: bool = False) -> str:
             FROM {current} r LEFT JOIN {pairs} p ON p.entity = '{entity.name}' AND {on} = r.id)"""
     columns = sorted({c for refs in REFERENCES.values() for e, c in refs if e is entity})
     if rewritten or not columns:
-        return sql.plain_roster(entity)
+        return sql.plain_roster(entity)  # the caller's condition reaches its rows as they are
     replaced = ", ".join(
         f"coalesce(p{i}.new_id, r.{sql.q(c)}) AS {sql.q(c)}" for i, c in enumerate(columns)
     )

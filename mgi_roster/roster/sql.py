@@ -59,20 +59,41 @@ def differs(entity: Entity, left: str, right: str) -> str:
     )
 
 
-def staged(entity: Entity, *, schema: str = "", deduplicate: bool = False) -> str:
+def narrowed(table: str, alias: str, where: str) -> str:
+    """SQL: the rows of `table` (alias `alias` in `where`) where `where` holds, for a few rows
+    of many: their row ids are found first, from the columns `where` reads, then only those rows
+    are read whole. Filtered by a join, DuckDB read every column of a million rows (0.2 s)."""
+    return (
+        f"(SELECT * FROM {table} WHERE rowid IN "
+        f"(SELECT {alias}.rowid FROM {table} {alias} WHERE {where}))"
+    )
+
+
+def staged(entity: Entity, *, schema: str = "", deduplicate: bool = False, where: str = "") -> str:
     """A run's staged rows that have a key. With `deduplicate`, one row per key: a Clever id sent
-    twice is a validation error, not two changes (and a run with errors never merges whole)."""
+    twice is a validation error, not two changes (and a run with errors never merges whole).
+    `where`: only the few rows (alias `s`) it holds for, `narrowed`."""
     not_null = " AND ".join(f"{q(k)} IS NOT NULL" for k in entity.key)
-    rows = f"SELECT * FROM {staging_table(entity, schema)} WHERE run_id = $run AND {not_null}"
+    table = staging_table(entity, schema)
+    if where:
+        table = narrowed(table, "s", f"s.run_id = $run AND ({where})")
+    rows = f"SELECT * FROM {table} WHERE run_id = $run AND {not_null}"
     if deduplicate:
         key = ", ".join(q(k) for k in entity.key)
         rows += f" QUALIFY row_number() OVER (PARTITION BY {key}) = 1"
     return f"({rows})"
 
 
-def current(entity: Entity, *, live: bool = False) -> str:
-    """The district's rows of `entity` valid now; `live` leaves the archived ones out."""
+def current(entity: Entity, *, live: bool = False, where: str = "") -> str:
+    """The district's rows of `entity` valid now; `live` leaves the archived ones out. `where`:
+    only the few rows (alias `r`) it holds for, `narrowed`."""
     archived = " AND NOT archived" if live else ""
+    if where:
+        return narrowed(
+            roster_table(entity),
+            "r",
+            f"r.district_id = $district AND r.valid_to IS NULL{archived} AND ({where})",
+        )
     return (
         f"(SELECT * FROM {roster_table(entity)} "
         f"WHERE district_id = $district AND valid_to IS NULL{archived})"
@@ -201,10 +222,8 @@ def classify(
         f"WHEN {change_differs} THEN '{ChangeKind.UPDATED}' ELSE '{ChangeKind.UNCHANGED}' END"
     )
     keys = ", ".join(f"coalesce(s.{q(k)}, r.{q(k)}) AS {q(k)}" for k in entity.key)
-    staged_rows = staged(entity, schema=schema, deduplicate=deduplicate)
+    staged_rows = staged(entity, schema=schema, deduplicate=deduplicate, where=staged_where)
     roster_rows = roster or plain_roster(entity)
-    if staged_where:
-        staged_rows = f"(SELECT * FROM {staged_rows} s WHERE {staged_where})"
     if roster_where:
         roster_rows = f"(SELECT * FROM {roster_rows} r WHERE {roster_where})"
     return f"""SELECT {keys},
