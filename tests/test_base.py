@@ -46,7 +46,7 @@ def differences(con: duckdb.DuckDBPyConnection, district_id: str) -> dict[str, i
                     ).fetchone()[0]
                     if n:
                         found[table] = found.get(table, 0) + n
-        carried = ", ".join(f"'{e.name}'" for e in carry.CARRIED)
+        carried = ", ".join(f"'{e.name}'" for e in carry.FIELDS_CARRIED)
         latest = f"""(SELECT * FROM issues WHERE run_id = {sql.latest_merge_run()}
             AND entity IN ({carried}) AND record_id IS NOT NULL)"""
         for query in (
@@ -125,6 +125,24 @@ def test_a_student_added_by_hand_makes_the_base_stale(store_and_day_one):
     assert copies[-1] is False and run.mode == "events"
     merge.approve(con, run.run_id, confirm_guards=True)
     assert differences(con, DISTRICT_ID) == {}
+
+
+def test_a_base_of_another_format_is_not_used_and_the_next_merge_builds_it_again(
+    store_and_day_one,
+):
+    con, d1, feed, copies = store_and_day_one
+    file = base.path(con, DISTRICT_ID)
+    assert file is not None
+    with duckdb.connect(str(file)) as old:  # as an earlier release wrote it
+        old.execute(f"UPDATE {base.STAMP} SET format = {base.FORMAT - 1}")
+    d2 = day_two(d1)
+    feed.events += events_between(d1, d2)
+    run = sync(con, d2, feed)
+    assert copies[-1] is False and run.mode == "events"  # the rows copied instead
+    merge.approve(con, run.run_id, confirm_guards=True)
+    assert differences(con, DISTRICT_ID) == {}
+    with duckdb.connect(str(file), read_only=True) as new:
+        assert new.execute(f"SELECT format FROM {base.STAMP}").fetchone() == (base.FORMAT,)
 
 
 def test_a_base_that_cannot_be_written_never_fails_the_merge(store_and_day_one, monkeypatch):

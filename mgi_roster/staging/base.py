@@ -15,7 +15,7 @@ So each merge leaves behind, beside the store, the roster it made: `base-<distri
     previous_*        the latest merge's findings and parameters, which an events run carries
                       (review/validation/carry.py)
     base_stamp        the district and the roster's stamp (roster.versions.stamp): the version
-                      number every merge, undo and edit by hand takes
+                      number every merge, undo and edit by hand takes; and the base's FORMAT
 
 and a run whose stamp matches copies the file (a file copy, 0.13 s for 280 MB) instead of the
 rows. A merge that follows the base's stamp directly writes only its own rows into a copy of
@@ -46,6 +46,9 @@ from mgi_roster.store import database_path, execute, has_table
 log = logging.getLogger(__name__)
 
 STAMP = "base_stamp"
+# What a base holds, by version: a base of another version (written by another release of this
+# tool) is never used, and the next merge builds it again. 2: the findings of every entity.
+FORMAT = 2
 
 
 def seen_table(entity: Entity) -> str:
@@ -64,15 +67,16 @@ def path(con: duckdb.DuckDBPyConnection, district_id: str) -> Path | None:
 
 
 def _stamp_of(file: Path) -> tuple[str, int] | None:
-    """(district, stamp) a base file was made for; None when it is missing or unreadable."""
+    """(district, stamp) a base file was made for; None when it is missing, unreadable or of
+    another FORMAT."""
     if not file.is_file():
         return None
     try:
         with contextlib.closing(duckdb.connect(str(file), read_only=True)) as con:
-            row = con.execute(f"SELECT district_id, stamp FROM {STAMP}").fetchone()
+            row = con.execute(f"SELECT district_id, stamp, format FROM {STAMP}").fetchone()
     except duckdb.Error:
         return None
-    return (str(row[0]), int(row[1])) if row else None
+    return (str(row[0]), int(row[1])) if row and row[2] == FORMAT else None
 
 
 def copy_current(con: duckdb.DuckDBPyConnection, district_id: str, dest: Path) -> bool:
@@ -110,9 +114,10 @@ def refresh(
                     execute(con, statement, args)
             runfile.previous_findings(con, base, district_id)
             con.execute(
-                f"CREATE OR REPLACE TABLE {base}.{STAMP} (district_id VARCHAR, stamp INTEGER)"
+                f"""CREATE OR REPLACE TABLE {base}.{STAMP}
+                    (district_id VARCHAR, stamp INTEGER, format INTEGER)"""
             )
-            con.execute(f"INSERT INTO {base}.{STAMP} VALUES (?, ?)", [district_id, now])
+            con.execute(f"INSERT INTO {base}.{STAMP} VALUES (?, ?, ?)", [district_id, now, FORMAT])
         os.replace(work, file)
     except (duckdb.Error, OSError) as exc:
         log.warning(

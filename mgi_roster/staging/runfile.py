@@ -126,7 +126,7 @@ def previous_findings(con: duckdb.DuckDBPyConnection, run: str, district_id: str
     from mgi_roster.review.validation import carry
 
     latest = sql.latest_merge_run()
-    entities = ", ".join(f"'{e.name}'" for e in carry.CARRIED)
+    entities = ", ".join(f"'{e.name}'" for e in carry.FIELDS_CARRIED)
     execute(
         con,
         f"""CREATE OR REPLACE TABLE {run}.{carry.PREVIOUS_ISSUES} AS SELECT * FROM issues

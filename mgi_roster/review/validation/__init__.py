@@ -75,12 +75,12 @@ def validate(
     from mgi_roster.review.validation import schemas  # pandera: imported when it is used
 
     con.execute("DELETE FROM issues WHERE run_id = ?", [run_id])
-    carried = carry.carried_entities(con, params)  # an events run's untouched records
+    carries = carry.carries(con, params)  # an events run's untouched records: carried
     for entity in VALIDATED:
         covered = requirements.covered(params, entity)
-        only = events.touched(entity) if entity in carried else ""
+        only = events.touched(entity) if carries else ""
         schemas.field_issues(con, run_id, district_id, entity, covered, only)
-        if entity in carried:
+        if carries:
             carry.carry_field_issues(con, run_id, entity)
     values: dict[str, object] = {
         "run": run_id,
@@ -90,7 +90,7 @@ def validate(
         "all_records": params.all_records_processing,  # duplicates: who stays in the roster
     }
     # An events run judges again only what its events reach (scope.py), and carries the rest
-    scoped = scope.build(con, run_id, district_id) if carried else frozenset()
+    scoped = scope.build(con, run_id, district_id) if carries else frozenset()
     for entity in VALIDATED:
         findings.find_duplicates(con, run_id, entity, scoped)
     for statement in [
@@ -99,7 +99,7 @@ def validate(
         *requirements.statements(params, scoped),
     ]:
         con.execute(statement, findings.bind(statement, values))
-    for entity in carried:
+    for entity in carry.CARRIED if carries else ():
         carry.carry_judged_issues(con, run_id, entity, JUDGED_CHECKS)
     scope.drop(con)
     for entity in VALIDATED:

@@ -11,8 +11,9 @@ under, its findings on those records are this run's, and are copied instead of f
                          events reach), which are the ones judged again
 
 The latest merge's findings and parameters are copied into the run's file with the roster
-snapshot (staging/runfile.py, `PREVIOUS_*`). Only the large entities are carried (students,
-teachers, sections): schools, terms and courses are checked whole.
+snapshot (staging/runfile.py, `PREVIOUS_*`). Field findings are carried for every entity; the
+others only for the large ones (students, teachers, sections): schools, terms and courses are
+judged whole.
 """
 
 from __future__ import annotations
@@ -29,21 +30,24 @@ from mgi_roster.roster.sql import q, staging_table
 from mgi_roster.staging import events
 from mgi_roster.store import has_table
 
-CARRIED = scope.SCOPED
+CARRIED = scope.SCOPED  # whose findings against others are carried outside the scope
+FIELDS_CARRIED = checks.VALIDATED  # whose field findings are carried (all: one record each)
 PREVIOUS_ISSUES = "previous_issues"  # the latest merge's findings (run's file)
 PREVIOUS_PARAMETERS = "previous_parameters"  # the parameters that run was validated under
 FIELD_CHECKS = tuple(sorted({c.name for c in checks.CHECKS if c.layer is checks.Layer.FIELD}))
 
 
-def carried_entities(con: duckdb.DuckDBPyConnection, params: Parameters) -> tuple[Entity, ...]:
-    """The entities whose findings are carried: none unless `con` is an events run's file
-    whose latest merge was validated under the same parameters."""
+def carries(con: duckdb.DuckDBPyConnection, params: Parameters) -> bool:
+    """Whether findings are carried: only when `con` is an events run's file whose latest merge
+    was validated under the same parameters."""
     if not (events.is_events_run(con) and has_table(con, PREVIOUS_PARAMETERS)):
-        return ()
+        return False
     row = con.execute(f"SELECT parameters FROM {PREVIOUS_PARAMETERS}").fetchone()
-    if row is None or row[0] is None or json.loads(row[0]) != json.loads(params.to_json()):
-        return ()
-    return CARRIED
+    return (
+        row is not None
+        and row[0] is not None
+        and (json.loads(row[0]) == json.loads(params.to_json()))
+    )
 
 
 def _carry(con: duckdb.DuckDBPyConnection, run_id: int, entity: Entity, where: str) -> None:
