@@ -157,6 +157,30 @@ def test_an_events_run_and_a_full_run_of_the_same_day_have_the_same_changes(merg
     assert {("sections", "added"), ("enrollments", "added"), ("enrollments", "archived")} <= kinds
 
 
+def test_a_section_an_event_changes_is_checked_again_and_one_whose_members_moved_keeps_its_findings(
+    fresh_db,
+):
+    con = fresh_db
+    parameters.save(con, DISTRICT_ID, Parameters())
+    d1 = day_one()
+    d1.sections[0]["name"] = "Math\u00071"  # a finding on day one
+    feed = Feed(events=[START])
+    merge.approve(con, sync(con, d1, feed).run_id)
+    d2 = d1.copy()
+    d2.sections[0]["students"] = d2.sections[0]["students"][1:]  # only its members move
+    d2.sections[1]["name"] = "Reading\u00072"  # its row changes: a new finding
+    feed.events += events_between(d1, d2)
+    incremental = sync(con, d2, feed)
+    full = sync(con, d2, feed, full=True)
+    assert incremental.mode == "events"
+    assert issues(con, incremental.run_id) == issues(con, full.run_id)
+    found = {(e, r, c) for e, r, _f, c, *_ in issues(con, incremental.run_id)}
+    assert {
+        ("sections", d2.sections[0]["id"], "control_characters"),
+        ("sections", d2.sections[1]["id"], "control_characters"),
+    } <= found
+
+
 def test_an_events_run_proposes_the_re_keys_and_links_a_full_run_proposes(merged_day_one):
     """A student deleted and sent again under a new id (same SIS id: a re-key), and a student
     added by hand then sent by Clever (same state id: a link), found among the touched people."""

@@ -103,6 +103,15 @@ def touched(entity: Entity, column: str = "id") -> str:
     return f"{column} IN {touched_ids(RECORD_TYPES[entity.name])}"
 
 
+def changed(entity: Entity, column: str = "id") -> str:
+    """SQL: `column` names a record of `entity` whose row an event may have changed: a touched
+    one (a touched section whose row is as it was, a member having come or gone, is not: its
+    values are the ones the latest merge saw)."""
+    if entity is SECTIONS:
+        return f"{column} IN (SELECT id FROM {MOVED_SECTIONS})"
+    return touched(entity, column)
+
+
 def is_events_run(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether `con` is the file of a run staged from events (it knows what they touched)."""
     return has_table(con, TOUCHED)

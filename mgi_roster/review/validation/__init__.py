@@ -78,7 +78,7 @@ def validate(
     carries = carry.carries(con, params)  # an events run's untouched records: carried
     for entity in VALIDATED:
         covered = requirements.covered(params, entity)
-        only = events.touched(entity) if carries else ""
+        only = events.changed(entity) if carries else ""  # the rows an event changed
         schemas.field_issues(con, run_id, district_id, entity, covered, only)
         if carries:
             carry.carry_field_issues(con, run_id, entity)

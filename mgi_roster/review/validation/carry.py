@@ -4,8 +4,8 @@ An events run stages, for every record no event touched, the very row the latest
 staged (staging/events.py). When the District Parameters are the ones that run was validated
 under, its findings on those records are this run's, and are copied instead of found again:
 
-  field findings         judge one value of one record: carried for every record no event
-                         touched (only the touched ones are checked)
+  field findings         judge one value of one record: carried for every record whose row
+                         no event changed (only the changed ones are checked)
   the other findings     judge a record against others (cross-table, duplicates, requirements):
                          carried for the records outside the run's scope (scope.py: what the
                          events reach), which are the ones judged again
@@ -69,12 +69,12 @@ def _fields() -> str:
 
 
 def carry_field_issues(con: duckdb.DuckDBPyConnection, run_id: int, entity: Entity) -> None:
-    """Copy the latest merge's field findings on `entity`'s untouched staged records."""
+    """Copy the latest merge's field findings on `entity`'s staged records no event changed."""
     _carry(
         con,
         run_id,
         entity,
-        f'p."check" IN {_fields()} AND NOT {events.touched(entity, "p.record_id")}',
+        f'p."check" IN {_fields()} AND NOT {events.changed(entity, "p.record_id")}',
     )
 
 
