@@ -44,13 +44,13 @@ PAGE_SPAN = 1_000_000  # positions per page: more than any page's events
 
 _TABLE = """CREATE TEMP TABLE IF NOT EXISTS clever_events (
     run_id INTEGER NOT NULL, seq BIGINT NOT NULL, event_id VARCHAR, record_type VARCHAR,
-    action VARCHAR, record_id VARCHAR, object JSON)"""
+    action VARCHAR, record_id VARCHAR, object JSON, newest BOOLEAN)"""
 
 # A page parsed once into the events' fields (twice as fast as reading each by its path).
 _PAGE = f"""INSERT INTO clever_events
     SELECT $run, $page * {PAGE_SPAN} + i, e.id, split_part(e.type, '.', 1),
            split_part(e.type, '.', 2), NULLIF(json_extract_string(e.data.object, '$.id'), ''),
-           e.data.object
+           e.data.object, NULL
     FROM (SELECT unnest(d).data AS e, unnest(range(len(d))) AS i FROM (SELECT from_json($body,
         '{{"data": [{{"data": {{"id": "VARCHAR", "type": "VARCHAR", "data": {{"object": "JSON"}}}}}}]}}'
         ).data AS d))"""
@@ -66,20 +66,19 @@ _LATEST = f"""CREATE OR REPLACE TABLE {TOUCHED} AS
       AND record_type IN ({", ".join(f"'{t}'" for t in sorted(set(RECORD_TYPES.values())))})
     GROUP BY ALL"""
 
-# The newest created/updated objects, set aside in one pass before they are flattened:
-# flattening straight out of a semi-join with the feed kept the events' JSON in memory (a
-# million-student night's is 150 MB) and ran out of a run's bound; from a table it streams.
-# The feed and these objects are temporary tables: DuckDB spills them as they are, where
-# writing them into the run's file compressed 150 MB of JSON (1.3 s at a million students).
-_DOCS = f"""CREATE OR REPLACE TEMP TABLE events_docs AS
-    SELECT c.record_type, c.object AS doc FROM clever_events c
-    JOIN (SELECT seq FROM {TOUCHED}) l ON l.seq = c.seq
-    WHERE c.run_id = $run AND c.action IN ({", ".join(f"'{a}'" for a in ACTIONS)})
-      AND c.object IS NOT NULL"""
+# The newest event of each touched record, marked in the feed (an update of a flag): its
+# created/updated objects are read from there, as they are. A copy of them set aside took half a
+# second at a million students, and flattening straight out of a join with the feed kept the
+# events' JSON in memory (150 MB) and ran out of a run's bound. The feed is a temporary table:
+# DuckDB spills it as it is, where writing it into the run's file compressed the JSON.
+_NEWEST = f"""UPDATE clever_events SET newest = true
+    WHERE run_id = $run AND seq IN (SELECT seq FROM {TOUCHED})"""
 
 
 def _docs(entity: Entity) -> str:
-    return f"SELECT doc FROM events_docs WHERE record_type = '{RECORD_TYPES[entity.name]}'"
+    return f"""SELECT object AS doc FROM clever_events WHERE run_id = $run AND newest
+        AND record_type = '{RECORD_TYPES[entity.name]}'
+        AND action IN ({", ".join(f"'{a}'" for a in ACTIONS)}) AND object IS NOT NULL"""
 
 
 # The members the touched sections' newest events name, before staging takes those that moved
@@ -212,7 +211,7 @@ def apply(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> Appl
     args = {"run": run_id, "district": district_id}
     execute(con, _LATEST, args)
     swapped = False
-    execute(con, _DOCS, args)
+    execute(con, _NEWEST, args)
     for entity in FETCHED:
         swapped |= _keep(con, entity, args)
         execute(con, STAGE_SQL[entity.name], args)
@@ -221,7 +220,6 @@ def apply(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> Appl
         f"FROM {sql.staging_table(ENROLLMENTS)} LIMIT 0"
     )
     execute(con, SENT_SQL, args)
-    con.execute("DROP TABLE events_docs")
     swapped |= _keep(con, ENROLLMENTS, args)
     for statement in MOVED_SQL:
         execute(con, statement, args)
