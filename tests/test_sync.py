@@ -284,3 +284,18 @@ def test_prefetched_stops_fetching_when_the_consumer_stops():
             break
     assert not any(t.name == "clever-prefetch" and t.is_alive() for t in threading.enumerate())
     assert next(produced) < 10  # it stopped a few pages ahead, not at the end of the world
+
+
+def test_members_the_token_cannot_see_are_counted_even_beside_a_person_without_an_id(fresh_db):
+    """A staged person without an id once hid every unshared member (NOT IN a list holding
+    NULL is never true)."""
+    parameters.save(fresh_db, DISTRICT_ID, Parameters())
+    district = small_district(3)
+    district.students.append(student(4, id=""))  # a record Clever sent without its id
+    district.sections[0]["students"] += [student(8)["id"], student(9)["id"]]  # not shared
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        serve(district, rsps)
+        result = run_sync(fresh_db, DISTRICT_ID, settings=SETTINGS)
+    assert result.ok, result.message
+    row = fresh_db.execute("SELECT unshared FROM runs WHERE run_id = ?", [result.run_id])
+    assert row.fetchone() == (2,)
