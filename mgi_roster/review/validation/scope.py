@@ -83,11 +83,12 @@ def _people_sql(entity: Entity) -> str:
     columns = ", ".join(f"r.{sql.q(c)}" for c in dict.fromkeys(["id", "sis_id", *keys]))
     by_hand = " OR coalesce(r.manual, false)" if entity.manual else ""
     latest = f"(SELECT max(valid_from) FROM {sql.current(entity)})"
+    touched = sql.narrowed(stg(entity), "r", f"r.run_id = $run AND r.id IN {users}")
+    kept = f"""r.id IN {users} OR r.last_seen_run IS NOT NULL{by_hand}
+        OR (r.archived AND r.valid_from = {latest})"""
     return f"""CREATE OR REPLACE TEMP TABLE {_people(entity)} AS
-        SELECT {columns} FROM {stg(entity)} r WHERE r.run_id = $run AND r.id IN {users}
-        UNION ALL SELECT {columns} FROM {sql.current(entity)} r
-        WHERE r.id IN {users} OR r.last_seen_run IS NOT NULL{by_hand}
-           OR (r.archived AND r.valid_from = {latest})"""
+        SELECT {columns} FROM {touched} r
+        UNION ALL SELECT {columns} FROM {sql.current(entity, where=kept)} r"""
 
 
 def _sharing_a_key(entity: Entity) -> list[str]:
