@@ -119,17 +119,17 @@ def _sides(entity: Entity, kind: MatchKind, touched: str) -> tuple[str, str]:
         by_hand = f"coalesce({g}.manual, false)" if entity.manual else "false"
         chosen = by_hand if kind is MatchKind.LINK else f"NOT {by_hand}"
         if touched:
-            chosen += f" AND ({g}.id IN {touched} OR {g}.last_seen_run IS NOT NULL OR {by_hand})"
+            chosen += f" AND ({g}.id IN {touched} OR {sql.unsent(entity, g)})"
         return chosen
 
-    in_roster = f"(SELECT id FROM {sql.current(entity)})"
-    staged_rows = sql.staged(entity, deduplicate=True)
-    new = f"(SELECT * FROM {staged_rows} n WHERE n.id NOT IN {in_roster})"
-    # As written for a full run: other spellings of the same ids made DuckDB plan the join of
-    # the sides worse, out of a run's memory at 100,000 students.
-    staged = f"SELECT id FROM {staged_rows}"
     if not touched:
+        # As written for a full run: other spellings of the same ids made DuckDB plan the join
+        # of the sides worse, out of a run's memory at 100,000 students.
+        staged_rows = sql.staged(entity, deduplicate=True)
+        in_roster = f"(SELECT id FROM {sql.current(entity)})"
+        new = f"(SELECT * FROM {staged_rows} n WHERE n.id NOT IN {in_roster})"
         live = sql.current(entity, live=True)
+        staged = f"SELECT id FROM {staged_rows}"
         return new, f"(SELECT * FROM {live} g WHERE {which('g')} AND g.id NOT IN ({staged}))"
     # Each lookup among the few candidates' ids, and only their rows read whole
     in_roster = f"(SELECT id FROM {sql.current(entity)} WHERE id IN {touched})"

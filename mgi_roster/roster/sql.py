@@ -87,17 +87,10 @@ def staged(entity: Entity, *, schema: str = "", deduplicate: bool = False, where
 def current(entity: Entity, *, live: bool = False, where: str = "") -> str:
     """The district's rows of `entity` valid now; `live` leaves the archived ones out. `where`:
     only the few rows (alias `r`) it holds for, `narrowed`."""
-    archived = " AND NOT archived" if live else ""
+    valid = "district_id = $district AND valid_to IS NULL" + (" AND NOT archived" if live else "")
     if where:
-        return narrowed(
-            roster_table(entity),
-            "r",
-            f"r.district_id = $district AND r.valid_to IS NULL{archived} AND ({where})",
-        )
-    return (
-        f"(SELECT * FROM {roster_table(entity)} "
-        f"WHERE district_id = $district AND valid_to IS NULL{archived})"
-    )
+        return narrowed(roster_table(entity), "r", f"{valid} AND ({where})")
+    return f"(SELECT * FROM {roster_table(entity)} WHERE {valid})"
 
 
 def school_names() -> str:
@@ -112,14 +105,17 @@ def school_names() -> str:
 
 def seen(entity: Entity) -> str:
     """The district's current rows that the latest merged sync saw: what the source held then.
-    Archived rows, rows kept while absent (`last_seen_run` set) and records added by hand (no
-    sync ever sent them) are not in it. An events sync (staging/events.py) starts from these
-    rows, as a full pull would find them."""
-    by_hand = " AND NOT coalesce(manual, false)" if entity.manual else ""
-    return (
-        f"(SELECT * FROM {roster_table(entity)} WHERE district_id = $district "
-        f"AND valid_to IS NULL AND NOT archived AND last_seen_run IS NULL{by_hand})"
-    )
+    Archived rows and the live rows it did not send (`unsent`) are not in it. An events sync
+    (staging/events.py) starts from these rows, as a full pull would find them."""
+    return f"(SELECT * FROM {current(entity, live=True)} r WHERE NOT {unsent(entity, 'r')})"
+
+
+def unsent(entity: Entity, alias: str) -> str:
+    """SQL: a live roster row (alias `alias`) that the latest merged sync did not send: kept
+    while absent (`last_seen_run` set), or added by hand (no sync ever sent it). Beside the
+    records its events touched, these are the live ones an events run must look up itself."""
+    by_hand = f" OR coalesce({alias}.manual, false)" if entity.manual else ""
+    return f"({alias}.last_seen_run IS NOT NULL{by_hand})"
 
 
 def latest_merge_run(*, bounded: bool = False) -> str:

@@ -116,12 +116,10 @@ def is_events_run(con: duckdb.DuckDBPyConnection) -> bool:
     return has_table(con, TOUCHED)
 
 
-def _untouched(entity: Entity) -> str:
-    """SQL: a staged row of `entity` no event replaces. Every membership is kept at first: a
-    section's event replaces only those of its members that moved (MOVED_MEMBERS)."""
-    if entity is ENROLLMENTS:
-        return "true"
-    return f"id NOT IN {touched_ids(RECORD_TYPES[entity.name])}"
+def _replaced(entity: Entity) -> str:
+    """SQL: a row of `entity` the run's events replace. No membership, at first: a section's
+    event replaces only those of its members that moved (MOVED_MEMBERS)."""
+    return "false" if entity is ENROLLMENTS else touched(entity)
 
 
 def _kept_sql(entity: Entity) -> str:
@@ -129,7 +127,7 @@ def _kept_sql(entity: Entity) -> str:
     names = ", ".join(sql.q(c) for c in entity.column_names)
     return (
         f"INSERT INTO {sql.staging_table(entity)} (run_id, district_id, {names}) "
-        f"SELECT $run, $district, {names} FROM {sql.seen(entity)} WHERE {_untouched(entity)}"
+        f"SELECT $run, $district, {names} FROM {sql.seen(entity)} WHERE NOT {_replaced(entity)}"
     )
 
 
@@ -150,7 +148,7 @@ def _keep(con: duckdb.DuckDBPyConnection, entity: Entity, args: dict[str, object
     # hold each row's new value in memory until DuckDB's next checkpoint)
     con.execute(f"ALTER TABLE {staged} ADD COLUMN run_id INTEGER DEFAULT {int(str(args['run']))}")
     if entity is not ENROLLMENTS:
-        execute(con, f"DELETE FROM {staged} WHERE NOT ({_untouched(entity)})", args)
+        execute(con, f"DELETE FROM {staged} WHERE {_replaced(entity)}", args)
     return True
 
 

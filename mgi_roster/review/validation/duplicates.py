@@ -36,23 +36,26 @@ def _others(entity: Entity, basis: Basis, near: str = "") -> str:
     found first, from the key's own columns (a million staged rows' names and keys, computed
     to be filtered out, were most of a check's time)."""
     columns = ", ".join(sql.q(c) for c in basis.columns)
-    stays = "coalesce(o.manual, false) OR NOT $all_records" if entity.manual else "NOT $all_records"
+    by_hand = "coalesce(o.manual, false) OR " if entity.manual else ""
+    stays = [f"({by_hand}NOT $all_records)"]
     staged = f"SELECT id FROM {sql.staging_table(entity)} WHERE run_id = $run"
     mine = records(entity)
+    live = sql.current(entity, live=True)
     if near:
-        by_hand = " OR coalesce(o.manual, false)" if entity.manual else ""
         users = events.touched_ids(events.RECORD_TYPES[entity.name])
-        stays += f") AND (o.last_seen_run IS NOT NULL OR o.id IN {users}{by_hand}"
-        stays += f") AND ({key(basis, 'o')} IN ({near})"
-        sharing = f"SELECT k.id FROM {sql.staging_table(entity)} k WHERE k.run_id = $run AND {key(basis, 'k')} IN ({near})"
+        stays += [
+            f"(o.id IN {users} OR {sql.unsent(entity, 'o')})",
+            f"{key(basis, 'o')} IN ({near})",
+        ]
+        sharing = f"""SELECT k.id FROM {sql.staging_table(entity)} k
+            WHERE k.run_id = $run AND {key(basis, "k")} IN ({near})"""
         mine = f"(SELECT * FROM {mine} m WHERE m.id IN ({sharing}))"
-        staged += (
-            f" AND id IN (SELECT o.id FROM {sql.current(entity, live=True)} o WHERE ({stays}))"
-        )
+        staged += f" AND id IN (SELECT o.id FROM {live} o WHERE {' AND '.join(stays)})"
+    stay = " AND ".join(stays)
     return f"""(SELECT id, {name_sql(entity)} AS name, {columns}, false AS in_roster FROM {mine}
         UNION ALL
         SELECT id, {name_sql(entity, "o")} AS name, {", ".join(f"o.{sql.q(c)}" for c in basis.columns)}, true
-        FROM {sql.current(entity, live=True)} o WHERE o.id NOT IN ({staged}) AND ({stays}))"""
+        FROM {live} o WHERE o.id NOT IN ({staged}) AND {stay})"""
 
 
 def duplicate_person(

@@ -81,10 +81,9 @@ def _people_sql(entity: Entity) -> str:
     users = events.touched_ids("users")
     keys = [c for _, basis, _, among in DUPLICATE_CHECKS if entity in among for c in basis.columns]
     columns = ", ".join(f"r.{sql.q(c)}" for c in dict.fromkeys(["id", "sis_id", *keys]))
-    by_hand = " OR coalesce(r.manual, false)" if entity.manual else ""
     latest = f"(SELECT max(valid_from) FROM {sql.current(entity)})"
     touched = sql.narrowed(stg(entity), "r", f"r.run_id = $run AND r.id IN {users}")
-    kept = f"""r.id IN {users} OR r.last_seen_run IS NOT NULL{by_hand}
+    kept = f"""r.id IN {users} OR {sql.unsent(entity, "r")}
         OR (r.archived AND r.valid_from = {latest})"""
     return f"""CREATE OR REPLACE TEMP TABLE {_people(entity)} AS
         SELECT {columns} FROM {touched} r
