@@ -448,6 +448,22 @@ def test_recorded_events_pages_are_read_as_clever_sends_them(fresh_db):
     assert {r[1] for r in rows} == {"districts", "schools", "users"}
 
 
+def test_applying_events_counts_them_then_lets_the_feed_go(fresh_db):
+    """The feed is read whole by the time the memberships are compared: it is dropped then, so
+    a large night's JSON is not kept (and spilled) through the rest of the run."""
+    body = recorded_body("client__events")
+    staged_events.receive(fresh_db, 1, 1, json.dumps(body))
+    applied = staged_events.apply(fresh_db, 1, "d" * 24)
+    roster_types = {"schools", "users", "sections", "terms", "courses"}
+    assert applied.read == len(body["data"])
+    assert applied.events == sum(
+        e["data"]["type"].split(".")[0] in roster_types for e in body["data"]
+    )
+    assert applied.last == body["data"][-1]["data"]["id"]
+    left = "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'clever_events'"
+    assert fresh_db.execute(left).fetchone() == (0,)
+
+
 def test_the_events_command_shows_the_cursor_and_sets_the_interval(
     merged_day_one, tmp_path, capsys
 ):

@@ -218,14 +218,6 @@ def apply(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> Appl
         f"FROM {sql.staging_table(ENROLLMENTS)} LIMIT 0"
     )
     execute(con, SENT_SQL, args)
-    swapped |= _keep(con, ENROLLMENTS, args)
-    for statement in MOVED_SQL:
-        execute(con, statement, args)
-    con.execute(f"DROP TABLE {SENT_MEMBERS}")
-    if swapped:
-        # Written out: what the swap left in memory (the added run_id columns, the deleted
-        # rows' marks) would otherwise stay there, unspillable, until DuckDB's next checkpoint
-        con.execute("CHECKPOINT")
     types = ", ".join(f"'{t}'" for t in sorted(set(RECORD_TYPES.values())))
     row = con.execute(
         f"""SELECT count(*) FILTER (WHERE record_type IN ({types})), count(*),
@@ -234,6 +226,17 @@ def apply(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> Appl
         [run_id],
     ).fetchone()
     assert row is not None
+    # Read whole: dropped, so that the rest of the run does not spill the feed (150 MB of JSON
+    # at a million students, more than a run's memory bound) to make room
+    con.execute("DROP TABLE clever_events")
+    swapped |= _keep(con, ENROLLMENTS, args)
+    for statement in MOVED_SQL:
+        execute(con, statement, args)
+    con.execute(f"DROP TABLE {SENT_MEMBERS}")
+    if swapped:
+        # Written out: what the swap left in memory (the added run_id columns, the deleted
+        # rows' marks) would otherwise stay there, unspillable, until DuckDB's next checkpoint
+        con.execute("CHECKPOINT")
     return Applied(events=int(row[0]), read=int(row[1]), last=row[2])
 
 
