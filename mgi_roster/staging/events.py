@@ -11,7 +11,7 @@ Set-based:
 
 1. every page of events goes into `clever_events` as it arrives (one statement per page: the
    event's position in the feed, its type split into record type and action, the record id and
-   the record itself, `data.object`);
+   the record itself, `data.object`), dropped once read whole;
 2. per record, the newest event wins (`events_touched`: its position in the feed): applying
    events in order is keeping the last one, since each carries the whole record. A
    `*.deleted` record is absent from staging; a `users.*` record is a student and/or a teacher
@@ -40,6 +40,8 @@ from mgi_roster.store import execute, has_table
 # The record type of Clever's event types ("users.updated" → "users") each entity is read from.
 RECORD_TYPES: dict[str, str] = {e.name: (e.endpoint or "").strip("/") for e in FETCHED}
 ACTIONS = ("created", "updated")  # an object to stage; "deleted": absent
+# The record types the roster holds, as an SQL list (districts.*, resources.* are not its)
+_ROSTER_TYPES = "(" + ", ".join(f"'{t}'" for t in sorted(set(RECORD_TYPES.values()))) + ")"
 PAGE_SPAN = 1_000_000  # positions per page: more than any page's events
 
 _TABLE = """CREATE TEMP TABLE IF NOT EXISTS clever_events (
@@ -63,7 +65,7 @@ TOUCHED = "events_touched"
 _LATEST = f"""CREATE OR REPLACE TABLE {TOUCHED} AS
     SELECT record_type, record_id, max(seq) AS seq FROM clever_events
     WHERE run_id = $run AND record_id IS NOT NULL
-      AND record_type IN ({", ".join(f"'{t}'" for t in sorted(set(RECORD_TYPES.values())))})
+      AND record_type IN {_ROSTER_TYPES}
     GROUP BY ALL"""
 
 # The newest event of each touched record, marked in the feed (an update of a flag): its
@@ -147,8 +149,7 @@ def _keep(con: duckdb.DuckDBPyConnection, entity: Entity, args: dict[str, object
     # A column of one value, added in a moment (an UPDATE of every row would take seconds and
     # hold each row's new value in memory until DuckDB's next checkpoint)
     con.execute(f"ALTER TABLE {staged} ADD COLUMN run_id INTEGER DEFAULT {int(str(args['run']))}")
-    if entity is not ENROLLMENTS:
-        execute(con, f"DELETE FROM {staged} WHERE {_replaced(entity)}", args)
+    execute(con, f"DELETE FROM {staged} WHERE {_replaced(entity)}", args)
     return True
 
 
@@ -218,9 +219,8 @@ def apply(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> Appl
         f"FROM {sql.staging_table(ENROLLMENTS)} LIMIT 0"
     )
     execute(con, SENT_SQL, args)
-    types = ", ".join(f"'{t}'" for t in sorted(set(RECORD_TYPES.values())))
     row = con.execute(
-        f"""SELECT count(*) FILTER (WHERE record_type IN ({types})), count(*),
+        f"""SELECT count(*) FILTER (WHERE record_type IN {_ROSTER_TYPES}), count(*),
                    arg_max(event_id, seq)
             FROM clever_events WHERE run_id = ?""",
         [run_id],
