@@ -7,7 +7,7 @@ What it does, as a specialist's day would:
   2. syncs it into a fresh DuckDB file through the real client (HTTP on loopback) and approves
      (a full sync: it records the events cursor first);
   3. serves the next SIS day (day 3: about 1 % of students added and 1 % withdrawn, their
-     sections' rosters changed, no data errors) and syncs it twice: through Clever's events
+     sections' rosters changed, no data errors; `--changed 1` halves both) and syncs it twice: through Clever's events
      since the cursor ("events", then rejected), and in full (`full=True`, then approved);
      both must stage the same changes;
   4. times the dashboard's heaviest reads on the result.
@@ -101,7 +101,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def demo_server(students: int, day: int, wait: float = 300.0) -> Iterator[str]:
+def demo_server(
+    students: int, day: int, changed: float = demo.DEFAULT_CHANGED, wait: float = 300.0
+) -> Iterator[str]:
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -116,6 +118,8 @@ def demo_server(students: int, day: int, wait: float = 300.0) -> Iterator[str]:
             str(students),
             "--day",
             str(day),
+            "--changed",
+            str(changed),
         ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -266,6 +270,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--students", type=int, default=10_000)
     parser.add_argument("--page-size", type=int, default=sync.PAGE_SIZE)
     parser.add_argument(
+        "--changed",
+        type=float,
+        default=demo.DEFAULT_CHANGED,
+        metavar="PERCENT",
+        help="the percent of the students the SIS day adds or withdraws, half each (default 2: "
+        "1 %% added, 1 %% withdrawn)",
+    )
+    parser.add_argument(
         "--db", help="DuckDB file to use (default: a temporary one, deleted afterwards)"
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -315,7 +327,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             parameters.save(con, demo.DEMO_DISTRICT_ID, Parameters())
         with demo_server(args.students, 1) as base:
             day1 = day(base, 1)
-        with demo_server(args.students, 3) as base:
+        with demo_server(args.students, 3, args.changed) as base:
             events = day(base, 3, approve=False)
             with store.opened(db) as con:
                 merge.reject(con, events["run_id"], by="benchmark")
@@ -327,6 +339,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     memory.close()
     results = {
         "students": args.students,
+        "changed_percent": args.changed,
         "page_size": args.page_size,
         "syncs": "one process" if args.one_process else "a process each",
         "machine": {

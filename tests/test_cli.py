@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -354,6 +355,36 @@ def test_demo_serve_answers_a_paged_users_request():
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_every_command_explains_itself():
+    # Each (sub)command's --help renders: a bare % in a help text breaks it at run time only
+    import argparse
+
+    from mgi_roster.cli.parser import _parser
+
+    def walk(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+        yield parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    yield from walk(sub)
+
+    helps = [p.format_help() for p in walk(_parser())]
+    assert len(helps) > 20 and all("usage:" in h for h in helps)
+
+
+def test_demo_serve_chooses_the_share_of_students_its_night_changes(capsys):
+    from mgi_roster.cli.demo import _district
+    from mgi_roster.cli.parser import _parser
+
+    args = _parser().parse_args(
+        ["demo", "serve", "--students", "2000", "--day", "3", "--changed", "1"]
+    )
+    assert _district(args) == demo.DemoDistrict(students=2000, day=3, changed=1.0)
+    assert _district(_parser().parse_args(["demo", "serve"])) == demo.DemoDistrict()
+    assert main(["demo", "serve", "--changed", "0", "--port", "0"]) == 2
+    assert "between 0 and 20 %" in capsys.readouterr().err
 
 
 # --- connect: the connection checklist ------------------------------------------------------

@@ -687,6 +687,27 @@ def test_day_2_changes_students_exactly_as_planted(days: dict, day1: DemoDistric
     assert 0.015 <= total_changed / len(before) <= 0.03
 
 
+def test_the_share_of_students_a_night_changes_is_chosen_and_day_1_stays_as_it_was() -> None:
+    # `changed`: the percent of day 1's students the night adds or withdraws, half each (the
+    # benchmark's nights); day 1 and everything planted are the same whatever it is.
+    default, half = DemoDistrict(students=2000), DemoDistrict(students=2000, changed=1.0)
+    assert len(default.planted().added_students) == len(default.planted().withdrawn_students) == 20
+    assert len(half.planted().added_students) == len(half.planted().withdrawn_students) == 10
+    for path in ("/v3.0/users", "/v3.0/sections"):
+        assert get(half, path, limit="10000").body == get(default, path, limit="10000").body
+    before, after = records(half, "students"), records(half.with_day(3), "students")
+    assert set(after) - set(before) == set(half.planted().added_students)
+    assert set(before) - set(after) == set(half.planted().withdrawn_students)
+    assert half.planted().transfer == default.planted().transfer
+    assert half.with_day(3).counts()["students"] == 2000
+
+
+@pytest.mark.parametrize("changed", [0.0, -1.0, 21.0])
+def test_a_night_changes_a_share_of_students_within_reason(changed: float) -> None:
+    with pytest.raises(InputError, match="changes between"):
+        DemoDistrict(students=2000, changed=changed)
+
+
 def diff_fields(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> set[str]:
     """Dotted paths of the leaves that differ between two records."""
     out = set()

@@ -164,6 +164,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--students", type=int, default=None)
     serve.add_argument("--day", type=int, default=1)
     serve.add_argument(
+        "--changed",
+        type=float,
+        default=None,
+        metavar="PERCENT",
+        help="the percent of day 1's students the night before day 2 adds or withdraws, half "
+        "each (default 2: 1 %% added, 1 %% withdrawn)",
+    )
+    serve.add_argument(
         "--fault",
         action="append",
         default=[],

@@ -36,7 +36,7 @@ from mgi_roster.demo.clever_wire import (
     RateLimiter,
     handle,
 )
-from mgi_roster.demo.days import DEMO_DAYS, Change, Planted, Transfer
+from mgi_roster.demo.days import DEFAULT_CHANGED, DEMO_DAYS, Change, Planted, Transfer
 from mgi_roster.demo.district import DEFAULT_STUDENTS, DemoDistrict
 from mgi_roster.demo.faults import FAULT_MODES, Fault, Faulted, Faults, parse_fault
 from mgi_roster.demo.ids import DEMO_DISTRICT_ID
@@ -44,6 +44,7 @@ from mgi_roster.demo.server import make_server, serve
 from mgi_roster.demo.transport import DemoAdapter, mount_demo
 
 __all__ = [
+    "DEFAULT_CHANGED",
     "DEFAULT_STUDENTS",
     "DEMO_CLIENT_ID",
     "DEMO_CLIENT_SECRET",

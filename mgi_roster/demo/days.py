@@ -4,7 +4,7 @@ Three days are served (``DEMO_DAYS``):
 
 - day 1, the baseline: no error-level data problem, only three warning-level realities (an
   empty section, a student in no section, a section naming a student that is not shared);
-- day 2: realistic changes (about 1 % new students, 1 % withdrawals, a transfer, a grade
+- day 2: realistic changes (about 1 % new students, 1 % withdrawals: ``changed``, a transfer, a grade
   correction, a teacher's name change, a new section) plus planted data problems (a duplicate
   SIS id, an impossible birth date, a student without a grade, a section without a teacher);
 - day 3: day 2 with the planted problems fixed by the district; the changes stay.
@@ -183,13 +183,17 @@ class _Plan:
         )
 
 
-def _changes_count(students: int) -> int:
-    """Additions, and separately withdrawals: about 1 % each, at least 5."""
-    return max(5, round(students / 100))
+DEFAULT_CHANGED = 2.0  # percent of day 1's students a night adds or withdraws (1 % each)
+MAX_CHANGED = 20.0
+
+
+def _changes_count(students: int, changed: float) -> int:
+    """Additions, and separately withdrawals: half of `changed` percent each, at least 5."""
+    return max(5, round(students * changed / 200))
 
 
 @lru_cache(maxsize=8)
-def _build_plan(students: int, seed: int) -> _Plan:
+def _build_plan(students: int, seed: int, changed: float = DEFAULT_CHANGED) -> _Plan:
     lay = _build_layout(students)
     s0, s1, s2, s3 = lay.schools[:4]  # elementary, elementary, middle, high (see _PATTERN)
     salt = _salt(seed, "plan")
@@ -208,7 +212,7 @@ def _build_plan(students: int, seed: int) -> _Plan:
     _, no_grade = member(s2, 1, 6)
     _, bad_dob = member(s3, 0, 7)
     _, dup_original = member(s3, 1, 8)
-    n_changes = _changes_count(students)
+    n_changes = _changes_count(students, changed)
     specials = {transfer, grade_fix, sectionless, no_grade, bad_dob, dup_original}
     withdrawn = _pick_withdrawn(students, n_changes, specials, _salt(seed, "withdrawn"))
     added_salt = _salt(seed, "added")

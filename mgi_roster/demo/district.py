@@ -23,7 +23,9 @@ from mgi_roster.demo.days import (
     _CREATED,
     _CREATED_OFFSET,
     _UNSHARED_INDEX,
+    DEFAULT_CHANGED,
     DEMO_DAYS,
+    MAX_CHANGED,
     Change,
     Planted,
     Transfer,
@@ -98,12 +100,15 @@ class DemoDistrict:
     """The demo district on one day. Same arguments → byte-identical responses.
 
     ``students`` is the day-1 head count; ``day`` is 1 to ``DEMO_DAYS``; ``seed`` changes names
-    and demographics and which students the planted situations fall on, never the shape.
+    and demographics and which students the planted situations fall on, never the shape;
+    ``changed`` is the percent of day 1's students the night of day 2 adds or withdraws (half
+    each; day 1 and the planted situations do not depend on it).
     """
 
     students: int = DEFAULT_STUDENTS
     day: int = 1
     seed: int = 2026
+    changed: float = DEFAULT_CHANGED
 
     def __post_init__(self) -> None:
         if not MIN_STUDENTS <= self.students <= MAX_STUDENTS:
@@ -114,6 +119,11 @@ class DemoDistrict:
         if not 1 <= self.day <= DEMO_DAYS:
             raise InputError(
                 f"The demo district has days 1 to {DEMO_DAYS}; day {self.day} was asked for."
+            )
+        if not 0 < self.changed <= MAX_CHANGED:
+            raise InputError(
+                f"The demo district's night changes between 0 and {MAX_CHANGED:g} % of its "
+                f"students; {self.changed:g} % was asked for."
             )
 
     def with_day(self, day: int) -> DemoDistrict:
@@ -127,7 +137,7 @@ class DemoDistrict:
 
     @cached_property
     def _plan(self) -> _Plan:
-        return _build_plan(self.students, self.seed)
+        return _build_plan(self.students, self.seed, self.changed)
 
     @cached_property
     def _salts(self) -> dict[str, int]:
@@ -158,7 +168,7 @@ class DemoDistrict:
 
     def planted(self) -> Planted:
         """The manifest of planted changes and problems (the same object on every day)."""
-        return _planted(self.students, self.seed)
+        return _planted(self.students, self.seed, self.changed)
 
     # -- lookup (``handle()`` reads records through these) --------------------------------
 
@@ -574,8 +584,8 @@ def _course(i: int) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=8)
-def _planted(students: int, seed: int) -> Planted:
-    day1 = DemoDistrict(students, 1, seed)
+def _planted(students: int, seed: int, changed: float) -> Planted:
+    day1 = DemoDistrict(students, 1, seed, changed)
     day2 = day1.with_day(2)
     plan = day1._plan
 

@@ -154,21 +154,23 @@ def _night(district: DemoDistrict, day: int) -> list[Event]:
 
 
 @lru_cache(maxsize=4)
-def _feed(students: int, seed: int, day: int) -> tuple[tuple[str, ...], tuple[Event, ...]]:
-    district = DemoDistrict(students, 1, seed)
+def _feed(
+    students: int, seed: int, changed: float, day: int
+) -> tuple[tuple[str, ...], tuple[Event, ...]]:
+    district = DemoDistrict(students, 1, seed, changed)
     events = tuple(e for d in range(1, day + 1) for e in _night(district, d))
     return tuple(e.id for e in events), events
 
 
 def feed(district: DemoDistrict) -> tuple[Event, ...]:
     """Every event up to the district's day, oldest first (computed once per district)."""
-    return _feed(district.students, district.seed, district.day)[1]
+    return _feed(district.students, district.seed, district.changed, district.day)[1]
 
 
 def page(district: DemoDistrict, after: str | None, before: str | None, limit: int) -> list[Event]:
     """The events strictly after ``after`` and before ``before`` ("last": the end of the feed):
     the first ``limit`` of them, or the last ``limit`` when only ``before`` is given."""
-    ids, events = _feed(district.students, district.seed, district.day)
+    ids, events = _feed(district.students, district.seed, district.changed, district.day)
     lo = bisect_right(ids, after) if after is not None else 0
     hi = len(ids) if before in (None, "last") else bisect_left(ids, before)
     if before is not None and after is None:
@@ -177,6 +179,6 @@ def page(district: DemoDistrict, after: str | None, before: str | None, limit: i
 
 
 def find(district: DemoDistrict, event_id: str) -> Event | None:
-    ids, events = _feed(district.students, district.seed, district.day)
+    ids, events = _feed(district.students, district.seed, district.changed, district.day)
     at = bisect_left(ids, event_id)
     return events[at] if at < len(ids) and ids[at] == event_id else None
