@@ -345,6 +345,10 @@ SECTIONS = Entity(
 )
 
 # Derived from sections.students and sections.teachers while sections are staged.
+# The roles a membership has: a section's students and its teachers (Clever's two arrays, in
+# their order; OneRoster's enrollments of these roles)
+MEMBER_ROLES = ("student", "teacher")
+
 ENROLLMENTS = Entity(
     name="enrollments",
     label="Enrollments",

@@ -21,6 +21,7 @@ from mgi_roster.roster import manual, merge
 from mgi_roster.settings import CleverSettings
 from mgi_roster.sources import clever_events
 from mgi_roster.staging import events as staged_events
+from mgi_roster.store import execute
 from mgi_roster.sync import SyncResult, run_sync
 from tests.support import (
     DISTRICT_ID,
@@ -462,6 +463,43 @@ def test_applying_events_counts_them_then_lets_the_feed_go(fresh_db):
     assert applied.last == body["data"][-1]["data"]["id"]
     left = "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'clever_events'"
     assert fresh_db.execute(left).fetchone() == (0,)
+
+
+def test_a_section_event_replaces_exactly_the_memberships_that_moved(fresh_db):
+    """A touched section keeps the roster's memberships the event carries as they were, and
+    takes the event's for every member whose roles differ: a role changed, a member named twice
+    now once, a new member, and a role no event carries (or none) gone, as a full pull stages
+    it. An untouched section keeps all of its own."""
+    con, district = fresh_db, "d" * 24
+    staged = [("S", u, r) for u, r in [("a", "student"), ("b", "student"), ("c", "teacher")]]
+    staged += [("S", "d", "aide"), ("S", "e", None), ("S", "f", "student"), ("S", "f", "student")]
+    staged += [("T", "a", "student"), ("T", "d", "aide")]
+    sent = [("S", u, r) for u, r in [("a", "student"), ("b", "teacher"), ("c", "teacher")]]
+    sent += [("S", "f", "student"), ("S", "g", "student"), ("S", "h", "teacher")]
+    for row in staged:
+        con.execute(
+            "INSERT INTO stg_enrollments (run_id, district_id, section_id, user_id, role) "
+            "VALUES (1, ?, ?, ?, ?)",
+            [district, *row],
+        )
+    con.execute(
+        f"CREATE TABLE {staged_events.TOUCHED} AS SELECT 'sections' AS record_type, "
+        "'S' AS record_id, 1::BIGINT AS seq"
+    )
+    con.execute(f"CREATE TEMP TABLE {staged_events.SENT_MEMBERS} AS FROM stg_enrollments LIMIT 0")
+    con.executemany(
+        f"INSERT INTO {staged_events.SENT_MEMBERS} (run_id, district_id, section_id, user_id, role) "
+        "VALUES (1, 'x', ?, ?, ?)",
+        sent,
+    )
+    for statement in staged_events.MOVED_SQL[:3]:
+        execute(con, statement, {"run": 1, "district": district})
+    rows = con.execute(
+        "SELECT section_id, user_id, role FROM stg_enrollments ORDER BY ALL"
+    ).fetchall()
+    assert rows == sorted(sent + [("T", "a", "student"), ("T", "d", "aide")])
+    moved = con.execute(f"SELECT user_id FROM {staged_events.MOVED_MEMBERS} ORDER BY 1").fetchall()
+    assert moved == [(u,) for u in "bdefgh"]
 
 
 def test_the_events_command_shows_the_cursor_and_sets_the_interval(

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from mgi_roster.entities import ENROLLMENTS, FETCHED, SECTIONS, Entity
+from mgi_roster.entities import ENROLLMENTS, FETCHED, MEMBER_ROLES, SECTIONS, Entity
 from mgi_roster.roster import sql
 from mgi_roster.staging import base
 from mgi_roster.staging.pages import enrollments_sql, stage_sql
@@ -169,22 +169,36 @@ def _moved_sql() -> list[str]:
     names = ", ".join(sql.q(c) for c in ENROLLMENTS.column_names)
     pair = "(section_id, user_id)"
     staged = sql.staging_table(ENROLLMENTS)
-    # Each membership row of the touched sections as the events carry them, grouped with its
-    # equals among the rows staged so far (the roster's): a group whose two counts differ
-    # moved. A grouping spills to disk within the run's memory bound (a join of the two sides,
-    # 1.6M rows each at a million students, ran out of it); counts keep a member a section
-    # names twice exactly as a full pull stages it.
-    newest = f"SELECT {names}, 1 AS sent, 0 AS kept FROM {SENT_MEMBERS}"
-    kept = f"SELECT {names}, 0, 1 FROM {staged} WHERE run_id = $run AND section_id IN {sections}"
+
+    def count(sent: bool, role: str) -> str:
+        return f"count(*) FILTER (WHERE {'' if sent else 'NOT '}sent AND role = '{role}')"
+
+    # Each membership of the touched sections as the events carry them, grouped with its equals
+    # among the rows staged so far (the roster's): a member whose count in a role differs, or
+    # whom the roster holds in a role no event carries, moved. A grouping spills to disk within
+    # the run's memory bound (a join of the two sides, 1.6M rows each at a million students,
+    # ran out of it); the counts keep a member a section names twice exactly as a full pull
+    # stages it, and are what staging inserts (no second pass over the events' members).
+    newest = f"SELECT section_id, user_id, role, true AS sent FROM {SENT_MEMBERS}"
+    kept = f"""SELECT section_id, user_id, role, false FROM {staged}
+        WHERE run_id = $run AND section_id IN {sections}"""
+    roles = ", ".join(f"'{r}'" for r in MEMBER_ROLES)
+    differs = " OR ".join(
+        [f"{count(True, r)} <> {count(False, r)}" for r in MEMBER_ROLES]
+        + [f"count(*) FILTER (WHERE NOT sent AND (role IS NULL OR role NOT IN ({roles}))) > 0"]
+    )
+    sent = ", ".join(f"{count(True, r)} AS sent_{r}" for r in MEMBER_ROLES)
+    again = " UNION ALL ".join(
+        f"SELECT section_id, user_id, '{r}' AS role FROM {MOVED_MEMBERS}, range(sent_{r})"
+        for r in MEMBER_ROLES
+    )
     return [
         f"""CREATE OR REPLACE TABLE {MOVED_MEMBERS} AS
-            SELECT DISTINCT section_id, user_id FROM (
-                SELECT {names} FROM ({newest} UNION ALL {kept})
-                GROUP BY ALL HAVING sum(sent) <> sum(kept))""",
+            SELECT section_id, user_id, {sent} FROM ({newest} UNION ALL {kept})
+            GROUP BY section_id, user_id HAVING {differs}""",
         f"DELETE FROM {staged} WHERE run_id = $run AND {pair} IN (SELECT {pair} FROM {MOVED_MEMBERS})",
         f"""INSERT INTO {staged} (run_id, district_id, {names})
-            SELECT $run, $district, {names} FROM {SENT_MEMBERS}
-            WHERE {pair} IN (SELECT {pair} FROM {MOVED_MEMBERS})""",
+            SELECT $run, $district, {names} FROM ({again})""",
         f"""CREATE OR REPLACE TABLE {MOVED_SECTIONS} AS
             SELECT coalesce(s.id, r.id) AS id
             FROM (SELECT * FROM {sql.staging_table(SECTIONS)} WHERE run_id = $run

@@ -12,7 +12,7 @@ import threading
 
 import duckdb
 
-from mgi_roster.entities import ENROLLMENTS, ENTITIES, FETCHED, SECTIONS, Entity
+from mgi_roster.entities import ENROLLMENTS, ENTITIES, FETCHED, MEMBER_ROLES, SECTIONS, Entity
 from mgi_roster.roster.sql import q
 from mgi_roster.roster.sql import staging_table as stg
 from mgi_roster.sources.clever import Envelope
@@ -86,7 +86,7 @@ def enrollments_sql(docs: str = PAGE_DOCS, *, into: str = "") -> str:
     # cannot see stay in: validation reports them as sharing findings, not failures.
     parts = [
         f"SELECT id AS section_id, unnest(json_extract_string(j[{i}], '$[*]')) AS user_id, '{role}' AS role FROM sections"
-        for i, role in ((2, "student"), (3, "teacher"))
+        for i, role in enumerate(MEMBER_ROLES, 2)
     ]
     return (
         "WITH sections AS (SELECT NULLIF(json_extract_string(j[1], '$'), '') AS id, j FROM "

@@ -55,6 +55,7 @@ from mgi_roster.entities import (
     COURSES,
     ENROLLMENTS,
     ENTITIES,
+    MEMBER_ROLES,
     SCHOOLS,
     SECTIONS,
     STUDENTS,
@@ -193,7 +194,6 @@ ALIAS: dict[str, str] = {
     "enrollments": "e",
 }
 STAGED_ROLES: dict[str, str] = {"students": "student", "teachers": "teacher"}
-ENROLLED_ROLES = ("student", "teacher")
 # Entities whose repeated rows are staged once (an enrollment sent twice, e.g. under two
 # sourcedIds, is one enrollment).
 DEDUPLICATED: tuple[Entity, ...] = (ENROLLMENTS,)
@@ -325,7 +325,7 @@ def _sources(entity: Entity, version: Version) -> str:
     if entity is SECTIONS:
         return f"{_raw('classes')} c LEFT JOIN {class_teachers()} t ON t.id = c.sourcedId WHERE {live('c')}"
     if entity is ENROLLMENTS:
-        roles = ", ".join(f"'{r}'" for r in ENROLLED_ROLES)
+        roles = ", ".join(f"'{r}'" for r in MEMBER_ROLES)
         return f"{_raw('enrollments')} e WHERE {live('e')} AND role IN ({roles}) AND classSourcedId IS NOT NULL AND userSourcedId IS NOT NULL"
     main = MAIN_FILE[entity.name]
     return f"{_raw(main)} {ALIAS[main]} WHERE {live(ALIAS[main])}"
