@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import altair as alt
 import streamlit as st
+from pandas.api.types import is_numeric_dtype
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,7 +42,9 @@ def bar_chart(
 ) -> None:
     """A bar chart through Altair: x, y and color are shorthands ("issues:Q") or alt channels."""
     chart = alt.Chart(frame).mark_bar()
-    encoding: dict[str, Any] = {"x": x, "y": y, "tooltip": list(frame.columns)}
+    # Typed tooltips: Altair cannot infer a type from an empty column (and warns)
+    tooltip = [f"{c}:{'Q' if is_numeric_dtype(frame[c]) else 'N'}" for c in frame.columns]
+    encoding: dict[str, Any] = {"x": x, "y": y, "tooltip": tooltip}
     if color:
         encoding["color"] = color
     chart = chart.encode(**encoding)
