@@ -4,9 +4,10 @@ Three days are served (``DEMO_DAYS``):
 
 - day 1, the baseline: no error-level data problem, only three warning-level realities (an
   empty section, a student in no section, a section naming a student that is not shared);
-- day 2: realistic changes (about 1 % new students, 1 % withdrawals: ``changed``, a transfer, a grade
-  correction, a teacher's name change, a new section) plus planted data problems (a duplicate
-  SIS id, an impossible birth date, a student without a grade, a section without a teacher);
+- day 2: realistic changes (new students and withdrawals, about 1 % each: ``changed`` says how
+  many; a transfer, a grade correction, a teacher's name change, a new section) plus planted
+  data problems (a duplicate SIS id, an impossible birth date, a student without a grade, a
+  section without a teacher);
 - day 3: day 2 with the planted problems fixed by the district; the changes stay.
 
 ``_build_plan`` picks who and what the planted situations fall on (per size and seed, the
@@ -193,7 +194,7 @@ def _changes_count(students: int, changed: float) -> int:
 
 
 @lru_cache(maxsize=8)
-def _build_plan(students: int, seed: int, changed: float = DEFAULT_CHANGED) -> _Plan:
+def _build_plan(students: int, seed: int, changed: float) -> _Plan:
     lay = _build_layout(students)
     s0, s1, s2, s3 = lay.schools[:4]  # elementary, elementary, middle, high (see _PATTERN)
     salt = _salt(seed, "plan")
