@@ -344,11 +344,11 @@ SECTIONS = Entity(
     school="school",
 )
 
-# Derived from sections.students and sections.teachers while sections are staged.
-# The roles a membership has: a section's students and its teachers (Clever's two arrays, in
-# their order; OneRoster's enrollments of these roles)
-MEMBER_ROLES = ("student", "teacher")
+# The roles a membership has, the people's own: a section's students and its teachers (Clever's
+# two arrays, in their order; OneRoster's enrollments of these roles)
+MEMBER_ROLES: tuple[str, ...] = tuple(e.role for e in (STUDENTS, TEACHERS) if e.role)
 
+# Derived from sections.students and sections.teachers while sections are staged.
 ENROLLMENTS = Entity(
     name="enrollments",
     label="Enrollments",

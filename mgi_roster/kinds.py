@@ -6,6 +6,7 @@ database as the plain word, and a value read back compares equal to the member.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 
@@ -146,9 +147,10 @@ class Unusual(StrEnum):
     MID_YEAR_GRADE = "mid_year_grade"  # a grade change in the middle of a school year
 
 
-def sql_list(kinds: tuple[StrEnum, ...] | type[StrEnum]) -> str:
-    """('a', 'b', ...) for a CHECK constraint or an IN clause: the values are constants."""
-    return "(" + ", ".join(f"'{k.value}'" for k in kinds) + ")"
+def sql_list(values: Iterable[str]) -> str:
+    """('a', 'b', ...) for a CHECK constraint or an IN clause: the values are constants (names of
+    kinds, checks, entities, roles), never data."""
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
 class SyncMode(StrEnum):

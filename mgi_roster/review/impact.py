@@ -42,7 +42,7 @@ import duckdb
 
 from mgi_roster.entities import COURSES, SCHOOLS, SECTIONS, STUDENTS, TERMS
 from mgi_roster.grades import level_sql
-from mgi_roster.kinds import Cause, ChangeKind, Impact, Unusual
+from mgi_roster.kinds import Cause, ChangeKind, Impact, Unusual, sql_list
 from mgi_roster.parameters import Parameters
 from mgi_roster.review import screening
 from mgi_roster.roster import sql
@@ -54,7 +54,7 @@ ROLLOVER_MIN = 5  # and at least this many (a handful of corrections is not a ro
 SHARING_SECTIONS = 3  # sections of one school coming (going) together with their own students
 REKEYED = "rekeyed"  # ChangeKind.REKEYED (the people engineer's kind), by its value
 APPEARS = (ChangeKind.ADDED, ChangeKind.ARCHIVED, ChangeKind.ABSENT, ChangeKind.RESTORED)
-_APPEARS = "(" + ", ".join(f"'{k}'" for k in APPEARS) + ")"
+_APPEARS = sql_list(APPEARS)
 
 # An enrollment's record id is section:user:role (roster.sql.record_id).
 SECTION_OF = "split_part(c.record_id, ':', 1)"

@@ -34,6 +34,7 @@ from mgi_roster.entities import (
     TERMS,
     Entity,
 )
+from mgi_roster.kinds import sql_list
 from mgi_roster.roster.sql import current, q
 from mgi_roster.sources.oneroster import files
 from mgi_roster.sources.oneroster.codecs import RACE_FLAGS, TWO_OR_MORE, race_write
@@ -111,8 +112,7 @@ def _cell(name: str, column: str, entity: Entity) -> str:
         cell = extra(entity) if extra else "NULL"
     allowed = VALUES_11.get((name, column))
     if allowed:  # a value 1.2 has and 1.1 does not is left blank, not written invalid
-        listed = ", ".join(f"'{v}'" for v in allowed)
-        cell = f"(CASE WHEN ({cell}) IN ({listed}) THEN ({cell}) END)"
+        cell = f"(CASE WHEN ({cell}) IN {sql_list(allowed)} THEN ({cell}) END)"
     return cell
 
 

@@ -34,7 +34,7 @@ import duckdb
 
 from mgi_roster.entities import BY_NAME, Entity
 from mgi_roster.errors import InputError
-from mgi_roster.kinds import ChangeKind, Severity, Withheld
+from mgi_roster.kinds import ChangeKind, Severity, Withheld, sql_list
 from mgi_roster.store import execute
 
 if TYPE_CHECKING:
@@ -249,8 +249,7 @@ def _withhold(con: duckdb.DuckDBPyConnection, run_id: int, selection: Selection)
     )
     for w in selection.waivers:
         con.execute(f"INSERT INTO {_WAIVER_TABLE} VALUES (?, ?)", [w.check, w.record_id])
-    not_waivable = ", ".join(f"'{c}'" for c in NOT_WAIVABLE)
-    errors_only = "" if selection.exclude_errors else f' AND i."check" IN ({not_waivable})'
+    errors_only = "" if selection.exclude_errors else f' AND i."check" IN {sql_list(NOT_WAIVABLE)}'
     # Records with errors: withheld when asked, and always when the error cannot be waived.
     _insert(
         con,

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import duckdb
 
 from mgi_roster.entities import ENROLLMENTS, FETCHED, MEMBER_ROLES, SECTIONS, Entity
+from mgi_roster.kinds import sql_list
 from mgi_roster.roster import sql
 from mgi_roster.staging import base
 from mgi_roster.staging.pages import enrollments_sql, stage_sql
@@ -41,7 +42,7 @@ from mgi_roster.store import execute, has_table
 RECORD_TYPES: dict[str, str] = {e.name: (e.endpoint or "").strip("/") for e in FETCHED}
 ACTIONS = ("created", "updated")  # an object to stage; "deleted": absent
 # The record types the roster holds, as an SQL list (districts.*, resources.* are not its)
-_ROSTER_TYPES = "(" + ", ".join(f"'{t}'" for t in sorted(set(RECORD_TYPES.values()))) + ")"
+_ROSTER_TYPES = sql_list(sorted(set(RECORD_TYPES.values())))
 PAGE_SPAN = 1_000_000  # positions per page: more than any page's events
 
 _TABLE = """CREATE TEMP TABLE IF NOT EXISTS clever_events (
@@ -80,7 +81,7 @@ _NEWEST = f"""UPDATE clever_events SET newest = true
 def _docs(entity: Entity) -> str:
     return f"""SELECT object AS doc FROM clever_events WHERE run_id = $run AND newest
         AND record_type = '{RECORD_TYPES[entity.name]}'
-        AND action IN ({", ".join(f"'{a}'" for a in ACTIONS)}) AND object IS NOT NULL"""
+        AND action IN {sql_list(ACTIONS)} AND object IS NOT NULL"""
 
 
 # The members the touched sections' newest events name, before staging takes those that moved
@@ -182,10 +183,11 @@ def _moved_sql() -> list[str]:
     newest = f"SELECT section_id, user_id, role, true AS sent FROM {SENT_MEMBERS}"
     kept = f"""SELECT section_id, user_id, role, false FROM {staged}
         WHERE run_id = $run AND section_id IN {sections}"""
-    roles = ", ".join(f"'{r}'" for r in MEMBER_ROLES)
     differs = " OR ".join(
         [f"{count(True, r)} <> {count(False, r)}" for r in MEMBER_ROLES]
-        + [f"count(*) FILTER (WHERE NOT sent AND (role IS NULL OR role NOT IN ({roles}))) > 0"]
+        + [
+            f"count(*) FILTER (WHERE NOT sent AND (role IS NULL OR role NOT IN {sql_list(MEMBER_ROLES)})) > 0"
+        ]
     )
     sent = ", ".join(f"{count(True, r)} AS sent_{r}" for r in MEMBER_ROLES)
     again = " UNION ALL ".join(

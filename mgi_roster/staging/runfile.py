@@ -37,7 +37,7 @@ import duckdb
 
 from mgi_roster.entities import ENTITIES, SCHOOLS
 from mgi_roster.errors import MergeRefused
-from mgi_roster.kinds import RunStatus
+from mgi_roster.kinds import RunStatus, sql_list
 from mgi_roster.roster import sql
 from mgi_roster.settings import StoreSettings
 from mgi_roster.staging import base
@@ -126,11 +126,11 @@ def previous_findings(con: duckdb.DuckDBPyConnection, run: str, district_id: str
     from mgi_roster.review.validation import carry
 
     latest = sql.latest_merge_run()
-    entities = ", ".join(f"'{e.name}'" for e in carry.FIELDS_CARRIED)
+    entities = sql_list(e.name for e in carry.FIELDS_CARRIED)
     execute(
         con,
         f"""CREATE OR REPLACE TABLE {run}.{carry.PREVIOUS_ISSUES} AS SELECT * FROM issues
-            WHERE run_id = {latest} AND entity IN ({entities}) AND record_id IS NOT NULL""",
+            WHERE run_id = {latest} AND entity IN {entities} AND record_id IS NOT NULL""",
         {"district": district_id},
     )
     execute(

@@ -23,6 +23,7 @@ import json
 import duckdb
 
 from mgi_roster.entities import Entity
+from mgi_roster.kinds import sql_list
 from mgi_roster.parameters import Parameters
 from mgi_roster.review.validation import checks, scope
 from mgi_roster.review.validation.findings import INSERT, ISSUE_COLUMNS
@@ -43,11 +44,8 @@ def carries(con: duckdb.DuckDBPyConnection, params: Parameters) -> bool:
     if not (events.is_events_run(con) and has_table(con, PREVIOUS_PARAMETERS)):
         return False
     row = con.execute(f"SELECT parameters FROM {PREVIOUS_PARAMETERS}").fetchone()
-    return (
-        row is not None
-        and row[0] is not None
-        and (json.loads(row[0]) == json.loads(params.to_json()))
-    )
+    previous = row[0] if row else None
+    return previous is not None and json.loads(previous) == json.loads(params.to_json())
 
 
 def _carry(con: duckdb.DuckDBPyConnection, run_id: int, entity: Entity, where: str) -> None:
@@ -65,7 +63,7 @@ def _carry(con: duckdb.DuckDBPyConnection, run_id: int, entity: Entity, where: s
 
 
 def _fields() -> str:
-    return "(" + ", ".join(f"'{c}'" for c in FIELD_CHECKS) + ")"
+    return sql_list(FIELD_CHECKS)
 
 
 def carry_field_issues(con: duckdb.DuckDBPyConnection, run_id: int, entity: Entity) -> None:
@@ -83,7 +81,7 @@ def carry_judged_issues(
 ) -> None:
     """Copy the latest merge's findings under the checks `written` (those validation judges
     records against others by) on `entity`'s staged records outside the run's scope."""
-    names = "(" + ", ".join(f"'{c}'" for c in written) + ")"
+    names = sql_list(written)
     _carry(
         con,
         run_id,

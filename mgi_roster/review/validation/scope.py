@@ -31,6 +31,7 @@ from __future__ import annotations
 import duckdb
 
 from mgi_roster.entities import ENROLLMENTS, SECTIONS, STUDENTS, TEACHERS, Entity
+from mgi_roster.kinds import sql_list
 from mgi_roster.roster import rekey, sql
 from mgi_roster.roster.sql import staging_table as stg
 from mgi_roster.staging import events
@@ -111,10 +112,9 @@ def _sharing_a_key(entity: Entity) -> list[str]:
 def _previous(entity: Entity) -> str:
     from mgi_roster.review.validation.carry import PREVIOUS_ISSUES
 
-    checks = ", ".join(f"'{c}'" for c in ROSTER_READING)
     return (
         f"SELECT record_id FROM {PREVIOUS_ISSUES} "
-        f"WHERE entity = '{entity.name}' AND \"check\" IN ({checks})"
+        f"WHERE entity = '{entity.name}' AND \"check\" IN {sql_list(ROSTER_READING)}"
     )
 
 

@@ -63,6 +63,7 @@ from mgi_roster.entities import (
     TERMS,
     Entity,
 )
+from mgi_roster.kinds import sql_list
 from mgi_roster.roster.sql import current, q
 from mgi_roster.roster.sql import staging_table as stg
 from mgi_roster.sources.oneroster.codecs import (
@@ -193,7 +194,7 @@ ALIAS: dict[str, str] = {
     "classes": "c",
     "enrollments": "e",
 }
-STAGED_ROLES: dict[str, str] = {"students": "student", "teachers": "teacher"}
+STAGED_ROLES: dict[str, str] = {e.name: e.role for e in (STUDENTS, TEACHERS) if e.role}
 # Entities whose repeated rows are staged once (an enrollment sent twice, e.g. under two
 # sourcedIds, is one enrollment).
 DEDUPLICATED: tuple[Entity, ...] = (ENROLLMENTS,)
@@ -325,8 +326,7 @@ def _sources(entity: Entity, version: Version) -> str:
     if entity is SECTIONS:
         return f"{_raw('classes')} c LEFT JOIN {class_teachers()} t ON t.id = c.sourcedId WHERE {live('c')}"
     if entity is ENROLLMENTS:
-        roles = ", ".join(f"'{r}'" for r in MEMBER_ROLES)
-        return f"{_raw('enrollments')} e WHERE {live('e')} AND role IN ({roles}) AND classSourcedId IS NOT NULL AND userSourcedId IS NOT NULL"
+        return f"{_raw('enrollments')} e WHERE {live('e')} AND role IN {sql_list(MEMBER_ROLES)} AND classSourcedId IS NOT NULL AND userSourcedId IS NOT NULL"
     main = MAIN_FILE[entity.name]
     return f"{_raw(main)} {ALIAS[main]} WHERE {live(ALIAS[main])}"
 
