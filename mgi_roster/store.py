@@ -477,6 +477,17 @@ def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return row is not None
 
 
+def has_view(con: duckdb.DuckDBPyConnection, name: str, database: str = "") -> bool:
+    """Whether the database `con` opened (or the one it attached as `database`) has view
+    `name`."""
+    row = con.execute(
+        """SELECT 1 FROM duckdb_views()
+           WHERE database_name = coalesce(NULLIF(?, ''), current_database()) AND view_name = ?""",
+        [database, name],
+    ).fetchone()
+    return row is not None
+
+
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """All or nothing: commit when the block ends, roll back on any exception.

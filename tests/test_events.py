@@ -8,8 +8,10 @@ fail falls back to a full sync that says why.
 
 from __future__ import annotations
 
+import contextlib
 import json
 
+import duckdb
 import pytest
 import responses
 
@@ -17,10 +19,13 @@ from mgi_roster import demo, districts, parameters
 from mgi_roster.cli import main
 from mgi_roster.demo import events as demo_events
 from mgi_roster.parameters import Parameters
+from mgi_roster.review import validation
+from mgi_roster.review.validation import findings
 from mgi_roster.roster import manual, merge
 from mgi_roster.settings import CleverSettings
 from mgi_roster.sources import clever_events
 from mgi_roster.staging import events as staged_events
+from mgi_roster.staging import runfile
 from mgi_roster.store import execute
 from mgi_roster.sync import SyncResult, run_sync
 from tests.support import (
@@ -156,6 +161,29 @@ def test_an_events_run_and_a_full_run_of_the_same_day_have_the_same_changes(merg
     kinds = {(e, c) for e, _r, c, *_ in changes(con, full.run_id)}
     assert {("students", "added"), ("students", "archived"), ("students", "updated")} <= kinds
     assert {("sections", "added"), ("enrollments", "added"), ("enrollments", "archived")} <= kinds
+
+
+def test_carried_findings_are_read_from_the_latest_merge_not_copied_into_the_run(merged_day_one):
+    """The run's file holds its new findings; the latest merge's it carries are a view over that
+    merge's findings, which the store receives with the others when the run is published."""
+    con, d1, feed = merged_day_one
+    d2 = day_two(d1)
+    feed.events += events_between(d1, d2)
+    run = sync(con, d2, feed)
+    email = ("students", student(7)["id"], "email_format")  # carried: no event touches him
+    control = ("students", student(3)["id"], "control_characters")  # found again: updated
+    assert {email, control} <= {(e, r, c) for e, r, _f, c, *_ in issues(con, run.run_id)}
+    path = runfile.file_of(con, run.run_id)
+    assert path is not None
+    with contextlib.closing(duckdb.connect(str(path), read_only=True)) as work:
+        own = {(e, r, c) for e, r, _f, c, *_ in issues(work, run.run_id)}
+        carried = work.execute(
+            f'SELECT entity, record_id, "check" FROM {findings.CARRIED_VIEW} WHERE run_id = ?',
+            [run.run_id],
+        ).fetchall()
+        assert control in own and email not in own
+        assert email in carried and control not in carried
+        assert validation.counts(work, run.run_id) == run.issues
 
 
 def test_a_section_an_event_changes_is_checked_again_and_one_whose_members_moved_keeps_its_findings(

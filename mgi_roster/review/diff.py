@@ -29,6 +29,7 @@ from mgi_roster.entities import BY_NAME, ENTITIES, Entity
 from mgi_roster.kinds import COUNTED_CHANGES, LISTED_CHANGES, ChangeKind
 from mgi_roster.parameters import Parameters
 from mgi_roster.review import delta
+from mgi_roster.review.validation import findings
 from mgi_roster.roster import rekey, sql
 from mgi_roster.roster.versions import current_version
 from mgi_roster.staging import events
@@ -117,7 +118,8 @@ def _duplicated(con: duckdb.DuckDBPyConnection, run_id: int, entity: Entity) -> 
     """Whether validation found a Clever id twice in this entity (then the diff deduplicates;
     otherwise it skips that costly step)."""
     found = con.execute(
-        """SELECT 1 FROM issues WHERE run_id = ? AND entity = ? AND "check" = 'unique_id' LIMIT 1""",
+        f"""SELECT 1 FROM {findings.of_run(con)}
+            WHERE run_id = ? AND entity = ? AND "check" = 'unique_id' LIMIT 1""",
         [run_id, entity.name],
     ).fetchone()
     return found is not None

@@ -22,6 +22,7 @@ import duckdb
 from mgi_roster.entities import BY_NAME, ENTITIES
 from mgi_roster.kinds import Cause, Impact, Severity, Withheld
 from mgi_roster.review import impact
+from mgi_roster.review.validation import findings
 from mgi_roster.roster import sql
 from mgi_roster.store import execute
 
@@ -212,7 +213,7 @@ def _problems(
                 found.append(f"{_n(n, 'record')} withheld {words}")
     elif issues.get(Severity.ERROR):
         row = con.execute(
-            """SELECT count(DISTINCT (entity, record_id)) FROM issues
+            f"""SELECT count(DISTINCT (entity, record_id)) FROM {findings.of_run(con)}
                WHERE run_id = ? AND severity = 'error' AND record_id IS NOT NULL""",
             [run_id],
         ).fetchone()

@@ -80,8 +80,6 @@ def validate(
         covered = requirements.covered(params, entity)
         only = events.changed(entity) if carries else ""  # the rows an event changed
         schemas.field_issues(con, run_id, district_id, entity, covered, only)
-        if carries:
-            carry.carry_field_issues(con, run_id, entity)
     values: dict[str, object] = {
         "run": run_id,
         "district": district_id,
@@ -99,9 +97,8 @@ def validate(
         *requirements.statements(params, scoped),
     ]:
         con.execute(statement, findings.bind(statement, values))
-    for entity in carry.CARRIED if carries else ():
-        carry.carry_judged_issues(con, run_id, entity, JUDGED_CHECKS)
-    scope.drop(con)
+    if carries:  # kept in the run's file: the carried findings' view reads the scope
+        carry.carry(con, run_id, JUDGED_CHECKS)
     for entity in VALIDATED:
         con.execute(f"DROP TABLE IF EXISTS {findings.duplicates(entity)}")
     # Last: a OneRoster package's own checks, and every finding then speaks of the package
@@ -110,9 +107,10 @@ def validate(
 
 
 def counts(con: duckdb.DuckDBPyConnection, run_id: int) -> dict[str, int]:
-    """{"error": n, "warning": n}: the run's issue rows by severity."""
+    """{"error": n, "warning": n}: the run's issue rows by severity (carried ones included)."""
     rows = con.execute(
-        "SELECT severity, count(*) FROM issues WHERE run_id = ? GROUP BY severity", [run_id]
+        f"SELECT severity, count(*) FROM {findings.of_run(con)} WHERE run_id = ? GROUP BY severity",
+        [run_id],
     ).fetchall()
     found = {"error": 0, "warning": 0}
     found.update({severity: int(n) for severity, n in rows})

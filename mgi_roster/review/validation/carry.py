@@ -2,7 +2,7 @@
 
 An events run stages, for every record no event touched, the very row the latest merged sync
 staged (staging/events.py). When the District Parameters are the ones that run was validated
-under, its findings on those records are this run's, and are copied instead of found again:
+under, its findings on those records are this run's, and are carried instead of found again:
 
   field findings         judge one value of one record: carried for every record whose row
                          no event changed (only the changed ones are checked)
@@ -11,7 +11,9 @@ under, its findings on those records are this run's, and are copied instead of f
                          events reach), which are the ones judged again
 
 The latest merge's findings and parameters are copied into the run's file with the roster
-snapshot (staging/runfile.py, `PREVIOUS_*`). Field findings are carried for every entity; the
+snapshot (staging/runfile.py, `PREVIOUS_*`), and the run's carried findings are a view over them
+(`findings.CARRIED_VIEW`): every reader of a run's findings in its file reads `findings.of_run`,
+and publishing copies both into the store. Field findings are carried for every entity; the
 others only for the large ones (students, teachers, sections): schools, terms and courses are
 judged whole.
 """
@@ -26,8 +28,8 @@ from mgi_roster.entities import Entity
 from mgi_roster.kinds import sql_list
 from mgi_roster.parameters import Parameters
 from mgi_roster.review.validation import checks, scope
-from mgi_roster.review.validation.findings import INSERT, ISSUE_COLUMNS
-from mgi_roster.roster.sql import q, staging_table
+from mgi_roster.review.validation.findings import CARRIED_VIEW
+from mgi_roster.roster.sql import staging_table
 from mgi_roster.staging import events
 from mgi_roster.store import has_table
 
@@ -35,6 +37,7 @@ CARRIED = scope.SCOPED  # whose findings against others are carried outside the 
 FIELDS_CARRIED = checks.VALIDATED  # whose field findings are carried (all: one record each)
 PREVIOUS_ISSUES = "previous_issues"  # the latest merge's findings (run's file)
 PREVIOUS_PARAMETERS = "previous_parameters"  # the parameters that run was validated under
+GONE = "carry_gone"  # the records of previous findings the run no longer stages (`_gone`)
 FIELD_CHECKS = tuple(sorted({c.name for c in checks.CHECKS if c.layer is checks.Layer.FIELD}))
 
 
@@ -48,43 +51,58 @@ def carries(con: duckdb.DuckDBPyConnection, params: Parameters) -> bool:
     return previous is not None and json.loads(previous) == json.loads(params.to_json())
 
 
-def _carry(con: duckdb.DuckDBPyConnection, run_id: int, entity: Entity, where: str) -> None:
-    columns = ", ".join(q(c) for c in ISSUE_COLUMNS[1:])
-    previous = f"SELECT * FROM {PREVIOUS_ISSUES} p WHERE p.entity = '{entity.name}' AND {where}"
-    # Of the records still staged: looked up among the few with a finding, not the other way
-    # round (a million staged ids in memory)
-    staged = f"""SELECT DISTINCT id FROM {staging_table(entity)} WHERE run_id = $run
-        AND id IN (SELECT record_id FROM {PREVIOUS_ISSUES} WHERE entity = '{entity.name}')"""
-    con.execute(
-        f"""{INSERT} SELECT $run, {columns} FROM ({previous}) p
-            JOIN ({staged}) s ON s.id = p.record_id""",
-        {"run": run_id},
-    )
+def _changed(entity: Entity) -> str:
+    """SQL: a previous field finding's record whose row an event changed (judged again)."""
+    return events.changed(entity, "p.record_id")
+
+
+def _rejudged(entity: Entity) -> str:
+    """SQL: a previous finding's record in the run's scope (judged again against others)."""
+    return f"p.record_id IN (SELECT id FROM {scope.table(entity)})"
+
+
+def _gone(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
+    """GONE: the records the latest merge found something on that the run no longer stages
+    (an approval withheld them, so the roster and the events never had them). Usually none:
+    the few ids of the findings are looked up among the staged ones, once per entity."""
+    con.execute(f"CREATE OR REPLACE TABLE {GONE} (entity VARCHAR, record_id VARCHAR)")
+    for entity in FIELDS_CARRIED:
+        con.execute(
+            f"""INSERT INTO {GONE} SELECT DISTINCT '{entity.name}', p.record_id
+                FROM {PREVIOUS_ISSUES} p WHERE p.entity = '{entity.name}'
+                AND p.record_id NOT IN (SELECT id FROM {staging_table(entity)}
+                    WHERE run_id = $run AND id IS NOT NULL)""",
+            {"run": run_id},
+        )
+
+
+def carry(con: duckdb.DuckDBPyConnection, run_id: int, judged: tuple[str, ...]) -> None:
+    """Carry the latest merge's findings into the run as VIEW (`findings.CARRIED`): its field
+    findings on the staged records no event changed, and its findings under the checks `judged`
+    (those judging a record against others) on the staged records outside the run's scope.
+
+    A view, not a copy: at a million students the latest merge's findings are a hundred
+    thousand rows, and copying them into the run's file, committing and checkpointing them
+    took most of a second, before publishing copied them again. The view reads the file's own
+    tables (the findings, the scope, the events), so it is read the same whether the file is
+    open or attached to the store (runfile.publish)."""
+    _gone(con, run_id)
+    parts = [
+        f"""SELECT * REPLACE ({int(run_id)} AS run_id) FROM {PREVIOUS_ISSUES} p
+            WHERE p.entity = '{entity.name}' AND {where} AND p.record_id NOT IN
+                (SELECT record_id FROM {GONE} WHERE entity = '{entity.name}')"""
+        for entity in FIELDS_CARRIED
+        for where in (
+            [f'p."check" IN {_fields()} AND NOT {_changed(entity)}']
+            + (
+                [f'p."check" IN {sql_list(judged)} AND NOT {_rejudged(entity)}']
+                if entity in CARRIED
+                else []
+            )
+        )
+    ]
+    con.execute(f"CREATE OR REPLACE VIEW {CARRIED_VIEW} AS {' UNION ALL '.join(parts)}")
 
 
 def _fields() -> str:
     return sql_list(FIELD_CHECKS)
-
-
-def carry_field_issues(con: duckdb.DuckDBPyConnection, run_id: int, entity: Entity) -> None:
-    """Copy the latest merge's field findings on `entity`'s staged records no event changed."""
-    _carry(
-        con,
-        run_id,
-        entity,
-        f'p."check" IN {_fields()} AND NOT {events.changed(entity, "p.record_id")}',
-    )
-
-
-def carry_judged_issues(
-    con: duckdb.DuckDBPyConnection, run_id: int, entity: Entity, written: tuple[str, ...]
-) -> None:
-    """Copy the latest merge's findings under the checks `written` (those validation judges
-    records against others by) on `entity`'s staged records outside the run's scope."""
-    names = sql_list(written)
-    _carry(
-        con,
-        run_id,
-        entity,
-        f'p."check" IN {names} AND p.record_id NOT IN (SELECT id FROM {scope.table(entity)})',
-    )

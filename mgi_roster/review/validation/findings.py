@@ -22,6 +22,7 @@ from mgi_roster.entities import Entity
 from mgi_roster.roster import sql
 from mgi_roster.roster.sql import q
 from mgi_roster.roster.sql import staging_table as stg
+from mgi_roster.store import has_view
 
 VALUE_CHARS = 200  # the issue's `value`, `record_name` and `sis_id` columns
 ISSUE_COLUMNS = (
@@ -39,6 +40,19 @@ ISSUE_COLUMNS = (
     "params",
 )
 INSERT = "INSERT INTO issues (" + ", ".join(q(c) for c in ISSUE_COLUMNS) + ") "
+# An events run's file: the latest merge's findings the run carries (carry.py), beside `issues`
+CARRIED_VIEW = "carried_issues"
+
+
+def of_run(con: duckdb.DuckDBPyConnection) -> str:
+    """SQL: the table of a run's findings in `con`. The store's `issues` holds every run's; a
+    run's own file holds its new findings in `issues` and, an events run's, those it carries
+    in CARRIED_VIEW."""
+    if not has_view(con, CARRIED_VIEW):
+        return "issues"
+    return f"(SELECT * FROM issues UNION ALL SELECT * FROM {CARRIED_VIEW})"
+
+
 NO_PARAMS = "'{}'"
 
 

@@ -162,7 +162,8 @@ def build(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> froz
     for entity in SCOPED:
         # One statement per source: in one UNION, DuckDB held every source's lookup at once and
         # ran out of a run's memory bound at a million students.
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {table(entity)} (id VARCHAR)")
+        # Tables of the run's file, not temporary: the carried findings' view reads them
+        con.execute(f"CREATE OR REPLACE TABLE {table(entity)} (id VARCHAR)")
         if entity in (STUDENTS, TEACHERS):
             execute(con, _people_sql(entity), args)
         for part in _sources(entity):
@@ -172,12 +173,7 @@ def build(con: duckdb.DuckDBPyConnection, run_id: int, district_id: str) -> froz
                 args,
             )
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table(entity)} AS SELECT DISTINCT id FROM {table(entity)}"
+            f"CREATE OR REPLACE TABLE {table(entity)} AS SELECT DISTINCT id FROM {table(entity)}"
         )
         con.execute(f"DROP TABLE IF EXISTS {_people(entity)}")
     return frozenset(e.name for e in SCOPED)
-
-
-def drop(con: duckdb.DuckDBPyConnection) -> None:
-    for name in (table(e) for e in SCOPED):
-        con.execute(f"DROP TABLE IF EXISTS {name}")
