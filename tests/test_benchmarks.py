@@ -39,5 +39,8 @@ def test_benchmark_runner_at_a_tiny_size(tmp_path):
     for day in ("day1", "day2"):
         assert set(results[day]["seconds"]) >= {"fetch", "stage", "validate", "diff", "merge"}
         assert results[day]["peak_rss_mb"]["sync"] > 0
+    events = results["day2_events"]
+    assert events["mode"] == "events" and events["same_changes_as_full"]
+    assert sorted(events["sync_totals"])[1] == events["seconds"]["sync_total"]  # the median of 3
     assert len(results["dashboard_ms"]) >= 10
     assert "records/s" in done.stdout
