@@ -17,7 +17,8 @@ The scope of an entity, as SQL over a row `alias`:
   sections                  touched, or its primary teacher is a person in scope
   enrollments               it came, went or changed in a touched section (a section event
                             carries every member: events.MOVED_MEMBERS holds those that moved),
-                            or its person is in scope
+                            or its person is one of the run's re-key/link pairs (a touched
+                            person's other memberships are the ones the roster holds)
 
 `tests/test_events.py` holds an events run to a full run's changes, findings and approved
 roster on the same day.
@@ -38,11 +39,17 @@ from mgi_roster.roster import rekey, sql
 from mgi_roster.staging import events
 
 
-def _people() -> str:
+def _paired() -> str:
+    """The ids of the run's re-key/link pairs, old and new (whose rows the diff shows under the
+    new id)."""
     pairs = rekey.applied_pairs()
+    return f"(SELECT old_id FROM {pairs} UNION ALL SELECT new_id FROM {pairs})"
+
+
+def _people() -> str:
     return (
         f"(SELECT record_id FROM {events.TOUCHED} WHERE record_type = 'users' "
-        f"UNION ALL SELECT old_id FROM {pairs} UNION ALL SELECT new_id FROM {pairs})"
+        f"UNION ALL SELECT * FROM {_paired()})"
     )
 
 
@@ -56,7 +63,9 @@ def scope(entity: Entity, alias: str) -> str:
         return f"({a}id IN {sections} OR {a}teacher IN {_people()})"
     if entity is ENROLLMENTS:
         moved = f"(SELECT section_id, user_id FROM {events.MOVED_MEMBERS})"
-        return f"(({a}section_id, {a}user_id) IN {moved} OR {a}user_id IN {_people()})"
+        # A touched person's other memberships are the roster's (a section event carries the
+        # ones that came or went): only a re-key or link rewrites them
+        return f"(({a}section_id, {a}user_id) IN {moved} OR {a}user_id IN {_paired()})"
     return events.touched(entity, f"{a}id")
 
 
