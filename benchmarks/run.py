@@ -324,6 +324,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     memory = PeakMemory()
 
     def day(base: str, n: int, *, full: bool = False, approve: bool = True) -> dict[str, Any]:
+        # What the step before wrote (a merge writes its roster and base, a gigabyte at 1M)
+        # reaches the disk first: written back during a sync, it slowed a ten-second one by a
+        # second
+        os.sync()
         if args.one_process:
             return sync_day(db, base, n, args.page_size, memory, full=full, approve=approve)
         child = subprocess.run(
