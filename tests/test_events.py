@@ -514,12 +514,11 @@ def test_a_section_event_replaces_exactly_the_memberships_that_moved(fresh_db):
         f"CREATE TABLE {staged_events.TOUCHED} AS SELECT 'sections' AS record_type, "
         "'S' AS record_id, 1::BIGINT AS seq"
     )
-    con.execute(f"CREATE TEMP TABLE {staged_events.SENT_MEMBERS} AS FROM stg_enrollments LIMIT 0")
-    con.executemany(
-        f"INSERT INTO {staged_events.SENT_MEMBERS} (run_id, district_id, section_id, user_id, role) "
-        "VALUES (1, 'x', ?, ?, ?)",
-        sent,
+    con.execute(
+        f"CREATE TEMP TABLE {staged_events.SENT_MEMBERS} "
+        "(section_id VARCHAR, user_id VARCHAR, role VARCHAR)"
     )
+    con.executemany(f"INSERT INTO {staged_events.SENT_MEMBERS} VALUES (?, ?, ?)", sent)
     for statement in staged_events.MOVED_SQL[:3]:
         execute(con, statement, {"run": 1, "district": district})
     rows = con.execute(

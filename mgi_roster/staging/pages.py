@@ -79,9 +79,8 @@ def stage_sql(entity: Entity, docs: str = PAGE_DOCS) -> str:
     return f"INSERT INTO {stg(entity)} (run_id, district_id, {names}) SELECT $run, $district, {values} FROM {source}"
 
 
-def enrollments_sql(docs: str = PAGE_DOCS, *, into: str = "") -> str:
-    """INSERT of the enrollments named by the sections `docs` yields (into staging, or the
-    table `into` of the same shape)."""
+def members_sql(docs: str = PAGE_DOCS) -> str:
+    """SELECT of the memberships (section_id, user_id, role) the sections `docs` yields name."""
     # sections.students and sections.teachers become (section, user, role) rows. Ids the token
     # cannot see stay in: validation reports them as sharing findings, not failures.
     parts = [
@@ -91,9 +90,16 @@ def enrollments_sql(docs: str = PAGE_DOCS, *, into: str = "") -> str:
     return (
         "WITH sections AS (SELECT NULLIF(json_extract_string(j[1], '$'), '') AS id, j FROM "
         f"(SELECT json_extract(doc, ['$.id', '$.students', '$.teachers']) AS j FROM ({docs}))) "
-        f"INSERT INTO {into or stg(ENROLLMENTS)} (run_id, district_id, section_id, user_id, role) "
-        f"SELECT $run, $district, section_id, user_id, role FROM ({' UNION ALL '.join(parts)}) "
+        f"SELECT section_id, user_id, role FROM ({' UNION ALL '.join(parts)}) "
         "WHERE user_id IS NOT NULL AND user_id <> ''"
+    )
+
+
+def enrollments_sql(docs: str = PAGE_DOCS) -> str:
+    """INSERT into staging of the enrollments named by the sections `docs` yields."""
+    return (
+        f"INSERT INTO {stg(ENROLLMENTS)} (run_id, district_id, section_id, user_id, role) "
+        f"SELECT $run, $district, section_id, user_id, role FROM ({members_sql(docs)})"
     )
 
 
