@@ -97,7 +97,7 @@ def validate(
         *requirements.statements(params, scoped),
     ]:
         con.execute(statement, findings.bind(statement, values))
-    if carries:  # kept in the run's file: the carried findings' view reads the scope
+    if carries:  # the scope tables stay in the run's file: the carried findings' view reads them
         carry.carry(con, run_id, JUDGED_CHECKS)
     for entity in VALIDATED:
         con.execute(f"DROP TABLE IF EXISTS {findings.duplicates(entity)}")

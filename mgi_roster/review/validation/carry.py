@@ -63,8 +63,8 @@ def _rejudged(entity: Entity) -> str:
 
 def _gone(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
     """GONE: the records the latest merge found something on that the run no longer stages
-    (an approval withheld them, so the roster and the events never had them). Usually none:
-    the few ids of the findings are looked up among the staged ones, once per entity."""
+    (deleted by an event, or withheld by that merge's approval, so never in the roster). The
+    ids of the findings are looked up among the staged ones, once per entity."""
     con.execute(f"CREATE OR REPLACE TABLE {GONE} (entity VARCHAR, record_id VARCHAR)")
     for entity in FIELDS_CARRIED:
         con.execute(
@@ -78,10 +78,19 @@ def _gone(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
         )
 
 
+def _kept(entity: Entity, judged: tuple[str, ...]) -> list[str]:
+    """SQL: the ways a previous finding `p` on `entity` is the run's (see the module)."""
+    kept = [f'p."check" IN {sql_list(FIELD_CHECKS)} AND NOT {_changed(entity)}']
+    if entity in CARRIED:
+        kept.append(f'p."check" IN {sql_list(judged)} AND NOT {_rejudged(entity)}')
+    return kept
+
+
 def carry(con: duckdb.DuckDBPyConnection, run_id: int, judged: tuple[str, ...]) -> None:
-    """Carry the latest merge's findings into the run as VIEW (`findings.CARRIED`): its field
-    findings on the staged records no event changed, and its findings under the checks `judged`
-    (those judging a record against others) on the staged records outside the run's scope.
+    """Carry the latest merge's findings into the run as the view `findings.CARRIED_VIEW`: its
+    field findings on the staged records no event changed, and its findings under the checks
+    `judged` (those judging a record against others) on the staged records outside the run's
+    scope.
 
     A view, not a copy: at a million students the latest merge's findings are a hundred
     thousand rows, and copying them into the run's file, committing and checkpointing them
@@ -91,20 +100,9 @@ def carry(con: duckdb.DuckDBPyConnection, run_id: int, judged: tuple[str, ...]) 
     _gone(con, run_id)
     parts = [
         f"""SELECT * REPLACE ({int(run_id)} AS run_id) FROM {PREVIOUS_ISSUES} p
-            WHERE p.entity = '{entity.name}' AND {where} AND p.record_id NOT IN
+            WHERE p.entity = '{entity.name}' AND {kept} AND p.record_id NOT IN
                 (SELECT record_id FROM {GONE} WHERE entity = '{entity.name}')"""
         for entity in FIELDS_CARRIED
-        for where in (
-            [f'p."check" IN {_fields()} AND NOT {_changed(entity)}']
-            + (
-                [f'p."check" IN {sql_list(judged)} AND NOT {_rejudged(entity)}']
-                if entity in CARRIED
-                else []
-            )
-        )
+        for kept in _kept(entity, judged)
     ]
     con.execute(f"CREATE OR REPLACE VIEW {CARRIED_VIEW} AS {' UNION ALL '.join(parts)}")
-
-
-def _fields() -> str:
-    return sql_list(FIELD_CHECKS)
