@@ -310,6 +310,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     parser.add_argument("--child", nargs=5, metavar=("DB", "BASE", "DAY", "PAGE", "MODE"))
     args = parser.parse_args(argv)
+    if args.events_runs < 1:
+        parser.error("--events-runs must be at least 1")
     if args.child:  # one sync in this fresh process; its results as JSON on stdout
         db_, base_, day_, page_, mode = args.child
         memory = PeakMemory()

@@ -7,7 +7,8 @@ of 10,000 users must stay well under 0.2 s.
 
 Over 500 lines because one class renders all six record types and each renderer reads the
 same cached layout, plan, overlay and salts; split up, the pieces would pass those around or
-reach into each other. The renderers are long f-strings, one field after another.
+reach into each other. The renderers are long f-strings, one field after another. What the
+plan planted, as these records show it, is the manifest (``manifest``).
 """
 
 from __future__ import annotations
@@ -16,19 +17,16 @@ import datetime as dt
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Any
 
 from mgi_roster.demo.days import (
     _CREATED,
     _CREATED_OFFSET,
-    _UNSHARED_INDEX,
     DEFAULT_CHANGED,
     DEMO_DAYS,
     MAX_CHANGED,
-    Change,
     Planted,
-    Transfer,
     _build_overlay,
     _build_plan,
     _changed_ms,
@@ -168,7 +166,9 @@ class DemoDistrict:
 
     def planted(self) -> Planted:
         """The manifest of planted changes and problems (the same object on every day)."""
-        return _planted(self.students, self.seed, self.changed)
+        from mgi_roster.demo.manifest import planted
+
+        return planted(self.students, self.seed, self.changed)
 
     # -- lookup (``handle()`` reads records through these) --------------------------------
 
@@ -581,57 +581,3 @@ def _course(i: int) -> dict[str, Any]:
         "number": _course_number(i),
         "id": _id(_COURSE, i),
     }
-
-
-@lru_cache(maxsize=8)
-def _planted(students: int, seed: int, changed: float) -> Planted:
-    day1 = DemoDistrict(students, 1, seed, changed)
-    day2 = day1.with_day(2)
-    plan = day1._plan
-
-    def value(district: DemoDistrict, code: str, index: int, *path: str) -> str:
-        record: Any = district.record(_id(code, index))
-        for key in path:
-            record = record[key]
-        return str(record)
-
-    def student_change(index: int, field: str) -> Change:
-        return Change(
-            _id(_STUDENT, index),
-            field,
-            value(day1, _STUDENT, index, "roles", "student", field),
-            value(day2, _STUDENT, index, "roles", "student", field),
-        )
-
-    def school_of(cohort: int) -> str:
-        return _id(_SCHOOL, day1._lay.cohorts[cohort].school)
-
-    return Planted(
-        added_students=tuple(_id(_STUDENT, students + a) for a in range(len(plan.added_cohorts))),
-        withdrawn_students=tuple(_id(_STUDENT, i) for i in plan.withdrawn_sorted),
-        transfer=Transfer(
-            _id(_STUDENT, plan.transfer), school_of(plan.transfer_from), school_of(plan.transfer_to)
-        ),
-        grade_correction=student_change(plan.grade_fix, "grade"),
-        teacher_rename=Change(
-            _id(_TEACHER, plan.renamed_teacher),
-            "name.last",
-            value(day1, _TEACHER, plan.renamed_teacher, "name", "last"),
-            value(day2, _TEACHER, plan.renamed_teacher, "name", "last"),
-        ),
-        new_section=_id(_SECTION, plan.new_section),
-        duplicate_sis_id=(_id(_STUDENT, plan.dup_original), _id(_STUDENT, plan.dup_copy)),
-        duplicate_sis_value=value(day1, _STUDENT, plan.dup_original, "roles", "student", "sis_id"),
-        bad_dob=student_change(plan.bad_dob, "dob"),
-        no_grade=student_change(plan.no_grade, "grade"),
-        teacherless_section=Change(
-            _id(_SECTION, plan.teacherless_section),
-            "teacher",
-            value(day1, _SECTION, plan.teacherless_section, "teacher"),
-            "",
-        ),
-        empty_section=_id(_SECTION, plan.empty_section),
-        sectionless_students=(_id(_STUDENT, plan.sectionless),),
-        unshared_student=_id(_STUDENT, _UNSHARED_INDEX),
-        unshared_in_section=_id(_SECTION, plan.unshared_section),
-    )

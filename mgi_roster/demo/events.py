@@ -162,15 +162,20 @@ def _feed(
     return tuple(e.id for e in events), events
 
 
+def _feed_of(district: DemoDistrict) -> tuple[tuple[str, ...], tuple[Event, ...]]:
+    """The district's feed (its ids, its events), cached by what makes it."""
+    return _feed(district.students, district.seed, district.changed, district.day)
+
+
 def feed(district: DemoDistrict) -> tuple[Event, ...]:
     """Every event up to the district's day, oldest first (computed once per district)."""
-    return _feed(district.students, district.seed, district.changed, district.day)[1]
+    return _feed_of(district)[1]
 
 
 def page(district: DemoDistrict, after: str | None, before: str | None, limit: int) -> list[Event]:
     """The events strictly after ``after`` and before ``before`` ("last": the end of the feed):
     the first ``limit`` of them, or the last ``limit`` when only ``before`` is given."""
-    ids, events = _feed(district.students, district.seed, district.changed, district.day)
+    ids, events = _feed_of(district)
     lo = bisect_right(ids, after) if after is not None else 0
     hi = len(ids) if before in (None, "last") else bisect_left(ids, before)
     if before is not None and after is None:
@@ -179,6 +184,6 @@ def page(district: DemoDistrict, after: str | None, before: str | None, limit: i
 
 
 def find(district: DemoDistrict, event_id: str) -> Event | None:
-    ids, events = _feed(district.students, district.seed, district.changed, district.day)
+    ids, events = _feed_of(district)
     at = bisect_left(ids, event_id)
     return events[at] if at < len(ids) and ids[at] == event_id else None

@@ -41,7 +41,7 @@ from mgi_roster.kinds import RunStatus, sql_list
 from mgi_roster.roster import sql
 from mgi_roster.settings import StoreSettings
 from mgi_roster.staging import base
-from mgi_roster.store import configure, database_path, execute, has_view, temporarily
+from mgi_roster.store import configure, database_path, execute, temporarily
 
 # The tables a run's file holds, all shaped like the main store's tables of the same name
 # (person_matches: the run's proposed re-keys and links, roster/rekey.py).
@@ -217,16 +217,14 @@ def opened(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 def publish(con: duckdb.DuckDBPyConnection, run_id: int, path: Path) -> None:
     """Copy the run's findings (those an events run carries too) and staged schools into the
     main store (inside the caller's transaction, which also records the run's outcome)."""
-    from mgi_roster.review.validation.findings import CARRIED_VIEW
+    from mgi_roster.review.validation import findings
 
     with bounded(con), attached(con, path) as run:
-        carried = has_view(con, CARRIED_VIEW, run)
         for table in FINDINGS:
             con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
-            rows = f"SELECT * FROM {run}.{table} WHERE run_id = ?"
-            if table == "issues" and carried:  # an events run's (carry.py)
-                rows += f" UNION ALL SELECT * FROM {run}.{CARRIED_VIEW}"
-            con.execute(f"INSERT INTO {table} {rows}", [run_id])
+            # The run's findings with those an events run carries (a view in its file)
+            rows = findings.of_run(con, run) if table == "issues" else f"{run}.{table}"
+            con.execute(f"INSERT INTO {table} SELECT * FROM {rows} WHERE run_id = ?", [run_id])
         schools = sql.staging_table(SCHOOLS)
         con.execute(
             f"INSERT INTO {schools} BY NAME SELECT * FROM {run}.{schools} WHERE run_id = ?",

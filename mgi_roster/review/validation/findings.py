@@ -44,13 +44,14 @@ INSERT = "INSERT INTO issues (" + ", ".join(q(c) for c in ISSUE_COLUMNS) + ") "
 CARRIED_VIEW = "carried_issues"
 
 
-def of_run(con: duckdb.DuckDBPyConnection) -> str:
-    """SQL: the table of a run's findings in `con`. The store's `issues` holds every run's; a
-    run's own file holds its new findings in `issues` and, an events run's, those it carries
-    in CARRIED_VIEW."""
-    if not has_view(con, CARRIED_VIEW):
-        return "issues"
-    return f"(SELECT * FROM issues UNION ALL SELECT * FROM {CARRIED_VIEW})"
+def of_run(con: duckdb.DuckDBPyConnection, schema: str = "") -> str:
+    """SQL: the table of a run's findings in `con` (or in the run's file it attached as
+    `schema`). The store's `issues` holds every run's; a run's own file holds its new findings
+    in `issues` and, an events run's, those it carries in CARRIED_VIEW."""
+    prefix = f"{schema}." if schema else ""
+    if not has_view(con, CARRIED_VIEW, schema):
+        return f"{prefix}issues"
+    return f"(SELECT * FROM {prefix}issues UNION ALL SELECT * FROM {prefix}{CARRIED_VIEW})"
 
 
 NO_PARAMS = "'{}'"
